@@ -1,0 +1,387 @@
+"""The file store: applies a core ``Plan`` to the register and customer folders on disk.
+
+One read-modify-write per operation, all under the workspace lock:
+
+1. refuse if Excel/LibreOffice holds the register or a customer form it will touch;
+2. read the register (openpyxl) into a ``core.Register`` and let the core decide;
+3. prepare every customer-form change as a temporary file / folder beside its target;
+4. write the register atomically (temp file, verify, backup, replace);
+5. only then put the prepared customer files in place and move archived folders.
+
+A crash before step 4 leaves everything as it was (at most a ``.tmp`` file or folder);
+after it, the register is the truth and ``validate`` reports any folder left half-done.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import socket
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from crm_xl import core
+from crm_xl.changes import (
+    AppendFollowUp,
+    AppendRow,
+    ArchiveFolder,
+    CreateCustomerForm,
+    FolderChange,
+    Plan,
+    SetCounter,
+    UpdateCustomerForm,
+    UpdateRow,
+)
+from crm_xl.dates import now_tehran
+from crm_xl.errors import CrmError, InputError
+from crm_xl.folders import find_customer_folder, move_folder, resolve_inside
+from crm_xl.safety import atomic_write, check_not_open, verify_xlsx, workspace_lock
+from crm_xl.schema import (
+    CASES,
+    COUNTERS,
+    CUSTOMERS,
+    F_31_08_01,
+    FOLLOWUPS,
+    INVOICES,
+    LOG,
+    REGISTRATION,
+)
+from crm_xl.workbook import FormBook
+from crm_xl.workspace import Workspace
+
+
+class TableTarget(Protocol):
+    """What applying register changes needs; FormBook and the xlwings store both provide it."""
+
+    def read_table(self, name: str) -> list[tuple[int, dict[str, object]]]: ...
+
+    def append_rows(self, name: str, rows: Iterable[Mapping[str, object]]) -> list[int]: ...
+
+    def update_row(self, name: str, row: int, values: Mapping[str, object]) -> None: ...
+
+
+def actor(now: datetime | None = None) -> core.Actor:
+    """Who is acting: CRM_XL_USER or the login name, this host, and now in Tehran."""
+    try:
+        user = os.environ.get("CRM_XL_USER") or getpass.getuser()
+    except Exception:  # no login name (service accounts, some containers)
+        user = "unknown"
+    return core.Actor(user, socket.gethostname(), now or now_tehran())
+
+
+def read_register(book: TableTarget, settings: Any) -> core.Register:
+    def rows(name: str) -> list[dict[str, object]]:
+        return [r for _, r in book.read_table(name)]
+
+    return core.Register.from_rows(
+        settings,
+        customers=rows(CUSTOMERS.name),
+        cases=rows(CASES.name),
+        invoices=rows(INVOICES.name),
+        counters=rows(COUNTERS.name),
+        log=rows(LOG.name),
+    )
+
+
+@dataclass
+class _RowIndex:
+    """Excel row of each key of a table, read once per operation."""
+
+    book: TableTarget
+    cache: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def row(self, table: str, key_field: str, key: str) -> int | None:
+        if table not in self.cache:
+            self.cache[table] = {
+                str(v.get(key_field) or "").strip(): r for r, v in self.book.read_table(table)
+            }
+        return self.cache[table].get(key)
+
+    def added(self, table: str, key_field: str, key: str, row: int) -> None:
+        if table in self.cache:
+            self.cache[table][key] = row
+
+
+_KEYS = {
+    CUSTOMERS.name: "customer_no",
+    CASES.name: "case_no",
+    INVOICES.name: "invoice_no",
+}
+
+
+def apply_register_changes(book: TableTarget, plan: Plan, now: datetime) -> None:
+    """Apply the plan's register changes to any TableTarget (file or live workbook)."""
+    index = _RowIndex(book)
+    counters = {
+        (str(v.get("kind") or ""), str(v.get("scope") or "")): r
+        for r, v in book.read_table(COUNTERS.name)
+    }
+    for ch in plan.register:
+        if isinstance(ch, AppendRow):
+            (row,) = book.append_rows(ch.table, [ch.values])
+            key_field = _KEYS.get(ch.table)
+            if key_field:
+                index.added(ch.table, key_field, str(ch.values.get(key_field)), row)
+        elif isinstance(ch, UpdateRow):
+            r = index.row(ch.table, _KEYS[ch.table], ch.key)
+            if r is None:  # the core found it in the snapshot: only a race could lose it
+                raise CrmError(
+                    f"ردیف «{ch.key}» در جدول {ch.table} پیدا نشد",
+                    f"row '{ch.key}' not found in table {ch.table}",
+                    code="not-found",
+                )
+            book.update_row(ch.table, r, ch.values)
+        elif isinstance(ch, SetCounter):
+            values = {"kind": ch.kind, "scope": ch.scope, "last": ch.last, "updated": now}
+            existing = counters.get((ch.kind, ch.scope))
+            if existing is None:
+                (counters[(ch.kind, ch.scope)],) = book.append_rows(COUNTERS.name, [values])
+            else:
+                book.update_row(COUNTERS.name, existing, values)
+
+
+# --- customer folders -------------------------------------------------------------------------
+
+
+def customer_form_name(customer_no: str) -> str:
+    """The form's file name carries the number: Excel cannot open two books of the same name."""
+    return f"{F_31_08_01.code} {customer_no}.xlsx"
+
+
+def customer_form_path(ws: Workspace, folder: str, customer_no: str) -> Path:
+    base = resolve_inside(ws.customers_dir, folder)
+    return base / customer_form_name(customer_no)
+
+
+@dataclass
+class _Prepared:
+    """A folder change made ready beside its target; ``commit`` puts it in place."""
+
+    commit: Callable[[], None]
+    discard: Callable[[], None]
+
+
+def _tmp_path(target: Path) -> Path:
+    return target.with_name(f".{target.stem}.tmp{os.getpid()}{target.suffix}")
+
+
+def _prepare(ws: Workspace, ch: FolderChange, now: datetime) -> _Prepared:
+    if isinstance(ch, CreateCustomerForm):
+        final = resolve_inside(ws.customers_dir, ch.folder)
+        if final.exists():
+            raise CrmError(
+                f"پوشه «{final.name}» از قبل وجود دارد",
+                f"folder '{final.name}' already exists",
+                code="folder-exists",
+                file=final,
+            )
+        staging = resolve_inside(ws.customers_dir, f".new-{ch.customer_no}-{os.getpid()}")
+        staging.mkdir(parents=True, exist_ok=True)
+        book = FormBook.open(ws.form_template(F_31_08_01))
+        book.write_block(REGISTRATION.name, ch.registration)
+        book.save(staging / customer_form_name(ch.customer_no))
+
+        def commit() -> None:
+            staging.rename(final)
+
+        return _Prepared(commit, lambda: shutil.rmtree(staging, ignore_errors=True))
+
+    if isinstance(ch, ArchiveFolder):
+        src = resolve_inside(ws.customers_dir, ch.folder)
+        if not src.exists():
+            found = find_customer_folder(ws.customers_dir, ch.customer_no)
+            if found is None:
+                raise CrmError(
+                    f"پوشه مشتری {ch.customer_no} پیدا نشد",
+                    f"folder of customer {ch.customer_no} not found",
+                    code="missing-folder",
+                    file=src,
+                )
+            src = found
+        check_folder_forms_closed(src)
+
+        def archive() -> None:
+            ws.archive_dir.mkdir(parents=True, exist_ok=True)
+            move_folder(src, ws.archive_dir)
+
+        return _Prepared(archive, lambda: None)
+
+    assert isinstance(ch, AppendFollowUp | UpdateCustomerForm)
+    path = _existing_form(ws, ch.folder, ch.customer_no)
+    check_not_open(path)
+    book = FormBook.open(path)
+    if isinstance(ch, AppendFollowUp):
+        rows = book.read_table(FOLLOWUPS.name)
+        last_no = max((int(v.get("row_no") or 0) for _, v in rows if _is_int(v.get("row_no"))), default=0)
+        book.append_rows(FOLLOWUPS.name, [{"row_no": last_no + 1, **ch.values}])
+    if ch.registration:
+        book.write_block(REGISTRATION.name, ch.registration)
+    tmp = _tmp_path(path)
+    book.save(tmp)
+
+    def replace() -> None:
+        os.replace(tmp, path)
+
+    return _Prepared(replace, lambda: tmp.unlink(missing_ok=True))
+
+
+def _is_int(v: object) -> bool:
+    try:
+        int(v)  # type: ignore[call-overload]
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _existing_form(ws: Workspace, folder: str, customer_no: str) -> Path:
+    path = customer_form_path(ws, folder, customer_no)
+    if path.exists():
+        return path
+    found = find_customer_folder(ws.customers_dir, customer_no)
+    if found is not None:
+        candidates = sorted(found.glob(f"{F_31_08_01.code}*.xlsx"))
+        if candidates:
+            return candidates[0]
+    raise CrmError(
+        f"فرم {F_31_08_01.code} مشتری {customer_no} پیدا نشد",
+        f"form {F_31_08_01.code} of customer {customer_no} not found",
+        code="missing-form",
+        file=path,
+    )
+
+
+def check_folder_forms_closed(folder: Path) -> None:
+    for f in folder.glob("*.xls*"):
+        check_not_open(f)
+
+
+def apply_folder_changes(ws: Workspace, changes: Iterable[FolderChange], now: datetime) -> list[_Prepared]:
+    """Prepare every folder change (nothing visible moves yet); discard all on failure."""
+    prepared: list[_Prepared] = []
+    try:
+        for ch in changes:
+            prepared.append(_prepare(ws, ch, now))
+    except BaseException:
+        for p in prepared:
+            p.discard()
+        raise
+    return prepared
+
+
+# --- running an operation ------------------------------------------------------------------
+
+
+def run(ws: Workspace, decide: Callable[[core.Register], Plan], *, now: datetime | None = None) -> Plan:
+    """Lock, read, decide, write: the one path every register-changing command takes."""
+    who = actor(now)
+    settings = ws.settings
+    with workspace_lock(ws.root, timeout=settings.lock_timeout):
+        register = ws.register_path
+        check_not_open(register)
+        book = FormBook.open(register)
+        reg = read_register(book, settings)
+        plan = decide(reg)
+        prepared = apply_folder_changes(ws, plan.folders, who.now)
+        try:
+            apply_register_changes(book, plan, who.now)
+            atomic_write(
+                register,
+                lambda tmp: book.save(tmp),
+                backups=ws.backups_dir,
+                keep=settings.backups_keep,
+                verify=verify_xlsx,
+            )
+        except BaseException:
+            for p in prepared:
+                p.discard()
+            raise
+        for p in prepared:
+            p.commit()
+    return plan
+
+
+# --- the operations, as Python calls ---------------------------------------------------------
+
+
+def add_customer(ws: Workspace, inp: core.NewCustomer, *, now: datetime | None = None) -> Plan:
+    who = actor(now)
+    return run(ws, lambda reg: core.register_customer(reg, inp, who), now=who.now)
+
+
+def add_followup(ws: Workspace, inp: core.NewFollowUp, *, now: datetime | None = None) -> Plan:
+    who = actor(now)
+    return run(ws, lambda reg: core.log_followup(reg, inp, who), now=who.now)
+
+
+def open_case(
+    ws: Workspace,
+    customer_no: str,
+    *,
+    products: Iterable[str] = (),
+    at: Any = None,
+    now: datetime | None = None,
+) -> Plan:
+    who = actor(now)
+    items = list(products)
+    return run(ws, lambda reg: core.open_case(reg, customer_no, who, products=items, at=at), now=who.now)
+
+
+def add_contract(
+    ws: Workspace, case_no: str, *, at: Any = None, amount: Any = None, now: datetime | None = None
+) -> Plan:
+    who = actor(now)
+    return run(ws, lambda reg: core.add_contract(reg, case_no, who, at=at, amount=amount), now=who.now)
+
+
+def issue_invoice(
+    ws: Workspace, case_no: str, *, amount: Any = None, at: Any = None, now: datetime | None = None
+) -> Plan:
+    who = actor(now)
+    return run(ws, lambda reg: core.issue_invoice(reg, case_no, who, amount=amount, at=at), now=who.now)
+
+
+def crm_done(ws: Workspace, customer_no: str, *, at: Any = None, now: datetime | None = None) -> Plan:
+    who = actor(now)
+    return run(ws, lambda reg: core.crm_done(reg, customer_no, who, at=at), now=who.now)
+
+
+def close_customer(
+    ws: Workspace, customer_no: str, *, lost: bool = False, at: Any = None, now: datetime | None = None
+) -> Plan:
+    who = actor(now)
+    return run(
+        ws, lambda reg: core.close_customer(reg, customer_no, who, lost=lost, at=at), now=who.now
+    )
+
+
+def void_number(ws: Workspace, number: str, *, reason: str = "", now: datetime | None = None) -> Plan:
+    who = actor(now)
+    return run(ws, lambda reg: core.void_number(reg, number, who, reason=reason), now=who.now)
+
+
+def load_register(ws: Workspace) -> core.Register:
+    """A read-only snapshot of the register (no lock needed: writes replace the file whole)."""
+    return read_register(FormBook.open(ws.register_path), ws.settings)
+
+
+__all__ = [
+    "InputError",
+    "add_contract",
+    "add_customer",
+    "add_followup",
+    "apply_folder_changes",
+    "apply_register_changes",
+    "close_customer",
+    "crm_done",
+    "customer_form_path",
+    "issue_invoice",
+    "load_register",
+    "open_case",
+    "read_register",
+    "run",
+    "void_number",
+]
