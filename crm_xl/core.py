@@ -165,9 +165,7 @@ def case_state(reg: Register, case_no: str) -> lifecycle.CaseState:
     invoices = [
         i for i in reg.invoices.values() if _s(i.get("case_no")) == case_no and not _is_void(i)
     ]
-    return lifecycle.CaseState(
-        _case_status(row), bool(_s(row.get("contract_no"))), len(invoices)
-    )
+    return lifecycle.CaseState(_case_status(row), bool(_s(row.get("contract_no"))), len(invoices))
 
 
 # --- shared pieces of a plan -----------------------------------------------------------------
@@ -379,7 +377,9 @@ def _registration_block(
     }
     if ptype is PersonType.NATURAL:
         first_name, _, last_name = values["name"].partition(" ")
-        block.update(first_name=first_name, last_name=last_name, national_code=values["national_id"])
+        block.update(
+            first_name=first_name, last_name=last_name, national_code=values["national_id"]
+        )
     else:
         block.update(company_name=values["name"], legal_id=values["national_id"])
     block.update({k: v for k, v in extra.items() if v not in (None, "")})
@@ -537,7 +537,10 @@ def _amount(value: Any, field_name: str) -> int | None:
         ) from None
     if amount <= 0:
         raise InputError(
-            "مبلغ باید مثبت باشد", "the amount must be positive", code="constraint-error", field=field_name
+            "مبلغ باید مثبت باشد",
+            "the amount must be positive",
+            code="constraint-error",
+            field=field_name,
         )
     return amount
 
@@ -599,11 +602,7 @@ def issue_invoice(
     }
     plan.register.append(AppendRow(INVOICES.name, invoice))
     reg.invoices[issued.number] = invoice
-    live = [
-        n
-        for n, i in reg.invoices.items()
-        if _s(i.get("case_no")) == cno and not _is_void(i)
-    ]
+    live = [n for n, i in reg.invoices.items() if _s(i.get("case_no")) == cno and not _is_void(i)]
     total = sum(int(reg.invoices[n].get("amount") or 0) for n in live)
     update: dict[str, Any] = {"invoice_nos": ", ".join(live), "status": CaseStatus.INVOICED}
     if total:

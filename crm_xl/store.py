@@ -216,7 +216,9 @@ def _prepare(ws: Workspace, ch: FolderChange, now: datetime) -> _Prepared:
     book = FormBook.open(path)
     if isinstance(ch, AppendFollowUp):
         rows = book.read_table(FOLLOWUPS.name)
-        last_no = max((int(v.get("row_no") or 0) for _, v in rows if _is_int(v.get("row_no"))), default=0)
+        last_no = max(
+            (int(v.get("row_no") or 0) for _, v in rows if _is_int(v.get("row_no"))), default=0
+        )
         book.append_rows(FOLLOWUPS.name, [{"row_no": last_no + 1, **ch.values}])
     if ch.registration:
         book.write_block(REGISTRATION.name, ch.registration)
@@ -259,7 +261,9 @@ def check_folder_forms_closed(folder: Path) -> None:
         check_not_open(f)
 
 
-def apply_folder_changes(ws: Workspace, changes: Iterable[FolderChange], now: datetime) -> list[_Prepared]:
+def apply_folder_changes(
+    ws: Workspace, changes: Iterable[FolderChange], now: datetime
+) -> list[_Prepared]:
     """Prepare every folder change (nothing visible moves yet); discard all on failure."""
     prepared: list[_Prepared] = []
     try:
@@ -275,7 +279,9 @@ def apply_folder_changes(ws: Workspace, changes: Iterable[FolderChange], now: da
 # --- running an operation ------------------------------------------------------------------
 
 
-def run(ws: Workspace, decide: Callable[[core.Register], Plan], *, now: datetime | None = None) -> Plan:
+def run(
+    ws: Workspace, decide: Callable[[core.Register], Plan], *, now: datetime | None = None
+) -> Plan:
     """Lock, read, decide, write: the one path every register-changing command takes."""
     who = actor(now)
     settings = ws.settings
@@ -327,30 +333,43 @@ def open_case(
 ) -> Plan:
     who = actor(now)
     items = list(products)
-    return run(ws, lambda reg: core.open_case(reg, customer_no, who, products=items, at=at), now=who.now)
+    return run(
+        ws, lambda reg: core.open_case(reg, customer_no, who, products=items, at=at), now=who.now
+    )
 
 
 def add_contract(
     ws: Workspace, case_no: str, *, at: Any = None, amount: Any = None, now: datetime | None = None
 ) -> Plan:
     who = actor(now)
-    return run(ws, lambda reg: core.add_contract(reg, case_no, who, at=at, amount=amount), now=who.now)
+    return run(
+        ws, lambda reg: core.add_contract(reg, case_no, who, at=at, amount=amount), now=who.now
+    )
 
 
 def issue_invoice(
     ws: Workspace, case_no: str, *, amount: Any = None, at: Any = None, now: datetime | None = None
 ) -> Plan:
     who = actor(now)
-    return run(ws, lambda reg: core.issue_invoice(reg, case_no, who, amount=amount, at=at), now=who.now)
+    return run(
+        ws, lambda reg: core.issue_invoice(reg, case_no, who, amount=amount, at=at), now=who.now
+    )
 
 
-def crm_done(ws: Workspace, customer_no: str, *, at: Any = None, now: datetime | None = None) -> Plan:
+def crm_done(
+    ws: Workspace, customer_no: str, *, at: Any = None, now: datetime | None = None
+) -> Plan:
     who = actor(now)
     return run(ws, lambda reg: core.crm_done(reg, customer_no, who, at=at), now=who.now)
 
 
 def close_customer(
-    ws: Workspace, customer_no: str, *, lost: bool = False, at: Any = None, now: datetime | None = None
+    ws: Workspace,
+    customer_no: str,
+    *,
+    lost: bool = False,
+    at: Any = None,
+    now: datetime | None = None,
 ) -> Plan:
     who = actor(now)
     return run(
@@ -358,7 +377,9 @@ def close_customer(
     )
 
 
-def void_number(ws: Workspace, number: str, *, reason: str = "", now: datetime | None = None) -> Plan:
+def void_number(
+    ws: Workspace, number: str, *, reason: str = "", now: datetime | None = None
+) -> Plan:
     who = actor(now)
     return run(ws, lambda reg: core.void_number(reg, number, who, reason=reason), now=who.now)
 
