@@ -38,6 +38,8 @@ DEFAULT_NUMBERING: dict[str, NumberRule] = {
     "contract": NumberRule(pattern="Q-{jy}-{seq:4}"),
     # Invoices restart each fiscal (Jalali) year, as the tax authority's books do.
     "invoice": NumberRule(pattern="{jy}-{seq:6}", yearly_reset=True),
+    # The Moadian internal serial (inno) of tax ids: never resets, never repeats.
+    "tax": NumberRule(pattern="{seq:10}"),
 }
 
 
