@@ -14,6 +14,7 @@ guessed position; the form itself is recognised by the ``crm_form`` defined name
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -81,7 +82,7 @@ class Field:
     hidden: bool = False  # a helper column the user need not see
 
     @property
-    def choices(self) -> type[LabeledEnum] | None:
+    def choices(self) -> builtins.type[LabeledEnum] | None:
         return ENUMS[self.enum] if self.enum else None
 
     @property

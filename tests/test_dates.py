@@ -1,0 +1,215 @@
+"""Dates as users type them (SPEC §5) and the 24-hour rule's working time (R2)."""
+
+from datetime import date, datetime, time, timedelta
+
+import jdatetime
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crm_xl.dates import (
+    TEHRAN,
+    add_hours,
+    excel_serial,
+    from_excel_serial,
+    is_weekend,
+    now_tehran,
+    parse_date,
+    parse_datetime,
+    to_jalali_str,
+)
+from crm_xl.errors import InputError
+
+
+def test_jalali_leap_years_per_jdatetime() -> None:
+    assert jdatetime.date(1403, 1, 1).isleap()
+    assert not jdatetime.date(1404, 1, 1).isleap()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "1403/07/15",
+        "۱۴۰۳/۷/۱۵",
+        "1403-7-15",
+        "1403.07.15",
+        "١٤٠٣/٧/١٥",
+        " 1403 / 07 / 15 ",
+        "14030715",
+        14030715,
+        "2024-10-06",
+        "1403/07/15 14:30",
+        date(2024, 10, 6),
+        datetime(2024, 10, 6, 23, 0),
+        45571,
+        45571.75,
+        jdatetime.date(1403, 7, 15),
+    ],
+)
+def test_parse_date_forms(raw: object) -> None:
+    assert parse_date(raw) == date(2024, 10, 6)
+
+
+def test_aware_datetime_gives_tehran_day() -> None:
+    # 22:00 UTC on 2024-10-05 is 01:30 on 2024-10-06 in Tehran.
+    assert parse_date(datetime.fromisoformat("2024-10-05T22:00:00+00:00")) == date(2024, 10, 6)
+    assert parse_date(datetime(2024, 10, 5, 22, 0, tzinfo=TEHRAN)) == date(2024, 10, 5)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("1404/12/30", "not a Jalali leap year"),
+        ("1403/13/01", "month 13"),
+        ("1403/07/31", "has 30 days"),
+        ("1403/01/32", "has 31 days"),
+        ("2023-02-29", "no such Gregorian day"),
+        ("03/07/15", "four digits"),
+        ("06/10/2024", "year must come first"),
+        ("1650/01/01", "Jalali 1200-1600"),
+        ("hello", "unreadable"),
+        ("", "empty"),
+        (None, "empty"),
+        (True, "yes/no"),
+        (60, "1900-02-29"),
+        (0, "out of range"),
+        (float("nan"), "empty"),
+    ],
+)
+def test_parse_date_rejects_with_reason(raw: object, reason: str) -> None:
+    with pytest.raises(InputError) as e:
+        parse_date(raw)
+    assert reason in e.value.en
+    assert e.value.fa  # always bilingual
+    assert isinstance(e.value, ValueError)
+
+
+def test_esfand_30_in_leap_year() -> None:
+    assert parse_date("1403/12/30") == date(2025, 3, 20)
+    assert to_jalali_str(date(2025, 3, 20)) == "1403/12/30"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1300, 1500), st.integers(1, 12), st.integers(1, 31))
+def test_jalali_round_trip(y: int, m: int, d: int) -> None:
+    text = f"{y}/{m:02d}/{d:02d}"
+    valid = d <= (
+        31 if m <= 6 else 30 if m <= 11 else 30 if jdatetime.date(y, 1, 1).isleap() else 29
+    )
+    if not valid:
+        with pytest.raises(InputError):
+            parse_date(text)
+        return
+    g = parse_date(text)
+    assert to_jalali_str(g) == text
+    assert parse_date(f"{y}-{m}-{d}") == g
+    assert to_jalali_str(g, persian_digits=True) == text.translate(
+        str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dates(min_value=date(1921, 3, 21), max_value=date(2121, 3, 20)))
+def test_gregorian_round_trip(g: date) -> None:
+    assert parse_date(to_jalali_str(g)) == g
+    assert parse_date(g.isoformat()) == g
+    assert from_excel_serial(excel_serial(g)).date() == g
+
+
+def test_excel_serials() -> None:
+    assert from_excel_serial(1).date() == date(1900, 1, 1)
+    assert from_excel_serial(59).date() == date(1900, 2, 28)
+    assert from_excel_serial(61).date() == date(1900, 3, 1)
+    assert excel_serial(date(2024, 10, 6)) == 45571
+    assert from_excel_serial(45571.5) == datetime(2024, 10, 6, 12, 0)
+
+
+def test_parse_datetime() -> None:
+    want = datetime(2024, 10, 6, 14, 30, tzinfo=TEHRAN)
+    assert parse_datetime("1403/07/15 14:30") == want
+    assert parse_datetime("۱۴۰۳/۰۷/۱۵ ۱۴:۳۰") == want
+    assert parse_datetime("۱۴:۳۰ ۱۴۰۳/۰۷/۱۵") == want
+    assert parse_datetime("2024-10-06T14:30") == want
+    assert parse_datetime("2024-10-06T11:00:00Z") == want
+    assert parse_datetime(datetime(2024, 10, 6, 14, 30)) == want  # naive = Tehran
+    assert parse_datetime(45571 + 14.5 / 24) == want
+    assert parse_datetime("1403/07/15") == datetime(2024, 10, 6, tzinfo=TEHRAN)
+    assert parse_datetime("1403/07/15", default_time=time(9)) == datetime(
+        2024, 10, 6, 9, tzinfo=TEHRAN
+    )
+    assert parse_datetime(date(2024, 10, 6)).tzinfo is TEHRAN
+    with pytest.raises(InputError, match="invalid time"):
+        parse_datetime("1403/07/15 25:00")
+    with pytest.raises(InputError):
+        parse_datetime("1403/07/32 10:00")
+
+
+def test_to_jalali_str_with_time() -> None:
+    at = datetime(2024, 10, 6, 11, 0, tzinfo=TEHRAN).astimezone(TEHRAN)
+    assert to_jalali_str(at, with_time=True) == "1403/07/15 11:00"
+    utc = datetime.fromisoformat("2024-10-05T22:00:00+00:00")
+    assert to_jalali_str(utc, with_time=True) == "1403/07/15 01:30"
+    assert to_jalali_str(at, with_time=True, persian_digits=True) == "۱۴۰۳/۰۷/۱۵ ۱۱:۰۰"
+
+
+def test_now_tehran_is_aware() -> None:
+    assert now_tehran().tzinfo is TEHRAN
+
+
+# --- working time ---------------------------------------------------------------------------
+
+WED = datetime(2024, 10, 2, 10, 0, tzinfo=TEHRAN)  # 1403/07/11, a Wednesday
+THU = WED + timedelta(days=1)
+FRI = WED + timedelta(days=2)
+SAT = WED + timedelta(days=3)
+
+
+def test_weekend() -> None:
+    assert WED.weekday() == 2
+    assert is_weekend(FRI) and not is_weekend(THU)
+    assert is_weekend(THU.date(), weekend=(3, 4))
+    # 22:00 UTC Thursday is already Friday in Tehran.
+    assert is_weekend(datetime.fromisoformat("2024-10-03T22:00:00+00:00"))
+
+
+def test_add_hours_calendar() -> None:
+    assert add_hours(WED, 24) == THU
+    assert add_hours(THU, 24) == SAT  # due Friday 10:00 rolls to Saturday 10:00
+    assert add_hours(THU, 24, weekend=(3, 4)) == SAT
+    assert add_hours(WED, 24, weekend=(3, 4)) == SAT  # Thursday is weekend too here
+    assert add_hours(FRI, 2) == SAT.replace(hour=12)
+    assert add_hours(datetime(2024, 10, 2, 10, 0), 24) == THU  # naive = Tehran
+
+
+def test_add_hours_working() -> None:
+    assert add_hours(WED, 24, mode="working") == THU
+    assert add_hours(THU, 24, mode="working") == SAT  # 14 h Thursday + 10 h Saturday
+    assert add_hours(FRI.replace(hour=15), 24, mode="working") == SAT.replace(hour=0) + timedelta(
+        days=1
+    )
+    assert add_hours(THU.replace(hour=0), 24, mode="working") == SAT.replace(
+        hour=0
+    )  # never Friday 00:00
+    assert add_hours(WED, 0, mode="working") == WED
+    assert add_hours(THU, 48, mode="working") == SAT + timedelta(days=1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(2023, 1, 1), max_value=datetime(2030, 1, 1)),
+    st.integers(0, 24 * 14),
+    st.sampled_from(["calendar", "working"]),
+)
+def test_add_hours_never_due_on_weekend(start: datetime, hours: int, mode: str) -> None:
+    due = add_hours(start, hours, mode=mode)  # type: ignore[arg-type]
+    assert not is_weekend(due)
+    assert due >= start.replace(tzinfo=TEHRAN) + (
+        timedelta(hours=hours) if mode == "calendar" else timedelta()
+    )
+
+
+def test_add_hours_rejects_bad_input() -> None:
+    with pytest.raises(ValueError):
+        add_hours(WED, -1)
+    with pytest.raises(ValueError):
+        add_hours(WED, 1, mode="office")  # type: ignore[arg-type]
