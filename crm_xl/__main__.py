@@ -1,0 +1,5 @@
+"""``python -m crm_xl`` runs the ``crm-xl`` command."""
+
+from crm_xl.cli import main
+
+main()
