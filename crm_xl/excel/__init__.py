@@ -1,0 +1,1 @@
+"""Excel integration: the macro-enabled register (VBA project, panel, buttons) and xlwings glue."""
