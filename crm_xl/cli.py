@@ -14,8 +14,14 @@ import click
 from crm_xl import core, store
 from crm_xl.cli_common import Context, emit, handle_errors, json_option, pass_ctx
 
-#: (module, attribute) of command groups defined next to their feature code.
-PLUGINS: list[tuple[str, str]] = []
+#: Modules that define commands next to their feature code; each exposes ``COMMANDS``.
+PLUGINS: list[str] = [
+    "crm_xl.control.cli",  # overdue, refresh
+    "crm_xl.validation.cli",  # validate
+    "crm_xl.aftersales.cli",  # product
+    "crm_xl.excel.cli",  # excel
+    "crm_xl.extras.cli",  # complaint, survey, plan, parties, import
+]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

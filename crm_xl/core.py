@@ -619,11 +619,26 @@ def issue_invoice(
     return plan
 
 
-def crm_done(reg: Register, customer_no: str, actor: Actor, *, at: Any = None) -> Plan:
-    """R11's last stage: after-sales / satisfaction done for the customer's sale."""
+def crm_done(
+    reg: Register,
+    customer_no: str,
+    actor: Actor,
+    *,
+    at: Any = None,
+    products: Mapping[str, bool] | None = None,
+) -> Plan:
+    """R11's last stage: after-sales / satisfaction done for the customer's sale.
+
+    ``products`` (product code key → its F-31-07-01 is complete) makes the step refuse while
+    a product sold to this customer has no complete after-sales form (seed 003).
+    """
     no = normalize(customer_no)
     row = reg.customer(no)
     new_stage = lifecycle.apply("crm_done", customer_state(reg, no))
+    if products is not None:
+        from crm_xl.aftersales.rules import require_aftersales
+
+        require_aftersales(products, reg.cases_of(no))
     when = _when(at, actor, "crm_done")
     plan = Plan("crm-done")
     update = {"stage": new_stage, "crm_done": when.date(), "next_due": None, "next_action": None}

@@ -21,14 +21,16 @@ def _norm(s: str) -> str:
 class LabeledEnum(str, Enum):
     """A str enum whose members carry a Persian (``fa``) and English (``en``) label."""
 
-    fa: str
-    en: str
+    fa: str  # type: ignore[misc]  # set per member in __new__
+    en: str  # type: ignore[misc]
 
-    def __new__(cls, key: str, fa: str, en: str) -> Self:
+    def __new__(cls, *labels: str) -> Self:
+        # Members are declared as (key, Persian label, English label); a lookup is Stage("won").
+        key, fa, en = labels
         obj = str.__new__(cls, key)
         obj._value_ = key
-        obj.fa = fa
-        obj.en = en
+        obj.fa = fa  # type: ignore[misc]
+        obj.en = en  # type: ignore[misc]
         return obj
 
     def __str__(self) -> str:

@@ -57,7 +57,7 @@ class Settings(BaseModel):
     company: str = "شرکت بازرگانی نمونه"
     experts: list[str] = Field(default_factory=list)
     numbering: dict[str, NumberRule] = Field(default_factory=lambda: dict(DEFAULT_NUMBERING))
-    followup: FollowUpRules = Field(default_factory=FollowUpRules)
+    followup: FollowUpRules = Field(default_factory=lambda: FollowUpRules())
     #: The company's fiscal memory id (شناسه یکتای حافظه مالیاتی); tax ids are made when set.
     fiscal_memory_id: str | None = None
     backups_keep: int = Field(20, ge=1, le=1000)

@@ -217,7 +217,7 @@ def _prepare(ws: Workspace, ch: FolderChange, now: datetime) -> _Prepared:
     if isinstance(ch, AppendFollowUp):
         rows = book.read_table(FOLLOWUPS.name)
         last_no = max(
-            (int(v.get("row_no") or 0) for _, v in rows if _is_int(v.get("row_no"))), default=0
+            (int(str(v.get("row_no"))) for _, v in rows if _is_int(v.get("row_no"))), default=0
         )
         book.append_rows(FOLLOWUPS.name, [{"row_no": last_no + 1, **ch.values}])
     if ch.registration:
@@ -233,7 +233,7 @@ def _prepare(ws: Workspace, ch: FolderChange, now: datetime) -> _Prepared:
 
 def _is_int(v: object) -> bool:
     try:
-        int(v)  # type: ignore[call-overload]
+        int(str(v))
         return True
     except (TypeError, ValueError):
         return False
@@ -359,8 +359,13 @@ def issue_invoice(
 def crm_done(
     ws: Workspace, customer_no: str, *, at: Any = None, now: datetime | None = None
 ) -> Plan:
+    from crm_xl.aftersales import product_index
+
     who = actor(now)
-    return run(ws, lambda reg: core.crm_done(reg, customer_no, who, at=at), now=who.now)
+    known = product_index(ws)  # read before the lock: crm_done writes no product form
+    return run(
+        ws, lambda reg: core.crm_done(reg, customer_no, who, at=at, products=known), now=who.now
+    )
 
 
 def close_customer(

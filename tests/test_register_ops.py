@@ -437,3 +437,26 @@ def test_not_a_workspace_is_a_clear_error(tmp_path: Path) -> None:
     init_workspace(tmp_path / "ws")
     res = CliRunner().invoke(main, ["init", str(tmp_path / "ws")])
     assert res.exit_code == 2 and "already holds a workspace" in res.output
+
+
+def test_crm_done_needs_the_after_sales_form_of_each_product_sold(tmp_path: Path) -> None:
+    from crm_xl.aftersales import add_product, build_profile
+
+    ws = _ws(tmp_path)
+    no = _add(ws, "علی محمدی")
+    case = store.open_case(ws, no, products=["PUMP-01"], now=NOW).result["case_no"]
+    store.issue_invoice(ws, case, amount=1000, now=NOW)
+    with pytest.raises(InputError, match="PUMP-01") as err:
+        store.crm_done(ws, no, now=NOW)
+    assert err.value.code == "aftersales-missing"
+    add_product(
+        ws,
+        build_profile(
+            code="PUMP-01",
+            name="پمپ سانتریفیوژ",
+            origin="imported",
+            no_service=True,
+            reason="sanctions",
+        ),
+    )
+    assert store.crm_done(ws, no, now=NOW).result["stage"] == "crm_done"

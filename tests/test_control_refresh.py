@@ -1,0 +1,202 @@
+"""``refresh`` on a real workspace: a follow-up typed straight into F-31-08-01 is picked up."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from crm_xl import core, store
+from crm_xl.control.refresh import missing_state_formatting, refresh
+from crm_xl.dates import TEHRAN
+from crm_xl.enums import FollowUpState, Stage
+from crm_xl.schema import CUSTOMERS, FIRST_DATA_ROW, FOLLOWUPS, KEY_ROW, LOG
+from crm_xl.workbook import FormBook
+from crm_xl.workspace import Workspace, init_workspace
+
+EXPERTS = ["علی رضایی", "مریم احمدی"]
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2024, 10, day, hour, minute, tzinfo=TEHRAN)  # 2 Oct 2024 is a Wednesday
+
+
+def customers(ws: Workspace) -> dict[str, dict[str, object]]:
+    book = FormBook.open(ws.register_path)
+    return {str(r["customer_no"]): r for _, r in book.read_table(CUSTOMERS.name)}
+
+
+def form_path(ws: Workspace, no: str) -> Path:
+    (path,) = ws.customers_dir.glob(f"{no} - */*.xlsx")
+    return path
+
+
+def type_row(path: Path, values: dict[str, Any]) -> str:
+    """Write a follow-up row as Excel saves what a salesperson typed (text cells); its row."""
+    wb = openpyxl.load_workbook(path)
+    sheet = wb[FOLLOWUPS.sheet]
+    cols = {
+        c.value: c.column for c in sheet[KEY_ROW] if isinstance(c.value, str) and c.value.strip()
+    }
+    r = FIRST_DATA_ROW
+    while sheet.cell(r, cols["at"]).value not in (None, ""):
+        r += 1
+    for key, v in values.items():
+        sheet.cell(r, cols[key]).value = v
+    wb.save(path)
+    return str(r)
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    ws = init_workspace(tmp_path / "ws", company="شرکت آزمون", experts=EXPERTS)
+    store.add_customer(
+        ws,
+        core.NewCustomer(
+            name="رضا کریمی",
+            person_type="natural",
+            channel="phone",
+            expert=EXPERTS[0],
+            at=at(2, 10),
+        ),
+        now=at(2, 10),
+    )
+    store.add_customer(
+        ws,
+        core.NewCustomer(
+            name="شرکت نوین", person_type="legal", channel="email", expert=EXPERTS[1], at=at(2, 11)
+        ),
+        now=at(2, 11),
+    )
+    store.add_followup(
+        ws,
+        core.NewFollowUp(
+            customer_no="C-00002",
+            type="phone",
+            note="تماس اول",
+            at=at(3, 9),
+            next_action="ارسال کاتالوگ",
+            next_due=at(6, 10),
+        ),
+        now=at(3, 9),
+    )
+    return ws
+
+
+def test_typed_followup_is_picked_up(ws: Workspace) -> None:
+    # Thursday 11:00: the 24 h call to C-00001 (first contact Wed 10:00) is an hour late.
+    first = refresh(ws, at(3, 11))
+    assert first.counts[FollowUpState.OVERDUE.value] == 1
+    assert first.counts[FollowUpState.ON_TIME.value] == 1
+    row = customers(ws)["C-00001"]
+    assert row["followup_state"] == FollowUpState.OVERDUE.fa
+    assert "معوق" in str(row["state_reason"]) and "1 ساعت تأخیر" in str(row["state_reason"])
+
+    # The salesperson calls at 11:30 and types it into the form in Excel: Jalali text dates
+    # with Persian digits, the type in words, a next action for Saturday with its owner.
+    path = form_path(ws, "C-00001")
+    type_row(
+        path,
+        {
+            "row_no": 1,
+            "at": "۱۴۰۳/۰۷/۱۲ ۱۱:۳۰",
+            "type": "تماس تلفنی",
+            "expert": EXPERTS[0],
+            "description": "قیمت خواست",
+            "next_action": "ارسال پیش‌فاکتور",
+            "next_owner": EXPERTS[1],
+            "next_due": "۱۴۰۳/۰۷/۱۴ ۱۰:۰۰",
+        },
+    )
+    bad_row = type_row(path, {"row_no": 2, "at": "۱۴۰۳/۱۳/۰۲", "type": "تماس تلفنی"})
+
+    result = refresh(ws, at(3, 12))
+    row = customers(ws)["C-00001"]
+    assert row["last_followup"] == datetime(2024, 10, 3, 11, 30)
+    assert row["next_due"] == datetime(2024, 10, 5, 10, 0)
+    assert row["next_action"] == "ارسال پیش‌فاکتور"
+    assert row["next_owner"] == EXPERTS[1]
+    assert row["followup_state"] == FollowUpState.ON_TIME.fa
+    assert result.changed == ["C-00001"]
+    assert result.counts[FollowUpState.ON_TIME.value] == 2
+
+    (problem,) = result.problems
+    assert problem.customer_no == "C-00001"
+    assert problem.file and problem.file.endswith(path.name)
+    assert problem.sheet == FOLLOWUPS.sheet
+    assert problem.cell == f"B{bad_row}"  # the "at" column of the typed row
+    assert "skipped" in problem.en and "ردیف" in problem.fa
+
+    # Saturday 12:00: the typed action is two hours late, in the register too.
+    refresh(ws, at(5, 12))
+    assert customers(ws)["C-00001"]["followup_state"] == FollowUpState.OVERDUE.fa
+
+
+def test_only_changed_rows_written_and_logged(ws: Workspace) -> None:
+    refresh(ws, at(3, 11))
+    again = refresh(ws, at(3, 11, 30))
+    assert again.changed == []  # nothing moved in half an hour
+    book = FormBook.open(ws.register_path)
+    log = [r for _, r in book.read_table(LOG.name) if r["operation"] == "refresh"]
+    assert len(log) == 2
+    details = json.loads(str(log[-1]["details"]))
+    assert details["changed"] == 0 and details["counts"]["overdue"] == 1
+    assert list(ws.backups_dir.iterdir())  # written through the store: backed up
+
+
+def test_final_and_stage_changes(ws: Workspace) -> None:
+    store.close_customer(ws, "C-00001", lost=True, now=at(3, 12))
+    result = refresh(ws, at(20, 10))
+    rows = customers(ws)
+    assert result.counts[FollowUpState.FINAL.value] == 1  # lost and archived: not read
+    assert rows["C-00001"]["followup_state"] == FollowUpState.FINAL.fa
+    # C-00002: action due Sun 6 Oct; on the 20th it is overdue (and silent for 17 days).
+    assert rows["C-00002"]["followup_state"] == FollowUpState.OVERDUE.fa
+    assert rows["C-00002"]["stage"] == Stage.FOLLOW_UP.fa
+
+
+def test_conditional_formatting_survives_refresh(ws: Workspace) -> None:
+    refresh(ws, at(3, 11))
+    assert missing_state_formatting(ws.register_path) == []
+    wb = openpyxl.load_workbook(ws.register_path)
+    rules = [
+        rule.formula[0]
+        for cf in wb[CUSTOMERS.sheet].conditional_formatting
+        for rule in cf.rules
+        if rule.formula
+    ]
+    for state in (FollowUpState.OVERDUE, FollowUpState.DUE_TODAY, FollowUpState.STALLED):
+        assert any(f'"{state.fa}"' in f for f in rules), state
+
+
+def test_broken_form_is_a_problem_not_a_crash(ws: Workspace) -> None:
+    form_path(ws, "C-00002").write_bytes(b"not a workbook")
+    result = refresh(ws, at(3, 11))
+    (problem,) = result.problems
+    assert problem.customer_no == "C-00002" and problem.severity == "error"
+    # The register's own values are used for that customer.
+    assert customers(ws)["C-00002"]["followup_state"] == FollowUpState.ON_TIME.fa
+
+
+def test_refresh_cli(ws: Workspace) -> None:
+    from crm_xl.cli import main
+    from crm_xl.control.cli import COMMANDS
+
+    for command in COMMANDS:  # the lead registers crm_xl.control.cli in cli.PLUGINS
+        if command.name not in main.commands:
+            main.add_command(command)
+    runner = CliRunner()
+    out = runner.invoke(main, ["-w", str(ws.root), "refresh", "--at", "1403/07/12 11:00"])
+    assert out.exit_code == 0, out.output
+    assert "معوق / Overdue: 1" in out.output
+    out = runner.invoke(main, ["-w", str(ws.root), "--json", "refresh", "--at", "2024-10-03T11:00"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["counts"]["overdue"] == 1 and data["problems"] == []
+    out = runner.invoke(main, ["-w", str(ws.root), "refresh", "--at", "1403/13/01"])
+    assert out.exit_code != 0 and "Traceback" not in out.output

@@ -1,0 +1,222 @@
+"""Task lists (کارتابل), the manager's summary and the task-list workbook."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from crm_xl import core, store
+from crm_xl.control.refresh import evaluate_workspace
+from crm_xl.control.tasks import (
+    build_summary,
+    build_tasks,
+    overview,
+    print_overdue,
+    safe_sheet_name,
+    write_tasks_workbook,
+)
+from crm_xl.dates import TEHRAN
+from crm_xl.enums import FollowUpState
+from crm_xl.workspace import Workspace, init_workspace
+
+EXPERTS = ["علی رضایی", "مریم احمدی", "حسین: فروش/شمال"]  # the last needs a safe sheet name
+NOW = datetime(2024, 10, 8, 11, 0, tzinfo=TEHRAN)  # Tuesday
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2024, 10, day, hour, minute, tzinfo=TEHRAN)
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    ws = init_workspace(
+        tmp_path_factory.mktemp("tasks") / "ws", company="شرکت بازرگانی آزمون", experts=EXPERTS
+    )
+    people = [
+        ("رضا کریمی", EXPERTS[0], at(2, 10)),  # never called back: overdue since Thu 10:00
+        ("شرکت پتروشیمی نوین", EXPERTS[0], at(6, 9)),  # 24 h call due Mon 09:00: overdue
+        ("زهرا موسوی", EXPERTS[1], at(8, 9)),  # first contact today: due tomorrow, on time
+        ("صنایع فولاد البرز", EXPERTS[1], at(2, 12)),  # followed up, action due today 15:00
+        ("امیر جعفری", EXPERTS[2], at(2, 9)),  # followed up Thu, nothing planned: on time
+    ]
+    for name, expert, when in people:
+        store.add_customer(
+            ws,
+            core.NewCustomer(
+                name=name, person_type="natural", channel="phone", expert=expert, at=when
+            ),
+            now=when,
+        )
+    store.add_followup(
+        ws,
+        core.NewFollowUp(
+            customer_no="C-00004",
+            type="visit",
+            note="بازدید",
+            at=at(3, 10),
+            next_action="ارسال پیش‌فاکتور",
+            next_due=at(8, 15),
+            result="proposal",
+        ),
+        now=at(3, 10),
+    )
+    store.add_followup(
+        ws,
+        core.NewFollowUp(customer_no="C-00005", type="phone", note="تماس", at=at(1 + 2, 9)),
+        now=at(3, 9),
+    )
+    return ws
+
+
+def test_task_lists_sorted_by_due(ws: Workspace) -> None:
+    ev = evaluate_workspace(ws, NOW)
+    tasks = build_tasks(ev)
+    assert list(tasks) == EXPERTS  # every configured expert has a list, in settings order
+    ali = tasks[EXPERTS[0]]
+    assert [t.customer_no for t in ali] == ["C-00001", "C-00002"]
+    assert [t.state for t in ali] == [FollowUpState.OVERDUE, FollowUpState.OVERDUE]
+    assert ali[0].due_at == at(3, 10)
+    maryam = tasks[EXPERTS[1]]
+    assert [(t.customer_no, t.state) for t in maryam] == [
+        ("C-00004", FollowUpState.DUE_TODAY),
+        ("C-00003", FollowUpState.ON_TIME),
+    ]
+    assert maryam[0].action == "ارسال پیش‌فاکتور"
+    assert tasks[EXPERTS[2]][0].state is FollowUpState.ON_TIME  # touched Thu, 7-day rule
+
+
+def test_summary_counts_and_funnel(ws: Workspace) -> None:
+    data = overview(ws, NOW)
+    states = {s["state"]: s["count"] for s in data["by_state"]}
+    assert states == {"overdue": 2, "stalled": 0, "due_today": 1, "on_time": 2, "final": 0}
+    by_expert = {e["expert"]: e for e in data["by_expert"]}
+    assert by_expert[EXPERTS[0]]["overdue"] == 2 and by_expert[EXPERTS[1]]["open"] == 2
+    assert [t["customer_no"] for t in data["oldest_overdue"]] == ["C-00001", "C-00002"]
+    funnel = {f["step"]: f["count"] for f in data["funnel"]}
+    assert funnel == {"first_contact": 5, "follow_up": 2, "negotiation": 1, "won": 0, "crm_done": 0}
+    assert data["as_of_jalali"] == "1403/07/17 11:00"
+    json.dumps(data, ensure_ascii=False)  # JSON-ready for --json and the demo
+
+    console = Console(width=100, record=True)
+    print_overdue(console, data)
+    text = console.export_text()
+    assert "C-00001" in text and "1403/07/12 10:00" in text
+    assert max(len(line) for line in text.splitlines()) <= 100
+
+
+def test_safe_sheet_names() -> None:
+    assert safe_sheet_name("حسین: فروش/شمال") == "حسین- فروش-شمال"
+    long = "کارشناس فروش با نام بسیار بسیار طولانی شرکت"
+    assert len(safe_sheet_name(long)) <= 31
+    first = safe_sheet_name(long)
+    second = safe_sheet_name(long, [first])
+    assert second != first and len(second) <= 31 and second.endswith("(2)")
+    assert safe_sheet_name("[*?]") not in ("", "[*?]")
+    assert safe_sheet_name("History") != "History"
+
+
+def _workbook(ws: Workspace, path: Path) -> Path:
+    ev = evaluate_workspace(ws, NOW)
+    tasks = build_tasks(ev)
+    return write_tasks_workbook(path, tasks, build_summary(ev, tasks), NOW)
+
+
+def test_workbook_layout(ws: Workspace, tmp_path: Path) -> None:
+    path = _workbook(ws, tmp_path / "tasks.xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["خلاصه مدیر", "علی رضایی", "مریم احمدی", "حسین- فروش-شمال"]
+    for sheet in wb.worksheets:
+        assert sheet.sheet_view.rightToLeft
+        assert sheet["A1"].value == "شرکت بازرگانی آزمون"
+        assert "1403/07/17" in str(sheet["A3"].value)
+    ali = wb["علی رضایی"]
+    assert ali["A2"].value == "کارتابل پیگیری‌ها — علی رضایی"
+    assert ali["C6"].value == "1403/07/12 10:00"  # Jalali as text
+    assert ali["K6"].value == datetime(2024, 10, 3, 10, 0)  # the real date, hidden column
+    assert ali.column_dimensions["K"].hidden
+    assert ali["B6"].font.name == "Tahoma"
+    assert len(wb["خلاصه مدیر"]._charts) == 2  # type: ignore[attr-defined]  # overdue, funnel
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
+def test_workbook_opens_in_libreoffice(ws: Workspace, tmp_path: Path) -> None:
+    path = _workbook(ws, tmp_path / "tasks.xlsx")
+    pdf = _to_pdf(path, tmp_path)
+    text = _pdf_text(pdf)
+    assert "علی رضایی" in text
+    assert "1403/07/12 10:00" in text  # Jalali date text of the oldest overdue task
+    assert "C-00004" in text
+
+
+def _to_pdf(path: Path, out: Path) -> Path:
+    try:
+        from tests.helpers_office import to_pdf  # shared helper, when present
+
+        return Path(to_pdf(path, out))
+    except ImportError:
+        subprocess.run(
+            ["soffice", "--headless", f"-env:UserInstallation=file://{out}/lo",
+             "--convert-to", "pdf", "--outdir", str(out), str(path)],
+            check=True, capture_output=True, timeout=180,
+        )  # fmt: skip
+        return out / f"{path.stem}.pdf"
+
+
+def _pdf_text(pdf: Path) -> str:
+    try:
+        from tests.helpers_office import pdf_text
+
+        text = str(pdf_text(pdf))
+    except ImportError:
+        if shutil.which("pdftotext") is None:
+            pytest.skip("pdftotext not installed")
+        text = subprocess.run(
+            ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True
+        ).stdout
+    return re.sub(r"[\u200e\u200f\u202a-\u202e\u2066-\u2069]", "", text)  # bidi marks
+
+
+def test_overdue_cli(ws: Workspace, tmp_path: Path) -> None:
+    from crm_xl.cli import main
+    from crm_xl.control.cli import COMMANDS
+
+    for command in COMMANDS:
+        if command.name not in main.commands:
+            main.add_command(command)
+    runner = CliRunner()
+    out_xlsx = tmp_path / "out" / "tasks.xlsx"
+    res = runner.invoke(
+        main,
+        ["-w", str(ws.root), "overdue", "--at", "1403/07/17 11:00", "--xlsx", str(out_xlsx)],
+    )
+    assert res.exit_code == 0, res.output
+    assert "C-00001" in res.output and out_xlsx.exists()
+    res = runner.invoke(
+        main,
+        [
+            "-w",
+            str(ws.root),
+            "--json",
+            "overdue",
+            "--at",
+            "2024-10-08T11:00",
+            "--expert",
+            EXPERTS[1],
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert list(data["tasks"]) == [EXPERTS[1]]
+    assert data["tasks"][EXPERTS[1]][0]["due_jalali"] == "1403/07/17 15:00"
+    res = runner.invoke(main, ["-w", str(ws.root), "overdue", "--expert", "کسی دیگر"])
+    assert res.exit_code != 0 and "Traceback" not in res.output
