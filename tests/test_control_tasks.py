@@ -220,3 +220,31 @@ def test_overdue_cli(ws: Workspace, tmp_path: Path) -> None:
     assert data["tasks"][EXPERTS[1]][0]["due_jalali"] == "1403/07/17 15:00"
     res = runner.invoke(main, ["-w", str(ws.root), "overdue", "--expert", "کسی دیگر"])
     assert res.exit_code != 0 and "Traceback" not in res.output
+
+
+def test_open_complaint_actions_join_the_owners_task_list(tmp_path: Path) -> None:
+    from crm_xl import core, store
+    from crm_xl.control.tasks import overview
+    from crm_xl.dates import parse_datetime
+    from crm_xl.extras import complaints
+    from crm_xl.workspace import init_workspace
+
+    ws = init_workspace(tmp_path / "cw", experts=["سارا احمدی", "نگار کریمی"])
+    first = parse_datetime("1405/08/20 10:00")
+    store.add_customer(
+        ws,
+        core.NewCustomer(
+            name="علی رضایی", person_type="natural", channel="phone", expert="سارا احمدی", at=first
+        ),
+        now=first,
+    )
+    no = complaints.add_complaint(
+        ws, "C-00001", subject="تاخیر در تحویل", channel="phone", severity="high", now=first
+    ).result["complaint_no"]
+    complaints.add_action(
+        ws, no, action="تماس با انبار", owner="نگار کریمی", due="1405/08/25 10:00", now=first
+    )
+    view = overview(ws, now=parse_datetime("1405/08/27 10:00"))
+    (task,) = view["tasks"]["نگار کریمی"]
+    assert task["rule"] == "complaint" and task["state"] == "overdue"
+    assert no in task["action"] and task["customer_no"] == "C-00001"

@@ -52,8 +52,11 @@ def overdue_cmd(
     from crm_xl.control.tasks import build_summary, build_tasks, print_tasks, write_tasks_workbook
 
     now = _when(at)
-    ev = evaluate_workspace(ctx.ws(), now)
-    tasks = build_tasks(ev)
+    from crm_xl.extras.complaints import open_complaint_actions
+
+    ws = ctx.ws()
+    ev = evaluate_workspace(ws, now)
+    tasks = build_tasks(ev, open_complaint_actions(ws, now))
     if expert:
         want = normalize(expert)
         tasks = {o: items for o, items in tasks.items() if normalize(o) == want}

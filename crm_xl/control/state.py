@@ -83,6 +83,7 @@ class Rule(StrEnum):
     STALLED = "stalled"
     FINAL = "final"
     NO_DATE = "no_date"  # neither first contact nor any follow-up could be read
+    COMPLAINT = "complaint"  # a planned action of an open complaint (ISO 10002)
 
 
 @dataclass(frozen=True)

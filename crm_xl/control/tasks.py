@@ -144,8 +144,43 @@ def _sort_key(t: Task) -> tuple[int, datetime]:
     return (0 if t.due_at else 1, t.due_at or far)
 
 
-def build_tasks(ev: Evaluation) -> dict[str, list[Task]]:
-    """Owner → their open tasks sorted by due time; every configured expert has a list."""
+def _complaint_task(ev: Evaluation, item: Mapping[str, Any]) -> Task:
+    """An open complaint action (extras.complaints) as a task of its owner."""
+    no = _s(item.get("customer_no"))
+    row = ev.rows.get(no, {})
+    due = item.get("due")
+    late = ev.now - due if isinstance(due, datetime) and due < ev.now else None
+    if late is not None:
+        state = FollowUpState.OVERDUE
+    elif isinstance(due, datetime) and due.date() == ev.now.date():
+        state = FollowUpState.DUE_TODAY
+    else:
+        state = FollowUpState.ON_TIME
+    complaint = _s(item.get("complaint_no"))
+    return Task(
+        owner=_s(item.get("owner")) or _s(row.get("expert")) or NO_OWNER,
+        customer_no=no,
+        customer_name=_s(row.get("name")),
+        expert=_s(row.get("expert")),
+        stage=_stage(row) if row else Stage.FOLLOW_UP,
+        state=state,
+        rule=Rule.COMPLAINT,
+        action=f"شکایت {complaint}: {_s(item.get('description'))}",
+        due_at=due if isinstance(due, datetime) else None,
+        late_by=late,
+        contact=_s(row.get("mobile")) or _s(row.get("phone")),
+        reason_fa=f"اقدام شکایت {complaint}",
+        reason_en=f"action on complaint {complaint}",
+    )
+
+
+def build_tasks(
+    ev: Evaluation, complaint_actions: Iterable[Mapping[str, Any]] = ()
+) -> dict[str, list[Task]]:
+    """Owner → their open tasks sorted by due time; every configured expert has a list.
+
+    ``complaint_actions`` (from ``extras.complaints.open_complaint_actions``) join the same lists.
+    """
     hours = ev.settings.followup.first_followup_hours
     lists: dict[str, list[Task]] = {e: [] for e in (normalize(x) for x in ev.settings.experts)}
     for no, st in ev.statuses.items():
@@ -169,6 +204,9 @@ def build_tasks(ev: Evaluation) -> dict[str, list[Task]]:
             reason_en=st.reason_en,
         )
         lists.setdefault(owner, []).append(task)
+    for item in complaint_actions:
+        task = _complaint_task(ev, item)
+        lists.setdefault(task.owner, []).append(task)
     for items in lists.values():
         items.sort(key=_sort_key)
     return lists
@@ -246,8 +284,10 @@ def build_summary(ev: Evaluation, tasks: Mapping[str, list[Task]]) -> dict[str, 
 def overview(ws: Workspace, now: datetime | None = None) -> dict[str, Any]:
     """The manager's first view (read-only): counts by state/stage/expert, today's overdue list,
     the funnel, and every expert's tasks (``tasks``: owner → task dicts)."""
+    from crm_xl.extras.complaints import open_complaint_actions
+
     ev = evaluate_workspace(ws, now or now_tehran())
-    tasks = build_tasks(ev)
+    tasks = build_tasks(ev, open_complaint_actions(ws, ev.now))
     summary = build_summary(ev, tasks)
     summary["tasks"] = {o: [t.as_dict() for t in items] for o, items in tasks.items()}
     return summary
