@@ -173,10 +173,15 @@ def _one_customer(ws: Workspace, rng: random.Random, i: int, goal: str, now: dat
     if goal in ("first_contact", "overdue_first"):
         return
     t = first + timedelta(hours=rng.randint(20, 26))
-    last_gap = 2
+    # Spread the follow-ups over the customer's life so the latest ones are recent.
+    last_gap = max(1, days_ago // 6)
 
-    def follow(result: str = "", due_in: timedelta | None = timedelta(days=3)) -> None:
+    def follow(
+        result: str = "", due_in: timedelta | None = timedelta(days=3), last: bool = False
+    ) -> None:
         nonlocal t
+        if last:  # the latest contact of a customer being worked on is recent
+            t = max(t, now - timedelta(days=rng.randint(1, 5), hours=rng.randint(0, 8)))
         at = min(t, now - timedelta(minutes=5))
         due = at + due_in if due_in is not None else None
         store.add_followup(
@@ -200,16 +205,16 @@ def _one_customer(ws: Workspace, rng: random.Random, i: int, goal: str, now: dat
         return
     follow()
     if goal == "follow_up":
-        follow(due_in=timedelta(days=rng.randint(1, 4)) + (now - t))
+        follow(due_in=timedelta(days=rng.randint(6, 9)), last=True)
         return
     if goal == "overdue_action":
         follow(due_in=timedelta(days=1))  # due a day later, long past
         return
     follow("negotiation")
     if goal == "negotiation":
-        follow("negotiation", due_in=(now - t) + timedelta(hours=rng.randint(2, 30)))
+        follow("negotiation", due_in=timedelta(days=rng.randint(5, 7)), last=True)
         return
-    follow("proposal", due_in=(now - t) + timedelta(days=2))
+    follow("proposal", due_in=timedelta(days=rng.randint(5, 8)), last=True)
     if goal == "proposal":
         return
     if goal == "lost":
@@ -217,7 +222,7 @@ def _one_customer(ws: Workspace, rng: random.Random, i: int, goal: str, now: dat
         return
     at = min(t, now - timedelta(minutes=4))
     case_no = store.open_case(ws, no, at=at, now=at).result["case_no"]
-    follow(due_in=(now - t) + timedelta(days=rng.randint(1, 5)))
+    follow(due_in=timedelta(days=rng.randint(5, 8)), last=True)
     if goal == "won":
         return
     amount = rng.randrange(50, 900) * 10_000_000

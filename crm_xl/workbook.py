@@ -380,6 +380,13 @@ class FormBook:
         for key, v in values.items():
             f = b.field(key)
             self._set(ws.cell(rows[key], schema.BLOCK_VALUE_COL), f, v)
+            if f.is_date and isinstance(v, dt.date):
+                # LibreOffice (and a PDF made by it) cannot show the Persian-calendar format:
+                # the hint beside a written date gives it as Jalali text.
+                from crm_xl.dates import to_jalali_str
+
+                jalali = to_jalali_str(v, with_time=f.type == FieldType.DATETIME)
+                ws.cell(rows[key], schema.BLOCK_HINT_COL).value = f"شمسی: {jalali}"
 
     # -- tables
     def _table(self, name: str) -> Table:
