@@ -260,7 +260,7 @@ def print_overview(ws: Workspace, summary: dict[str, Any]) -> None:
             console.print(f"{stage}: {n}")
     console.print(f"امروز / today: {to_jalali_str(now_tehran(), with_time=True)}")
     console.print(
-        "بعدی / next: crm-xl -w <workspace> overdue --xlsx tasks.xlsx ; crm-xl -w <workspace> validate ."
+        "بعدی / next: crm-xl -w <workspace> overdue --xlsx tasks.xlsx ; crm-xl validate <workspace>"
     )
 
 

@@ -276,6 +276,16 @@ def apply_folder_changes(
     return prepared
 
 
+def _verify_register(path: Path) -> None:
+    """The written register is a sound workbook and, for the .xlsm, still has its buttons."""
+    verify_xlsx(path)
+    if path.suffix.lower() == ".xlsm":
+        from crm_xl.excel import vba
+
+        if vba.check_xlsm(path):
+            vba.repair_xlsm(path)  # raises CrmError if vbaProject.bin itself is gone
+
+
 # --- running an operation ------------------------------------------------------------------
 
 
@@ -299,7 +309,7 @@ def run(
                 lambda tmp: book.save(tmp),
                 backups=ws.backups_dir,
                 keep=settings.backups_keep,
-                verify=verify_xlsx,
+                verify=_verify_register,
             )
         except BaseException:
             for p in prepared:

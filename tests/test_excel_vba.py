@@ -127,7 +127,9 @@ def test_every_run_python_imports_a_module_and_calls_a_function(built: dict[str,
 
 
 def test_button_functions_exist_in_the_buttons_module() -> None:
-    buttons = pytest.importorskip(vba.PYTHON_MODULE, reason="crm_xl.excel.buttons not written yet")
+    import importlib
+
+    buttons = importlib.import_module(vba.PYTHON_MODULE)
     missing = [b.func for b in vba.BUTTONS if not callable(getattr(buttons, b.func, None))]
     assert not missing
 

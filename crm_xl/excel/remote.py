@@ -207,7 +207,7 @@ def apply_actions(
     """Play recorded actions back onto the file with openpyxl (``keep_vba`` for .xlsm).
 
     Supports what a store needs: setValues, rangeClearContents, setNumberFormat, addSheet,
-    setSheetName, namesAdd, nameDelete; ``alert`` and ``setScreenUpdating`` are ignored.
+    setSheetName, namesAdd, nameDelete; ``alert``, ``setScreenUpdating`` and ``save`` are ignored.
     Anything else raises, so a test notices an operation the double does not model.
     """
     from openpyxl.workbook.defined_name import DefinedName
@@ -248,8 +248,8 @@ def apply_actions(
             wb.defined_names[name] = DefinedName(name, attr_text=refers_to)
         elif func == "nameDelete":
             wb.defined_names.pop(args[2], None)
-        elif func in ("alert", "setScreenUpdating"):
-            continue
+        elif func in ("alert", "setScreenUpdating", "save"):
+            continue  # save: the played-back file is saved below anyway
         else:
             raise NotImplementedError(f"apply_actions does not model {func!r}")
     target = Path(out) if out is not None else path

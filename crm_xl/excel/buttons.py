@@ -1,0 +1,442 @@
+"""The panel's buttons: each ``CrmButtons`` Sub runs one of these through xlwings' ``RunPython``.
+
+Every entry point takes the workbook (``xw.Book.caller()`` when run from a button), reads its
+inputs from the panel's entry cells by their defined names (``vba.PANEL_FIELDS``), calls the
+same core operation as the CLI through :func:`crm_xl.excel.store.run_live`, and writes a
+Persian + English message into the status cell. On success the data cells it used are
+cleared; the customer and case number cells are kept (or set to the new number), so the next
+button can act on the same customer. A customer or case number left empty is taken from the
+selected row of the Customers or Cases sheet. Errors are shown in the status cell, never as a
+Python traceback, and returned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from crm_xl import core
+from crm_xl.changes import AppendRow, Plan, UpdateRow
+from crm_xl.enums import PersonType
+from crm_xl.errors import CrmError
+from crm_xl.excel import vba
+from crm_xl.excel.store import XlwingsBook, run_live, workspace_of
+from crm_xl.schema import CASES, CUSTOMERS, LOG
+from crm_xl.store import actor
+from crm_xl.workspace import Workspace
+
+__all__ = [
+    "close_and_archive",
+    "issue_contract",
+    "issue_invoice",
+    "log_followup",
+    "mark_crm_done",
+    "open_case",
+    "open_customer_folder",
+    "refresh_overdue",
+    "register_customer",
+    "validate",
+]
+
+#: Workspace override for tests (the remote engine's ``book.fullname`` is only the file name).
+WORKSPACE: Workspace | None = None
+#: How a folder is opened; tests replace it.
+OPENER: Callable[[Path], None] | None = None
+
+_FOLLOWUP_CELLS = (
+    "in_followup_type",
+    "in_minutes",
+    "in_note",
+    "in_result",
+    "in_next_type",
+    "in_next_action",
+    "in_next_owner",
+    "in_next_due",
+)
+_CUSTOMER_CELLS = tuple(f.name for f in vba.PANEL_SECTIONS[0][2])
+
+
+# --- the panel ------------------------------------------------------------------------------
+
+
+class Panel:
+    """The entry cells and status cell of one button press."""
+
+    def __init__(self, book: Any) -> None:
+        self.book = book
+        self._values: dict[str, object] = {}
+
+    def _range(self, name: str) -> Any:
+        return self.book.names[name].refers_to_range
+
+    def raw(self, name: str) -> object:
+        if name not in self._values:
+            self._values[name] = self._range(name).value
+        return self._values[name]
+
+    def text(self, name: str) -> str:
+        return _text(self.raw(name))
+
+    def value(self, name: str) -> object:
+        """A date, number or text as typed; blank is None."""
+        v = self.raw(name)
+        if isinstance(v, str):
+            return v.strip() or None
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        return v
+
+    def clear(self, names: Iterable[str]) -> None:
+        for name in names:
+            self._range(name).clear_contents()
+
+    def put(self, name: str, value: object) -> None:
+        self._range(name).value = value
+
+    def status(self, text: str) -> None:
+        self._range(vba.STATUS_NAME).value = text
+
+
+def _text(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v).strip()
+
+
+def _selected(book: Any, key: str) -> str:
+    """``key`` of the selected row on the Customers or Cases sheet, or ''."""
+    try:
+        selection = book.selection
+        if selection is None:
+            return ""
+        sheet, row = selection.sheet.name, selection.row
+    except Exception:  # no selection the engine can report
+        return ""
+    if sheet not in (CUSTOMERS.sheet, CASES.sheet):
+        return ""
+    return _text(XlwingsBook(book).row_of(sheet, row, key))
+
+
+def _customer(panel: Panel) -> str:
+    no = panel.text("in_customer") or _selected(panel.book, "customer_no")
+    if not no:
+        raise CrmError(
+            "شماره مشتری را در خانه «شماره مشتری» بنویسید یا ردیف مشتری را در برگه مشتریان انتخاب کنید",
+            "enter the customer number, or select the customer's row on the Customers sheet",
+            code="missing-input",
+            field="customer_no",
+        )
+    return no
+
+
+def _case(panel: Panel) -> str:
+    no = panel.text("in_case") or _selected(panel.book, "case_no")
+    if not no:
+        raise CrmError(
+            "شماره پرونده را در خانه «شماره پرونده» بنویسید یا ردیف پرونده را در برگه پرونده‌ها انتخاب کنید",
+            "enter the case number, or select the case's row on the Cases sheet",
+            code="missing-input",
+            field="case_no",
+        )
+    return no
+
+
+def _workspace(book: Any) -> Workspace:
+    return WORKSPACE or workspace_of(book)
+
+
+def _message(plan: Plan, extra: str = "") -> str:
+    lines = [f"✔ {plan.message_fa}", plan.message_en]
+    if extra:
+        lines.append(extra)
+    return "\n".join(lines)
+
+
+def _error_text(e: BaseException) -> str:
+    if isinstance(e, CrmError):
+        where = str(e.location)
+        return f"✖ خطا: {e.fa}\nError: {e.en}" + (f"\n({where})" if where else "")
+    return f"✖ خطای پیش‌بینی‌نشده: {type(e).__name__}: {e}\nUnexpected error: {type(e).__name__}: {e}"
+
+
+def _press(book: Any, action: Callable[[Panel], str]) -> str:
+    """Run one button on ``book`` (or the calling workbook); the status text is returned."""
+    if book is None:
+        import xlwings as xw
+
+        book = xw.Book.caller()
+    panel = Panel(book)
+    try:
+        text = action(panel)
+    except Exception as e:  # shown to the salesperson; xlwings would pop up a traceback
+        text = _error_text(e)
+    panel.status(text)
+    return text
+
+
+def _live(panel: Panel, decide: Callable[[core.Register], Plan]) -> Plan:
+    return run_live(panel.book, _workspace(panel.book), decide)
+
+
+# --- the operations -------------------------------------------------------------------------
+
+
+def register_customer(book: Any = None) -> str:
+    """Register a new customer from the «مشتری جدید» section."""
+
+    def action(p: Panel) -> str:
+        ptype = p.text("in_person_type")
+        ident = p.text("in_national_id")
+        try:
+            legal = PersonType.parse(ptype) is PersonType.LEGAL
+        except ValueError:
+            legal = len(ident) == 11
+        inp = core.NewCustomer(
+            name=p.text("in_name"),
+            person_type=ptype,
+            channel=p.text("in_channel"),
+            expert=p.text("in_expert"),
+            need=p.text("in_need"),
+            national_code="" if legal else ident,
+            national_id=ident if legal else "",
+            mobile=p.text("in_mobile"),
+            phone=p.text("in_phone"),
+            referrer=p.text("in_referrer"),
+            category=p.text("in_category"),
+        )
+        who = actor()
+        plan = _live(p, lambda reg: core.register_customer(reg, inp, who))
+        no = str(plan.result.get("customer_no") or "")
+        p.clear(_CUSTOMER_CELLS)
+        p.put("in_customer", no)
+        return _message(plan, no)
+
+    return _press(book, action)
+
+
+def log_followup(book: Any = None) -> str:
+    """Log a follow-up and the next action for the customer in «شماره مشتری»."""
+
+    def action(p: Panel) -> str:
+        minutes = p.value("in_minutes")
+        inp = core.NewFollowUp(
+            customer_no=_customer(p),
+            type=p.text("in_followup_type"),
+            note=p.text("in_note"),
+            minutes=minutes if isinstance(minutes, int) else None,
+            result=p.text("in_result"),
+            next_type=p.text("in_next_type"),
+            next_action=p.text("in_next_action"),
+            next_due=p.value("in_next_due"),
+            next_owner=p.text("in_next_owner"),
+        )
+        if minutes is not None and not isinstance(minutes, int):
+            raise CrmError(
+                f"مدت «{minutes}» عدد دقیقه نیست",
+                f"minutes '{minutes}' is not a whole number",
+                code="input",
+                field="minutes",
+            )
+        who = actor()
+        plan = _live(p, lambda reg: core.log_followup(reg, inp, who))
+        p.clear(_FOLLOWUP_CELLS)
+        return _message(plan)
+
+    return _press(book, action)
+
+
+def open_case(book: Any = None) -> str:
+    """Open a sales case for the customer; its number goes into «شماره پرونده»."""
+
+    def action(p: Panel) -> str:
+        no = _customer(p)
+        products = [s.strip() for s in re.split(r"[,،;\n]", p.text("in_products")) if s.strip()]
+        who = actor()
+        plan = _live(p, lambda reg: core.open_case(reg, no, who, products=products))
+        case_no = str(plan.result.get("case_no") or "")
+        p.clear(["in_products"])
+        p.put("in_case", case_no)
+        return _message(plan, case_no)
+
+    return _press(book, action)
+
+
+def issue_contract(book: Any = None) -> str:
+    """Record the contract of the case in «شماره پرونده» (date and amount cells)."""
+
+    def action(p: Panel) -> str:
+        case_no = _case(p)
+        at, amount = p.value("in_contract_date"), p.value("in_amount")
+        who = actor()
+        plan = _live(p, lambda reg: core.add_contract(reg, case_no, who, at=at, amount=amount))
+        p.clear(["in_contract_date", "in_amount"])
+        return _message(plan, str(plan.result.get("contract_no") or ""))
+
+    return _press(book, action)
+
+
+def issue_invoice(book: Any = None) -> str:
+    """Issue an invoice on the case in «شماره پرونده» (amount cell)."""
+
+    def action(p: Panel) -> str:
+        case_no = _case(p)
+        amount = p.value("in_amount")
+        who = actor()
+        plan = _live(p, lambda reg: core.issue_invoice(reg, case_no, who, amount=amount))
+        p.clear(["in_amount"])
+        extra = " ".join(
+            str(plan.result.get(k)) for k in ("invoice_no", "tax_id") if plan.result.get(k)
+        )
+        return _message(plan, extra)
+
+    return _press(book, action)
+
+
+def mark_crm_done(book: Any = None) -> str:
+    """Record that the customer's after-sales/CRM stage is done (R11)."""
+
+    def action(p: Panel) -> str:
+        no = _customer(p)
+        who = actor()
+        return _message(_live(p, lambda reg: core.crm_done(reg, no, who)))
+
+    return _press(book, action)
+
+
+def close_and_archive(book: Any = None) -> str:
+    """Close the customer's file and move its folder to the archive (after CRM is done)."""
+
+    def action(p: Panel) -> str:
+        no = _customer(p)
+        who = actor()
+        plan = _live(p, lambda reg: core.close_customer(reg, no, who))
+        p.clear(["in_customer"])
+        return _message(plan, str(plan.result.get("folder") or ""))
+
+    return _press(book, action)
+
+
+def refresh_overdue(book: Any = None) -> str:
+    """Recompute every customer's follow-up state from the forms and write it to the register."""
+
+    def action(p: Panel) -> str:
+        try:
+            from crm_xl.control import refresh as control
+        except ImportError:
+            return "بخش کنترل پیگیری نصب نیست\nfollow-up control (crm_xl.control) is not available"
+        scan_all = getattr(control, "_scan_all", None)
+        assess = getattr(control, "_apply", None)
+        if scan_all is None or assess is None:
+            return (
+                "محاسبه وضعیت‌ها در این نسخه از اکسل در دسترس نیست؛ «crm-xl refresh» را اجرا کنید\n"
+                "state computation is not available from Excel in this version; run 'crm-xl refresh'"
+            )
+        ws = _workspace(p.book)
+        who = actor()
+        settings = ws.settings
+        out: dict[str, Any] = {}
+
+        def decide(reg: core.Register) -> Plan:
+            scans = scan_all(ws, reg.customers, who.now)
+            statuses, _, updates, problems = assess(
+                ws, reg.customers, scans, settings, who.now, recheck=False
+            )
+            plan = Plan("refresh")
+            for no, values in updates.items():
+                plan.register.append(UpdateRow(CUSTOMERS.name, no, values))
+            details = {"as_of": who.now.isoformat(), "changed": len(updates), "from": "excel"}
+            plan.register.append(
+                AppendRow(
+                    LOG.name,
+                    {
+                        "at": who.now,
+                        "user": who.user,
+                        "host": who.host,
+                        "operation": "refresh",
+                        "numbers": "",
+                        "details": json.dumps(details, ensure_ascii=False),
+                    },
+                )
+            )
+            out.update(n=len(statuses), changed=len(updates), problems=len(problems))
+            plan.message_fa = (
+                f"وضعیت پیگیری {len(statuses)} مشتری به‌روز شد ({len(updates)} تغییر، "
+                f"{len(problems)} مشکل)"
+            )
+            plan.message_en = (
+                f"follow-up state of {len(statuses)} customers refreshed "
+                f"({len(updates)} changed, {len(problems)} problems)"
+            )
+            return plan
+
+        return _message(_live(p, decide))
+
+    return _press(book, action)
+
+
+def validate(book: Any = None) -> str:
+    """Validate the workspace's files (as saved) and summarise the findings."""
+
+    def action(p: Panel) -> str:
+        try:
+            from crm_xl.validation import validate_paths
+        except ImportError:
+            return "بخش اعتبارسنجی نصب نیست\nvalidation (crm_xl.validation) is not available"
+        ws = _workspace(p.book)
+        report = validate_paths([ws.root])
+        c = report.counts
+        lines = [
+            f"{'✔' if report.valid else '✖'} اعتبارسنجی: {c.error} خطا، {c.warning} هشدار",
+            f"validation: {c.error} errors, {c.warning} warnings",
+        ]
+        shown = [f for f in report.findings if f.severity == "error" and not f.fixed][:3]
+        for f in shown:
+            where = " ".join(str(x) for x in (Path(f.file).name if f.file else "", f.cell) if x)
+            lines.append(f"• {f.message_fa} ({where})" if where else f"• {f.message_fa}")
+        if not report.valid:
+            lines.append(f'crm-xl -w "{ws.root}" validate')
+        return "\n".join(lines)
+
+    return _press(book, action)
+
+
+def open_customer_folder(book: Any = None) -> str:
+    """Open the customer's folder (or its archived folder) in the file manager."""
+
+    def action(p: Panel) -> str:
+        from crm_xl.folders import find_customer_folder
+
+        no = _customer(p)
+        ws = _workspace(p.book)
+        folder = find_customer_folder(ws.customers_dir, no) or find_customer_folder(
+            ws.archive_dir, no
+        )
+        if folder is None:
+            raise CrmError(
+                f"پوشه مشتری {no} پیدا نشد",
+                f"folder of customer {no} not found",
+                code="missing-folder",
+                file=ws.customers_dir,
+            )
+        (OPENER or open_path)(folder)
+        return f"✔ پوشه مشتری {no} باز شد\nopened {folder}"
+
+    return _press(book, action)
+
+
+def open_path(path: Path) -> None:
+    """Open a folder in Explorer / Finder / the desktop's file manager."""
+    if sys.platform == "win32":
+        os.startfile(path)  # type: ignore[attr-defined]
+    elif sys.platform == "darwin":
+        subprocess.Popen(["open", str(path)])
+    else:
+        subprocess.Popen(["xdg-open", str(path)])
