@@ -1,0 +1,930 @@
+"""Per-field and per-row rules, compiled once per field from the schema and run column-wise.
+
+Speed matters (a register holds 100k customers): a table is validated one *column* at a
+time, each distinct value is checked once (most columns have few distinct values: stages,
+experts, channels) and only cells holding a bad value are visited again to report them.
+A check turns a raw cell value into its parsed value (dates as naive datetimes, enums as
+members, identifiers as canonical text) or an issue; row rules then work on parsed columns,
+so a value already reported as malformed is not reported again by a cross-field rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from operator import mul
+from typing import Any
+
+import numpy as np
+
+from crm_xl import dates, ids
+from crm_xl.enums import ENUMS, CaseStatus, LabeledEnum, PersonType, Stage, YesNo
+from crm_xl.errors import InputError
+from crm_xl.numbering import _regex as number_regex
+from crm_xl.schema import NUMBER_KINDS, Block, Field, FieldType, Table
+from crm_xl.settings import Settings
+from crm_xl.text import normalize, normalize_numeric, to_ascii_digits
+from crm_xl.validation.findings import Finding, finding
+
+T = FieldType
+Issue = tuple[str, str, str]  # code, fa, en
+Check = Callable[[object], tuple[object, Issue | None]]
+
+#: Stages at or after a stage named in ``required_from`` (LOST is a side branch: excluded).
+_LATER: dict[str, frozenset[Stage]] = {
+    "won": frozenset({Stage.WON, Stage.CRM_DONE, Stage.CLOSED}),
+    "crm_done": frozenset({Stage.CRM_DONE, Stage.CLOSED}),
+    "closed": frozenset({Stage.CLOSED}),
+}
+_NUMERIC_TYPES = frozenset(
+    {
+        T.INTEGER,
+        T.RIAL,
+        T.NATIONAL_CODE,
+        T.LEGAL_ID,
+        T.NATIONAL_ID,
+        T.ECONOMIC_CODE,
+        T.POSTAL_CODE,
+        T.MOBILE,
+        T.PHONE,
+        *NUMBER_KINDS.values(),
+        T.TAX_ID,
+    }
+)
+_ARABIC = re.compile("[يكى]")
+_FA_DIGIT = re.compile("[۰-۹٠-٩]")
+_ASCII_DIGIT = re.compile("[0-9]")
+_BAD_SPACE = re.compile(r"^\s|\s$| {2,}|\u00a0")
+_NC_W = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+VOID_SUFFIX = "(باطل)"  # what core.void_number appends to a voided contract number
+
+
+def is_blank(v: object) -> bool:
+    return v is None or v == "" or (v.__class__ is str and not v.strip())  # type: ignore[union-attr]
+
+
+def as_text(v: object) -> str:
+    """A cell value as text; integral floats without '.0' (Excel turns 0912… into a number)."""
+    if v.__class__ is float and v.is_integer():  # type: ignore[union-attr]
+        return str(int(v))  # type: ignore[call-overload]
+    return "" if v is None else str(v)
+
+
+def _issue(code: str, fa: str, en: str) -> Issue:
+    return (code, fa, en)
+
+
+def _from_error(code: str, e: InputError) -> Issue:
+    return (code, e.fa, e.en)
+
+
+# --- field checks ------------------------------------------------------------------------------
+
+
+def _national_code_fast(d: str) -> bool:
+    if len(d) != 10 or d[3:9] == "000000" or d.count(d[0]) == 10:
+        return False
+    r = sum(map(mul, map(int, d[:9]), _NC_W)) % 11
+    return (r if r < 2 else 11 - r) == ord(d[9]) - 48
+
+
+def check_national_code(v: object) -> tuple[object, Issue | None]:
+    s = as_text(v)
+    if len(s) == 10 and s.isascii() and s.isdigit() and _national_code_fast(s):
+        return s, None  # the common case, without normalising
+    try:
+        return ids.normalize_national_code(s), None
+    except InputError as e:
+        return None, _from_error("identifier-error", e)
+
+
+def check_legal_id(v: object) -> tuple[object, Issue | None]:
+    s = as_text(v)
+    if ids.is_legal_id(s):
+        return normalize_numeric(s), None
+    return None, _issue(
+        "identifier-error",
+        f"شناسه ملی «{s}» نامعتبر است (۱۱ رقم با رقم کنترل)",
+        f"legal national ID '{s}' is invalid (11 digits with a check digit)",
+    )
+
+
+def _date_check(f: Field) -> Check:
+    with_time = f.type == T.DATETIME
+
+    def check(v: object) -> tuple[object, Issue | None]:
+        if isinstance(v, dt.datetime):
+            return (v.replace(tzinfo=None) if v.tzinfo else v), None
+        if isinstance(v, dt.date):
+            return dt.datetime.combine(v, dt.time()), None
+        if isinstance(v, bool | dt.timedelta | dt.time):
+            return None, _issue(
+                "date-error", f"«{v}» تاریخ نیست", f"'{v}' is not a date (type {type(v).__name__})"
+            )
+        try:
+            if with_time:
+                return dates.parse_datetime(v).replace(tzinfo=None), None
+            return dt.datetime.combine(dates.parse_date(v), dt.time()), None
+        except InputError as e:
+            return None, _from_error("date-error", e)
+
+    return check
+
+
+def _int_check(f: Field) -> Check:
+    def check(v: object) -> tuple[object, Issue | None]:
+        n: int | None = None
+        if v.__class__ is int:
+            n = v  # type: ignore[assignment]
+        elif v.__class__ is float and v.is_integer():  # type: ignore[union-attr]
+            n = int(v)  # type: ignore[call-overload]
+        elif isinstance(v, str):
+            t = normalize_numeric(v)
+            if t.isascii() and t.lstrip("-").isdigit() and t.count("-") <= 1:
+                n = int(t)
+        if n is None:
+            what = "عدد صحیح" if f.type == T.INTEGER else "مبلغ ریالی (عدد صحیح)"
+            return None, _issue("type-error", f"«{v}» {what} نیست", f"'{v}' is not a whole number")
+        if n < 0:
+            return None, _issue("constraint-error", "عدد منفی مجاز نیست", "must not be negative")
+        return n, None
+
+    return check
+
+
+def _enum_check(f: Field) -> Check:
+    cls: type[LabeledEnum] = ENUMS[f.enum or ""]
+
+    def check(v: object) -> tuple[object, Issue | None]:
+        try:
+            return cls.parse(as_text(v)), None
+        except ValueError:
+            return None, _issue(
+                "enum-error",
+                f"«{v}» در فهرست مجاز نیست؛ مجاز: {'، '.join(cls.labels())}",
+                f"'{v}' is not allowed; allowed: {', '.join(m.value for m in cls)}",
+            )
+
+    return check
+
+
+def _wrap(code: str, fn: Callable[[str], str]) -> Check:
+    def check(v: object) -> tuple[object, Issue | None]:
+        try:
+            return fn(as_text(v)), None
+        except InputError as e:
+            return None, _from_error(code, e)
+
+    return check
+
+
+def _postal(v: object) -> tuple[object, Issue | None]:
+    warnings = ids.check_postal_code(as_text(v))
+    if not warnings:
+        return normalize_numeric(v), None
+    fa, _, en = warnings[0].partition(" / ")
+    code = "identifier-error" if len(ids._digits(as_text(v))) != 10 else "postal-code-suspect"
+    return (None if code == "identifier-error" else normalize_numeric(v)), (code, fa, en)
+
+
+def _email(v: object) -> tuple[object, Issue | None]:
+    if ids.is_email(v):
+        return normalize(v), None
+    return None, _issue("type-error", f"ایمیل «{v}» نامعتبر است", f"'{v}' is not an email address")
+
+
+def _economic(v: object) -> tuple[object, Issue | None]:
+    if ids.is_economic_code(as_text(v)):
+        return normalize_numeric(as_text(v)), None
+    return None, _issue(
+        "identifier-error",
+        f"کد اقتصادی «{v}» نامعتبر است (۱۱ یا ۱۴ رقم)",
+        f"economic code '{v}' is invalid (11 or 14 digits)",
+    )
+
+
+def _number_check(kind: str, settings: Settings) -> Check:
+    rule = settings.rule(kind)
+    rx = number_regex(rule.pattern)
+
+    def check(v: object) -> tuple[object, Issue | None]:
+        s = to_ascii_digits(normalize(as_text(v)))
+        if kind == "contract" and s.endswith(VOID_SUFFIX):
+            s = s[: -len(VOID_SUFFIX)].strip()
+        if rx.match(s):
+            return s, None
+        return None, _issue(
+            "number-format",
+            f"شماره «{v}» با الگوی «{rule.pattern}» نمی‌خواند",
+            f"number '{v}' does not fit the pattern '{rule.pattern}'",
+        )
+
+    return check
+
+
+def _tax_check(settings: Settings) -> Check:
+    memory = settings.fiscal_memory_id
+
+    def check(v: object) -> tuple[object, Issue | None]:
+        try:
+            parts = ids.parse_tax_id(v)
+        except InputError as e:
+            return None, _from_error("tax-id-error", e)
+        if memory and parts.memory_id != memory:
+            return None, _issue(
+                "tax-id-error",
+                f"شناسه حافظه «{parts.memory_id}» با تنظیمات ({memory}) یکی نیست",
+                f"memory id {parts.memory_id} differs from the settings ({memory})",
+            )
+        return parts, None
+
+    return check
+
+
+def _text(v: object) -> tuple[object, Issue | None]:
+    return v, None
+
+
+def compile_check(f: Field, settings: Settings) -> Check:
+    """The value check of one field (built once per field and run once per distinct value)."""
+    t = f.type
+    if f.is_date:
+        return _date_check(f)
+    if t in (T.INTEGER, T.RIAL):
+        return _int_check(f)
+    if t == T.ENUM:
+        return _enum_check(f)
+    if t == T.NATIONAL_CODE:
+        return check_national_code
+    if t == T.LEGAL_ID:
+        return check_legal_id
+    if t == T.ECONOMIC_CODE:
+        return _economic
+    if t == T.POSTAL_CODE:
+        return _postal
+    if t == T.MOBILE:
+        return _wrap("identifier-error", ids.normalize_mobile)
+    if t == T.PHONE:
+        return _wrap("identifier-error", ids.normalize_phone)
+    if t == T.EMAIL:
+        return _email
+    if t == T.URL:
+        return _wrap("type-error", ids.normalize_website)
+    if t == T.TAX_ID:
+        return _tax_check(settings)
+    for kind, ft in NUMBER_KINDS.items():
+        if t == ft:
+            return _number_check(kind, settings)
+    return _text  # TEXT, LONGTEXT, CATEGORY, NATIONAL_ID (checked per row by person type)
+
+
+def hygiene(f: Field, v: str) -> list[Issue]:
+    """Text-hygiene warnings of one string value (all fixable by ``fixed_value``)."""
+    out: list[Issue] = []
+    if _ARABIC.search(v):
+        out.append(
+            _issue("arabic-letters", "حروف عربی ي/ك به جای ی/ک", "Arabic ي/ك instead of ی/ک")
+        )
+    if _FA_DIGIT.search(v):
+        if _ASCII_DIGIT.search(v):
+            out.append(_issue("mixed-digits", "ارقام فارسی و لاتین با هم", "mixed digit scripts"))
+        elif f.type in _NUMERIC_TYPES:
+            out.append(_issue("persian-digits", "ارقام فارسی در فیلد عددی", "Persian digits"))
+    if _BAD_SPACE.search(v) and not (f.type == T.LONGTEXT and "  " not in v.strip(" \t")):
+        out.append(_issue("spacing", "فاصله اضافه در ابتدا/انتها یا میان کلمات", "extra spaces"))
+    return out
+
+
+def fixed_value(f: Field, v: str) -> str:
+    """The safe normalisation of a text cell: Persian letters, single spaces, ASCII digits
+    where the value is numeric or mixes scripts; line breaks of long text are kept."""
+    if f.type == T.LONGTEXT:
+        new = "\n".join(normalize(line) for line in v.split("\n")).strip("\n")
+    else:
+        new = normalize(v)
+    if f.type in _NUMERIC_TYPES or (_FA_DIGIT.search(new) and _ASCII_DIGIT.search(new)):
+        new = to_ascii_digits(new)
+    return new
+
+
+# --- tables --------------------------------------------------------------------------------
+
+
+@dataclass
+class Sink:
+    """Where findings of one file go, with the file's name for their location."""
+
+    file: str
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, code: str, fa: str, en: str, **where: Any) -> None:
+        where.setdefault("file", self.file)
+        self.findings.append(finding(code, fa, en, **where))
+
+
+@dataclass
+class TableData:
+    """A table's data rows, column-wise: raw values and parsed values (None: blank or invalid)."""
+
+    table: Table
+    sheet: str
+    rownos: list[int]
+    letters: dict[str, str]
+    raw: dict[str, list[object]]
+    parsed: dict[str, list[object]]
+
+    def cell(self, key: str, i: int) -> str:
+        return f"{self.letters[key]}{self.rownos[i]}"
+
+    def where(self, key: str, i: int, value: object = None) -> dict[str, Any]:
+        v = self.raw[key][i] if value is None and key in self.raw else value
+        return {
+            "sheet": self.sheet,
+            "cell": self.cell(key, i),
+            "row": self.rownos[i],
+            "field": key,
+            "value": None if is_blank(v) else as_text(v),
+        }
+
+    def __len__(self) -> int:
+        return len(self.rownos)
+
+
+def col_letter(i: int) -> str:
+    """0-based column index → Excel letters."""
+    s = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+# --- bulk paths: whole columns at C speed, per-value Python only for what they cannot settle ---
+
+_HYGIENE_CHARS = re.compile("[يكى۰-۹٠-٩\u00a0]")
+_NC_WEIGHTS = np.array(_NC_W, dtype=np.int64)
+_LEGAL_WEIGHTS = np.array((29, 27, 23, 19, 17, 29, 27, 23, 19, 17), dtype=np.int64)
+
+
+def _digit_matrix(values: list[str], width: int) -> np.ndarray:
+    return (
+        np.frombuffer("".join(values).encode("ascii"), dtype=np.uint8)
+        .reshape(-1, width)
+        .astype(np.int64)
+        - 48
+    )
+
+
+def bulk_national_codes(values: list[str]) -> set[str]:
+    """The valid 10-digit national codes among ``values`` (numpy: one pass, no Python loop)."""
+    cand = [v for v in values if len(v) == 10 and v.isascii() and v.isdigit()]
+    if not cand:
+        return set()
+    d = _digit_matrix(cand, 10)
+    r = (d[:, :9] @ _NC_WEIGHTS) % 11
+    check = np.where(r < 2, r, 11 - r)
+    ok = (check == d[:, 9]) & d[:, 3:9].any(axis=1) & (d != d[:, :1]).any(axis=1)
+    return {v for v, good in zip(cand, ok.tolist(), strict=True) if good}
+
+
+def bulk_legal_ids(values: list[str]) -> set[str]:
+    cand = [v for v in values if len(v) == 11 and v.isascii() and v.isdigit()]
+    if not cand:
+        return set()
+    d = _digit_matrix(cand, 11)
+    k = d[:, 9:10] + 2
+    r = ((d[:, :10] + k) @ _LEGAL_WEIGHTS) % 11
+    r = np.where(r == 10, 0, r)
+    ok = r == d[:, 10]
+    return {v for v, good in zip(cand, ok.tolist(), strict=True) if good}
+
+
+def _bulk_regex(rx: re.Pattern[str]) -> Callable[[list[str]], set[str]]:
+    """Values fully matching ``rx``, found with one multiline findall over the joined column."""
+    body = rx.pattern.removeprefix("^").removesuffix("$")
+    body = re.sub(r"\(\?P<\w+>", "(?:", body)  # no groups: findall returns whole lines
+    multi = re.compile("(?m)^" + body + "$")
+
+    def bulk(values: list[str]) -> set[str]:
+        if not values:
+            return set()
+        return set(multi.findall("\n".join(values))).intersection(values)
+
+    return bulk
+
+
+_MOBILE = _bulk_regex(re.compile(r"^09\d{9}$"))
+
+Bulk = Callable[[list[str]], set[str]]
+
+
+def compile_bulk(f: Field, settings: Settings) -> Bulk | None:
+    """Strings already canonical and valid for ``f`` (parsed value = the string itself)."""
+    t = f.type
+    if t == T.NATIONAL_CODE:
+        return bulk_national_codes
+    if t == T.LEGAL_ID:
+        return bulk_legal_ids
+    if t == T.MOBILE:
+        return _MOBILE
+    if t in (T.TEXT, T.LONGTEXT, T.CATEGORY, T.NATIONAL_ID):
+        return lambda values: set(values)
+    for kind, ft in NUMBER_KINDS.items():
+        if t == ft:
+            return _bulk_regex(number_regex(settings.rule(kind).pattern))
+    return None
+
+
+def column_hygiene(f: Field, strings: list[str]) -> dict[str, list[Issue]]:
+    """Hygiene issues by value; one regex pass over the joined column decides if any exist."""
+    if not strings:
+        return {}
+    joined = "\x00".join(strings)
+    # Three C-speed tests instead of one slow alternation: odd characters, double spaces,
+    # and spaces at either end of any value (the stripped join differs then).
+    if (
+        not _HYGIENE_CHARS.search(joined)
+        and "  " not in joined
+        and joined == "\x00".join(map(str.strip, strings))
+    ):
+        return {}
+    out: dict[str, list[Issue]] = {}
+    for v in strings:
+        issues = hygiene(f, v)
+        if issues:
+            out[v] = issues
+    return out
+
+
+def check_column(
+    sink: Sink,
+    td: TableData,
+    f: Field,
+    col: list[object] | tuple[object, ...],
+    check: Check,
+    bulk: Bulk | None = None,
+) -> list[object]:
+    """Field-level checks of one column; returns the parsed column (None: blank or invalid)."""
+    distinct = set(col)
+    distinct.discard("")
+    types = set(map(type, distinct))  # C speed; lets the common one-type column skip filters
+    if types == {str}:
+        strings: list[str] = list(distinct)  # type: ignore[arg-type]
+    else:
+        strings = [v for v in distinct if v.__class__ is str] if str in types else []  # type: ignore[misc]
+    special: dict[object, object] = {}  # values whose parsed form is not the value itself
+    bad: dict[object, list[Issue]] = {}
+    if f.is_date:
+        if types <= {dt.datetime}:
+            rest: list[object] = []
+        else:
+            rest = [v for v in distinct if v.__class__ is not dt.datetime]
+    elif check is _text:
+        rest = []  # free text: any value is a valid value (hygiene is checked below)
+    elif bulk is not None:
+        rest = list(distinct.difference(bulk(strings)))  # type: ignore[arg-type]
+    else:
+        rest = list(distinct)
+    for v in rest:
+        if v.__class__ is str and v.isspace():  # type: ignore[union-attr]
+            special[v] = None
+            continue
+        p, issue = check(v)
+        if issue is None:
+            if p is not v:
+                special[v] = p
+        else:
+            special[v] = None
+            bad[v] = [issue]
+    for v, issues in column_hygiene(f, strings).items():  # type: ignore[arg-type]
+        bad.setdefault(v, []).extend(issues)
+    if bad:
+        for i, v in enumerate(col):
+            if v in bad:
+                where = td.where(f.key, i, v)
+                for code, fa, en in bad[v]:
+                    sink.add(code, f"{f.fa}: {fa}", f"{f.en}: {en}", **where)
+    special[""] = None
+    return list(map(special.get, col, col))  # parsed value, else the value itself
+
+
+def _required_stages(f: Field) -> frozenset[Stage] | None:
+    return _LATER.get(f.required_from) if f.required_from else None
+
+
+def read_table(
+    sink: Sink, table: Table, rows: list[list[Any]], settings: Settings, key_row: int, first: int
+) -> TableData:
+    """Locate the columns by the hidden key row, check every column, return the table's data."""
+    keys = rows[key_row - 1] if len(rows) >= key_row else []
+    cols: dict[str, int] = {}
+    for i, v in enumerate(keys):
+        if isinstance(v, str) and v.strip() in table.keys:
+            cols.setdefault(v.strip(), i)
+    for f in table.fields:
+        if f.key not in cols:
+            sink.add(
+                "missing-column",
+                f"ستون «{f.fa}» ({f.key}) در ردیف کلیدهای پنهان نیست",
+                f"column {f.key!r} is missing from the hidden key row",
+                sheet=table.sheet,
+                row=key_row,
+                field=f.key,
+            )
+    data = rows[first - 1 :]
+    blank = [""] * (len(data[0]) if data else 0)
+    keep = [i for i, r in enumerate(data) if r != blank]  # list == exits at the first value
+    kept = [data[i] for i in keep] if len(keep) != len(data) else data
+    width = max(cols.values(), default=0) + 1
+    if any(len(r) < width for r in kept):
+        kept = [r + [""] * (width - len(r)) if len(r) < width else r for r in kept]
+    td = TableData(
+        table=table,
+        sheet=table.sheet,
+        rownos=[first + i for i in keep],
+        letters={k: col_letter(i) for k, i in cols.items()},
+        raw={},
+        parsed={},
+    )
+    columns = list(zip(*kept, strict=False)) if kept else []  # transpose at C speed
+    for f in table.fields:
+        if f.key not in cols:
+            td.raw[f.key] = [""] * len(kept)
+            td.parsed[f.key] = [None] * len(kept)
+            continue
+        col: Any = columns[cols[f.key]] if columns else []
+        td.raw[f.key] = col  # type: ignore[assignment]
+        td.parsed[f.key] = check_column(
+            sink, td, f, col, compile_check(f, settings), compile_bulk(f, settings)
+        )
+    _required(sink, td)
+    return td
+
+
+def _required(sink: Sink, td: TableData) -> None:
+    stage = td.parsed.get("stage")
+    person = td.parsed.get("person_type")
+    crm = td.parsed.get("crm_done")
+    for f in td.table.fields:
+        if f.key not in td.letters:
+            continue
+        stages = _required_stages(f)
+        if not (f.required or stages):
+            continue
+        col = td.parsed[f.key]
+        raw = td.raw[f.key]
+        if None not in col:
+            continue
+        for i, p in enumerate(col):
+            if p is not None or not is_blank(raw[i]):
+                continue  # filled (maybe invalid: already reported)
+            if not f.required:
+                if stage is None or stage[i] not in stages:  # type: ignore[operator]
+                    continue
+                if stage[i] is Stage.CLOSED and crm is not None and crm[i] is None:
+                    continue  # closed without CRM = closed as lost (else the CRM rule reports it)
+                if f.person and person is not None and person[i] not in (None, f.person):
+                    continue
+            _missing(sink, td, f, i)
+
+
+def _missing(sink: Sink, td: TableData, f: Field, i: int) -> None:
+    when = f" (از مرحله «{Stage(f.required_from).fa}»)" if f.required_from else ""
+    when_en = f" (from stage {f.required_from})" if f.required_from else ""
+    sink.add(
+        "required-error",
+        f"«{f.fa}» لازم است{when}",
+        f"'{f.en}' is required{when_en}",
+        **td.where(f.key, i),
+    )
+
+
+def cross(sink: Sink, td: TableData, key: str, i: int, fa: str, en: str) -> None:
+    sink.add("cross-field-error", fa, en, **td.where(key, i))
+
+
+def _dt(v: object) -> dt.datetime | None:
+    return v if isinstance(v, dt.datetime) else None
+
+
+# --- row rules of the register's tables ------------------------------------------------------
+
+
+def national_ids(sink: Sink, td: TableData) -> None:
+    """Register: «کد ملی / شناسه ملی» checked as a national code or a legal ID by person type."""
+    raw, person = td.raw["national_id"], td.parsed["person_type"]
+    natural = [
+        v
+        for v, p in zip(raw, person, strict=True)
+        if v.__class__ is str and p is not PersonType.LEGAL
+    ]
+    legal = [
+        v
+        for v, p in zip(raw, person, strict=True)
+        if v.__class__ is str and p is not PersonType.NATURAL
+    ]
+    ok_nat, ok_legal = bulk_national_codes(natural), bulk_legal_ids(legal)  # type: ignore[arg-type]
+    out: list[object] = []
+    cache: dict[tuple[object, object], tuple[object, Issue | None]] = {}
+    for i, (v, p) in enumerate(zip(raw, person, strict=True)):
+        if v == "":
+            out.append(None)
+            continue
+        if (p is not PersonType.LEGAL and v in ok_nat) or (
+            p is not PersonType.NATURAL and v in ok_legal
+        ):
+            out.append(v)
+            continue
+        if is_blank(v):
+            out.append(None)
+            continue
+        res = cache.get((p, v))
+        if res is None:
+            if p is PersonType.LEGAL:
+                res = check_legal_id(v)
+            elif p is PersonType.NATURAL:
+                res = check_national_code(v)
+            else:
+                res = check_national_code(v)
+                if res[1] is not None and ids.is_legal_id(as_text(v)):
+                    res = check_legal_id(v)
+            cache[(p, v)] = res
+        out.append(res[0])
+        if res[1] is not None:
+            code, fa, en = res[1]
+            sink.add(code, fa, en, **td.where("national_id", i))
+    td.parsed["national_id"] = out
+
+
+def customer_rows(sink: Sink, td: TableData, lost_closed: set[str], with_case: set[str]) -> None:
+    """Cross-field rules of the customers table."""
+    P = td.parsed
+    no, stage, first, last, due = (
+        P["customer_no"],
+        P["stage"],
+        P["first_contact"],
+        P["last_followup"],
+        P["next_due"],
+    )
+    crm, closed, rec = P["crm_done"], P["closed"], P["record_status"]
+    rows = zip(stage, first, last, due, strict=True)
+    for i, (st, f0, l0, d0) in enumerate(rows):
+        if l0 is not None and f0 is not None and l0 < f0:  # type: ignore[operator]
+            cross(sink, td, "last_followup", i, "آخرین پیگیری پیش از اولین تماس است",
+                  "last follow-up is before the first contact")  # fmt: skip
+        ref = l0 or f0
+        if ref is not None and d0 is not None and d0 < ref:  # type: ignore[operator]
+            cross(sink, td, "next_due", i, "موعد پیگیری بعدی پیش از آخرین پیگیری/تماس است",
+                  "next due is before the follow-up it was planned at")  # fmt: skip
+        if st not in _SOLD and closed[i] is None:
+            continue  # the usual pre-sale / lost row: nothing more to compare
+        is_closed = st is Stage.CLOSED or closed[i] is not None
+        if is_closed and crm[i] is None and st is not Stage.LOST and no[i] not in lost_closed:
+            cross(sink, td, "crm_done", i, "پرونده بدون انجام CRM بسته شده است (و ناموفق نبوده)",
+                  "closed without CRM done (and not lost)")  # fmt: skip
+        c0, x0 = _dt(crm[i]), _dt(closed[i])
+        if c0 and x0 and x0 < c0:
+            cross(sink, td, "closed", i, "تاریخ بستن پیش از انجام CRM است",
+                  "closed before CRM was done")  # fmt: skip
+        if st is Stage.CLOSED and closed[i] is None and is_blank(td.raw["closed"][i]):
+            cross(sink, td, "closed", i, "مرحله «بسته» است ولی تاریخ بستن خالی است",
+                  "stage is closed but the closing date is empty")  # fmt: skip
+        if (
+            st in (Stage.WON, Stage.CRM_DONE)
+            and no[i] is not None
+            and no[i] not in with_case
+            and rec[i] is not _VOID
+        ):
+            cross(sink, td, "stage", i, "مشتری «فروش انجام شد» بدون پرونده فروش",
+                  "customer marked won without a sales case")  # fmt: skip
+
+
+_VOID = ENUMS["RecordStatus"]("void")
+_SOLD = frozenset({Stage.WON, Stage.CRM_DONE, Stage.CLOSED})
+
+
+def case_rows(
+    sink: Sink, td: TableData, customers: dict[object, tuple[int, object]], invoices: set[str]
+) -> None:
+    """Cases: a known customer, the contract's date and number together, known invoices."""
+    from crm_xl.validation.workspace import fast_name_key
+
+    P = td.parsed
+    for i in range(len(td)):
+        cno = P["customer_no"][i]
+        if cno is not None:
+            known = customers.get(cno)  # type: ignore[call-overload]
+            if known is None:
+                cross(sink, td, "customer_no", i, f"مشتری «{cno}» در فهرست مشتریان نیست",
+                      f"customer {cno} is not in the customers table")  # fmt: skip
+            elif (
+                (nm := td.raw["customer_name"][i]) != known[1]
+                and not is_blank(nm)
+                and fast_name_key(nm) != fast_name_key(known[1])
+            ):
+                cross(sink, td, "customer_name", i, f"نام با نام مشتری در فهرست («{known[1]}») یکی نیست",
+                      f"name differs from the customers table ('{known[1]}')")  # fmt: skip
+        contract, cdate = P["contract_no"][i], P["contract_date"][i]
+        raw_contract = td.raw["contract_no"][i]
+        if cdate is not None and is_blank(raw_contract):
+            cross(sink, td, "contract_no", i, "تاریخ قرارداد هست ولی شماره قرارداد نیست",
+                  "contract date without a contract number")  # fmt: skip
+        if contract is not None and not str(raw_contract).strip().endswith(VOID_SUFFIX):
+            if cdate is None and is_blank(td.raw["contract_date"][i]):
+                cross(sink, td, "contract_date", i, "قرارداد بدون تاریخ قرارداد",
+                      "contract without a contract date")  # fmt: skip
+            op = _dt(P["opened"][i])
+            if op and cdate and cdate.date() < op.date():  # type: ignore[attr-defined]
+                cross(sink, td, "contract_date", i, "قرارداد پیش از تشکیل پرونده است",
+                      "contract dated before the case was opened")  # fmt: skip
+        elif P["status"][i] is CaseStatus.CONTRACTED:
+            cross(sink, td, "status", i, "وضعیت «قرارداد بسته شد» بدون شماره قرارداد",
+                  "status contracted without a contract number")  # fmt: skip
+        inv = td.raw["invoice_nos"][i]
+        if not is_blank(inv):
+            missing = [
+                n
+                for n in (
+                    x.strip() if x.isascii() else to_ascii_digits(normalize(x))
+                    for x in as_text(inv).split(",")
+                )
+                if n and n not in invoices
+            ]
+            if missing:
+                cross(sink, td, "invoice_nos", i, f"فاکتور(های) {', '.join(missing)} در جدول فاکتورها نیست",
+                      f"invoice(s) {', '.join(missing)} not in the invoices table")  # fmt: skip
+
+
+def invoice_rows(
+    sink: Sink, td: TableData, cases: dict[str, tuple[str | None, dt.datetime | None]]
+) -> None:
+    """Invoices: a known case (an invoice needs a case, which holds its contract) of the same customer."""
+    P = td.parsed
+    for i in range(len(td)):
+        case_no, cust = P["case_no"][i], P["customer_no"][i]
+        if case_no is not None:
+            case = cases.get(case_no)  # type: ignore[call-overload]
+            if case is None:
+                cross(sink, td, "case_no", i, f"فاکتور بدون پرونده: پرونده «{case_no}» در جدول پرونده‌ها نیست",
+                      f"invoice without a case: case {case_no} is not in the cases table")  # fmt: skip
+            else:
+                if cust is not None and case[0] is not None and cust != case[0]:
+                    cross(sink, td, "customer_no", i, f"مشتری فاکتور با مشتری پرونده ({case[0]}) یکی نیست",
+                          f"customer differs from the case's customer ({case[0]})")  # fmt: skip
+                issued = _dt(P["issued"][i])
+                if issued and case[1] and issued.date() < case[1].date():
+                    cross(sink, td, "issued", i, "فاکتور پیش از تشکیل پرونده صادر شده است",
+                          "invoice issued before the case was opened")  # fmt: skip
+        tax, issued = P["tax_id"][i], _dt(P["issued"][i])
+        if (
+            tax is not None and issued is not None and ids.tax_day_number(issued) != tax.day_number  # type: ignore[attr-defined]
+        ):
+            sink.add("tax-id-error", "روز صدور در شماره مالیاتی با تاریخ صدور فاکتور یکی نیست",
+                         "the tax id's issue day differs from the invoice's issue date",
+                         **td.where("tax_id", i))  # fmt: skip
+
+
+def followup_rows(sink: Sink, td: TableData, first_contact: dt.datetime | None) -> None:
+    """F-31-08-01 follow-ups: after the first contact; the next action due after the follow-up."""
+    P = td.parsed
+    for i in range(len(td)):
+        at, due = _dt(P["at"][i]), _dt(P["next_due"][i])
+        if at and first_contact and at < first_contact - dt.timedelta(minutes=1):
+            cross(sink, td, "at", i, "پیگیری پیش از اولین تماس ثبت شده است",
+                  "follow-up dated before the first contact")  # fmt: skip
+        if at and due and due < at:
+            cross(sink, td, "next_due", i, "موعد اقدام بعدی پیش از همین پیگیری است",
+                  "next action due before this follow-up")  # fmt: skip
+
+
+def service_rows(sink: Sink, td: TableData) -> None:
+    """F-31-07-01 services: a charged service states its cost (transparency, seed 003)."""
+    P = td.parsed
+    for i in range(len(td)):
+        if P["charged"][i] is YesNo.YES and is_blank(td.raw["cost"][i]):
+            cross(sink, td, "cost", i, "خدمت هزینه‌دار بدون مبلغ", "charged service without a cost")
+
+
+# --- blocks --------------------------------------------------------------------------------
+
+
+@dataclass
+class BlockData:
+    block: Block
+    sheet: str
+    rows: dict[str, int]  # key → Excel row
+    raw: dict[str, object]
+    parsed: dict[str, object]
+
+    def where(self, key: str) -> dict[str, Any]:
+        from crm_xl.schema import BLOCK_VALUE_COL
+
+        v = self.raw.get(key)
+        r = self.rows.get(key)
+        return {
+            "sheet": self.sheet,
+            "cell": f"{col_letter(BLOCK_VALUE_COL - 1)}{r}" if r else None,
+            "row": r,
+            "field": key,
+            "value": None if is_blank(v) else as_text(v),
+        }
+
+
+def read_block(sink: Sink, block: Block, rows: list[list[Any]], settings: Settings) -> BlockData:
+    from crm_xl.schema import BLOCK_KEY_COL, BLOCK_VALUE_COL
+
+    kc, vc = BLOCK_KEY_COL - 1, BLOCK_VALUE_COL - 1
+    found: dict[str, int] = {}
+    raw: dict[str, object] = {}
+    for r, row in enumerate(rows, 1):
+        k = row[kc] if len(row) > kc else ""
+        if isinstance(k, str) and k.strip() in block.keys and k.strip() not in found:
+            found[k.strip()] = r
+            raw[k.strip()] = row[vc] if len(row) > vc else ""
+    bd = BlockData(block, block.sheet, found, raw, {})
+    for f in block.fields:
+        if f.key not in found:
+            sink.add(
+                "missing-column",
+                f"سطر «{f.fa}» ({f.key}) در ستون کلیدهای پنهان نیست",
+                f"line {f.key!r} is missing from the hidden key column",
+                sheet=block.sheet,
+                field=f.key,
+            )
+            bd.parsed[f.key] = None
+            continue
+        v = raw[f.key]
+        if is_blank(v):
+            bd.parsed[f.key] = None
+            continue
+        p, issue = compile_check(f, settings)(v)
+        issues = [issue] if issue else []
+        if isinstance(v, str):
+            issues += hygiene(f, v)
+        for code, fa, en in issues:
+            sink.add(code, f"{f.fa}: {fa}", f"{f.en}: {en}", **bd.where(f.key))
+        bd.parsed[f.key] = p if issue is None else None
+    _block_required(sink, bd)
+    return bd
+
+
+def _block_required(sink: Sink, bd: BlockData) -> None:
+    stage, person = bd.parsed.get("stage"), bd.parsed.get("person_type")
+    for f in bd.block.fields:
+        if f.key not in bd.rows:
+            continue
+        filled = not is_blank(bd.raw.get(f.key))
+        if f.person and person is not None and f.person != person and filled:
+            other = PersonType(f.person).fa
+            sink.add(
+                "person-type-field",
+                f"«{f.fa}» فقط برای شخص {other} است ولی نوع شخص «{person.fa}» است",  # type: ignore[attr-defined]
+                f"'{f.en}' applies to {f.person} persons only, this one is {person}",
+                **bd.where(f.key),
+            )
+            continue
+        if filled:
+            continue
+        stages = _required_stages(f)
+        # A form cannot tell a customer closed after a sale from one closed as lost.
+        need = f.required or (stages is not None and stage in stages and stage is not Stage.CLOSED)
+        if need and f.person and person is not None and f.person != person:
+            need = False
+        if need:
+            when = f" (از مرحله «{Stage(f.required_from).fa}»)" if f.required_from else ""
+            sink.add(
+                "required-error",
+                f"«{f.fa}» لازم است{when}",
+                f"'{f.en}' is required",
+                **bd.where(f.key),
+            )
+
+
+def registration_rules(sink: Sink, bd: BlockData) -> None:
+    """F-31-08-01 registration: the economic code's length follows the person type."""
+    p, code = bd.parsed.get("person_type"), bd.raw.get("economic_code")
+    if (
+        isinstance(p, PersonType)
+        and bd.parsed.get("economic_code") is not None
+        and not ids.is_economic_code(as_text(code), p)
+    ):
+        sink.add("identifier-error", f"کد اقتصادی با نوع شخص ({p.fa}) نمی‌خواند (حقوقی ۱۱، حقیقی ۱۴ رقم)",
+                 f"economic code does not fit a {p.value} person (legal 11, natural 14 digits)",
+                 **bd.where("economic_code"))  # fmt: skip
+
+
+def product_rules(sink: Sink, bd: BlockData) -> None:
+    """F-31-07-01: no after-sales service needs its reason; having it rules the reason out."""
+    has = bd.parsed.get("has_service")
+    reason = not is_blank(bd.raw.get("no_service_reason"))
+    if has is YesNo.NO and not reason:
+        sink.add("cross-field-error", "کالای بدون خدمات پس از فروش باید علت را بگوید",
+                 "a product without after-sales service must state the reason",
+                 **bd.where("no_service_reason"))  # fmt: skip
+    elif has is YesNo.YES and reason:
+        sink.add("cross-field-error", "کالا خدمات دارد ولی علت نداشتن خدمات پر شده",
+                 "product has service but a no-service reason is filled",
+                 **bd.where("no_service_reason"))  # fmt: skip

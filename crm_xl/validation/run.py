@@ -1,0 +1,525 @@
+"""Collect the files, recognise each form by its content, run the rules, build the Report.
+
+A broken input never stops the run: a file that is not a zip, is encrypted, would expand
+into a zip bomb, is not a crm_xl form or lacks a sheet becomes a finding about that file.
+Only what makes the whole run meaningless (a path that does not exist, an unreadable
+settings file) raises ``ValidateError`` (exit code 2).
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+import threading
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Queue
+from typing import Any
+from xml.etree import ElementTree
+
+from crm_xl import schema
+from crm_xl.errors import CrmError
+from crm_xl.schema import Block, Form, Table
+from crm_xl.settings import SETTINGS_FILE, Settings, load_settings
+from crm_xl.validation import rules
+from crm_xl.validation import workspace as wsr
+from crm_xl.validation.findings import FileSummary, Finding, Report
+from crm_xl.validation.rules import BlockData, Sink, TableData
+
+#: Refuse packages that expand beyond this many bytes in total (zip-bomb guard).
+MAX_TOTAL_BYTES = 500 * 1024 * 1024
+#: … or whose large members compress better than this (real sheets stay far below).
+MAX_RATIO = 200
+RATIO_MIN_BYTES = 10 * 1024 * 1024
+
+Progress = Callable[[int, int, str], None]
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+#: How a formula element starts in sheet XML (default namespace or a prefix such as x:).
+_PREFIX = re.compile(rb"<(\w+):worksheet\b")
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+_CELL_REF = re.compile(r"([A-Z]+)(\d+)")
+
+
+class ValidateError(CrmError):
+    """validate cannot run at all (bad path, unreadable settings)."""
+
+    exit_code = 2
+
+
+@dataclass
+class FileResult:
+    path: Path
+    sink: Sink
+    form: Form | None = None
+    rows: int = 0
+    tables: dict[str, TableData] = field(default_factory=dict)
+    blocks: dict[str, BlockData] = field(default_factory=dict)
+
+    def summary(self) -> FileSummary:
+        return FileSummary(
+            path=self.sink.file, form=self.form.code if self.form else None, rows=self.rows
+        )
+
+
+# --- the package -----------------------------------------------------------------------------
+
+
+def package_problem(path: Path) -> tuple[str, str, str] | None:
+    """(code, fa, en) when the file cannot be read safely as an xlsx; checked before any parse."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as e:
+        return ("broken-file", "فایل خوانده نشد", f"cannot read file: {e.strerror}")
+    if head == _OLE_MAGIC:
+        return (
+            "encrypted-file",
+            "فایل رمزدار است یا قالب قدیمی xls دارد؛ رمز را بردارید و xlsx ذخیره کنید",
+            "workbook is password-protected (or legacy .xls); remove the password, save as .xlsx",
+        )
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        return ("broken-file", "فایل، اکسل (xlsx) سالم نیست", f"not a valid .xlsx file ({e})")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_TOTAL_BYTES:
+        return (
+            "zip-bomb",
+            f"حجم باز‌شده فایل {total // 2**20} مگابایت است؛ بیش از حد مجاز",
+            f"the package expands to {total // 2**20} MB, above the {MAX_TOTAL_BYTES // 2**20} MB limit",
+        )
+    for i in infos:
+        if i.file_size > RATIO_MIN_BYTES and i.file_size > MAX_RATIO * max(i.compress_size, 1):
+            return (
+                "zip-bomb",
+                f"بخش «{i.filename}» بیش از حد فشرده است (بمب زیپ)",
+                f"member {i.filename} compresses {i.file_size // max(i.compress_size, 1)}:1 (zip bomb)",
+            )
+    return None
+
+
+def _sheet_members(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name → zip member of its XML."""
+    wb = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{_NS_PKG}Relationship")}
+    out: dict[str, str] = {}
+    for s in wb.iter(f"{_NS_MAIN}sheet"):
+        t = targets.get(s.get(f"{_NS_REL}id"), "")
+        out[s.get("name", "")] = t.lstrip("/") if t.startswith("/") else f"xl/{t}"
+    return out
+
+
+def _formula_cells(zf: zipfile.ZipFile, member: str) -> list[str]:
+    cells: list[str] = []
+    with zf.open(member) as fh:
+        for _, el in ElementTree.iterparse(fh):
+            if el.tag == f"{_NS_MAIN}c":
+                if el.find(f"{_NS_MAIN}f") is not None:
+                    cells.append(el.get("r", ""))
+                el.clear()
+    return cells
+
+
+def scan_sheets(sink: Sink, path: Path, form: Form) -> None:
+    """Formulas where values belong and merged cells in data areas, from the sheet XML.
+
+    calamine returns a formula's cached value, so formulas are found in the XML: a fast byte
+    scan for ``<f>`` first, a real parse only of a sheet that has one.
+    """
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return
+    with zf:
+        try:
+            members = _sheet_members(zf)
+        except (KeyError, ElementTree.ParseError):
+            return
+        for part in form.parts:
+            member = members.get(part.sheet)
+            if not member or member not in zf.namelist():
+                continue
+            is_block = isinstance(part, Block)
+            first = schema.BLOCK_FIRST_ROW if is_block else schema.FIRST_DATA_ROW
+            has_formula, after, tail = False, False, b""
+            rest: list[bytes] = []
+            with zf.open(member) as fh:
+                # One pass at C speed: formulas until </sheetData>, merges after it.  A
+                # literal-led pattern keeps the regex fast; the namespace prefix, if any, is
+                # taken from the root element.
+                scan: re.Pattern[bytes] | None = None
+                while chunk := fh.read(1 << 22):
+                    if scan is None:
+                        pm = _PREFIX.search(chunk[:4096])
+                        px = re.escape(pm.group(1) + b":") if pm else b""
+                        scan = re.compile(b"<(?:" + px + rb"f[\s>/]|/" + px + b"sheetData>)")
+                        end_tag = b"</" + (pm.group(1) + b":" if pm else b"") + b"sheetData>"
+                    if after:
+                        rest.append(chunk)
+                        continue
+                    buf = tail + chunk
+                    if has_formula:
+                        end = buf.find(end_tag)
+                    else:
+                        m = scan.search(buf)
+                        if m is not None and m.group() != end_tag:
+                            has_formula = True
+                            m = None
+                        end = buf.find(end_tag) if m is None else m.start()
+                    if end >= 0:
+                        after = True
+                        rest.append(buf[end:])
+                    tail = buf[-64:]
+            merges = _MERGE.findall(b"".join(rest))
+            for b1, b2, b3, b4 in set(merges):
+                c1, r1, c2, r2 = (x.decode("ascii") for x in (b1, b2, b3, b4))
+                top, bottom = int(r1), int(r2 or r1)
+                if bottom >= first:
+                    ref = f"{c1}{r1}" + (f":{c2}{r2}" if c2 else "")
+                    sink.add(
+                        "merged-cells",
+                        f"سلول‌های ادغام‌شده {ref} در ناحیه داده؛ ادغام را بردارید",
+                        f"merged cells {ref} in the data area; unmerge them",
+                        sheet=part.sheet,
+                        cell=f"{c1}{r1}",
+                        row=top,
+                    )
+            if has_formula:
+                for ref in _formula_cells(zf, member):
+                    cm = _CELL_REF.fullmatch(ref)
+                    if cm and int(cm.group(2)) >= first:
+                        sink.add(
+                            "formula-in-data",
+                            "فرمول در خانه داده؛ مقدار را بنویسید (ابزار مقدار ذخیره‌شده را می‌خواند)",
+                            "formula in a data cell; type the value (its cached result was read)",
+                            sheet=part.sheet,
+                            cell=ref,
+                            row=int(cm.group(2)),
+                        )
+
+
+# --- one file ----------------------------------------------------------------------------------
+
+_DETECT_CODES = {
+    "not-xlsx": "broken-file",
+    "unreadable": "broken-file",
+    "encrypted": "encrypted-file",
+    "unknown-form": "unknown-form",
+    "missing-sheet": "missing-sheet",
+}
+
+
+def check_file(path: Path, settings: Settings, display: str | None = None) -> FileResult:
+    """Every single-file rule of one workbook (the register's cross-table rules included)."""
+    from crm_xl.workbook import detect_form
+
+    res = FileResult(path, Sink(display or str(path)))
+    sink = res.sink
+    problem = package_problem(path)
+    if problem:
+        sink.add(*problem)
+        return res
+    try:
+        res.form = form = detect_form(path)
+    except CrmError as e:
+        sink.add(_DETECT_CODES.get(e.code, "broken-file"), e.fa, e.en, sheet=e.location.sheet)
+        return res
+    # The XML scan (formulas, merges) runs beside calamine: zlib releases the GIL, so on
+    # a big register it costs little wall time.  Its findings go to their own sink.
+    scan_sink = Sink(sink.file)
+    scanner = threading.Thread(target=scan_sheets, args=(scan_sink, path, form), daemon=True)
+    scanner.start()
+    # Millions of cell objects are allocated and none is cyclic: the cyclic GC would only
+    # rescan them again and again (about 10% of the run on a 100k register).
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        _read_parts(res, path, form, settings)
+        _form_rules(res, settings)
+    finally:
+        if gc_was_on:
+            gc.enable()
+        scanner.join()
+    sink.findings.extend(scan_sink.findings)
+    return res
+
+
+def _read_parts(res: FileResult, path: Path, form: Form, settings: Settings) -> None:
+    from python_calamine import CalamineWorkbook
+
+    sink = res.sink
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except Exception as e:  # calamine raises its own error types for damaged packages
+        sink.add("broken-file", "فایل اکسل خراب است و خوانده نشد", f"cannot read workbook: {e}")
+        return
+    # Pipeline: a thread parses the next sheet (calamine releases the GIL while parsing)
+    # while this one validates the sheet before it.
+    queue: Queue[tuple[Block | Table, list[list[Any]] | Exception]] = Queue(maxsize=1)
+
+    def produce() -> None:
+        for part in form.parts:
+            try:
+                queue.put(
+                    (part, book.get_sheet_by_name(part.sheet).to_python(skip_empty_area=False))
+                )
+            except Exception as e:  # reported by the consumer, with its sheet
+                queue.put((part, e))
+
+    producer = threading.Thread(target=produce, daemon=True)
+    producer.start()
+    for _ in form.parts:
+        part, rows = queue.get()
+        if isinstance(rows, Exception):
+            sink.add("broken-file", f"برگه «{part.sheet}» خوانده نشد", f"cannot read sheet: {rows}",
+                     sheet=part.sheet)  # fmt: skip
+            continue
+        if isinstance(part, Table):
+            td = rules.read_table(sink, part, rows, settings, schema.KEY_ROW, schema.FIRST_DATA_ROW)
+            res.tables[part.name] = td
+            res.rows += len(td)
+        else:
+            res.blocks[part.name] = rules.read_block(sink, part, rows, settings)
+
+
+def _form_rules(res: FileResult, settings: Settings) -> None:
+    sink, t, b = res.sink, res.tables, res.blocks
+    code = res.form.code if res.form else ""
+    if code == schema.F_31_08_02.code and "Customers" in t:
+        customers = t["Customers"]
+        rules.national_ids(sink, customers)
+        logged, lost = wsr.logged_numbers(t.get("Log"))
+        cases, invoices = t.get("Cases"), t.get("Invoices")
+        with_case = {str(c) for c in cases.parsed["customer_no"] if c} if cases else set()
+        rules.customer_rows(sink, customers, lost, with_case)
+        names = dict(
+            zip(customers.parsed["customer_no"], enumerate(customers.raw["name"]), strict=True)
+        )  # built at C speed; the None key (invalid numbers) is never looked up
+        inv_nos = {str(n) for n in invoices.parsed["invoice_no"] if n} if invoices else set()
+        if cases is not None:
+            rules.case_rows(sink, cases, names, inv_nos)
+        if invoices is not None and cases is not None:
+            case_map: dict[str, tuple[object, object]] = {}
+            for i, n in enumerate(cases.parsed["case_no"]):
+                if n is not None:  # the first row of a duplicated number counts
+                    case_map.setdefault(
+                        str(n), (cases.parsed["customer_no"][i], cases.parsed["opened"][i])
+                    )
+            rules.invoice_rows(sink, invoices, case_map)  # type: ignore[arg-type]
+        wsr.unique_rule(sink, t)
+        wsr.numbering_rules(sink, t, settings, logged)
+        wsr.duplicate_customers(sink, customers)
+    elif code == schema.F_31_08_01.code:
+        reg = b.get("Registration")
+        if reg is not None:
+            rules.registration_rules(sink, reg)
+        if "FollowUps" in t:
+            first = wsr.first_contact_of(reg) if reg is not None else None
+            rules.followup_rows(sink, t["FollowUps"], first)
+    elif code == schema.F_31_07_01.code:
+        if "Product" in b:
+            rules.product_rules(sink, b["Product"])
+        if "Services" in t:
+            rules.service_rows(sink, t["Services"])
+
+
+# --- collecting files -----------------------------------------------------------------------
+
+
+def _is_workbook(p: Path) -> bool:
+    return (
+        p.suffix.lower() in (".xlsx", ".xlsm")
+        and not p.name.startswith(("~$", ".~lock", "."))
+        and p.is_file()
+    )
+
+
+def _workspace_root(p: Path) -> Path | None:
+    for d in [p, *p.parents][:4]:
+        if (d / SETTINGS_FILE).is_file():
+            return d
+    return None
+
+
+def _settings_for(p: Path, cache: dict[Path, Settings]) -> Settings:
+    root = _workspace_root(p if p.is_dir() else p.parent)
+    if root is None:
+        return Settings()
+    if root not in cache:
+        try:
+            cache[root] = load_settings(root)
+        except CrmError as e:
+            raise ValidateError(e.fa, e.en, code=e.code, file=root / SETTINGS_FILE) from None
+    return cache[root]
+
+
+def _is_workspace(d: Path) -> bool:
+    return (d / SETTINGS_FILE).is_file() or any(
+        (d / f"F-31-08-02{s}").is_file() for s in (".xlsx", ".xlsm")
+    )
+
+
+def _walk(d: Path) -> list[Path]:
+    out: list[Path] = []
+    for p in sorted(d.rglob("*")):
+        rel = p.relative_to(d).parts
+        if any(part.startswith(".") for part in rel[:-1]):
+            continue
+        if _is_workbook(p):
+            out.append(p)
+    return out
+
+
+class _Counter:
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.done, self.total, self.progress = 0, total, progress
+
+    def step(self, name: str) -> None:
+        self.done += 1
+        if self.progress:
+            self.progress(self.done, self.total, name)
+
+
+def validate_workspace(
+    root: Path, settings: Settings, report: Report, progress: Progress | None = None
+) -> list[FileResult]:
+    """The register, every customer folder and form, the archive and the after-sales forms."""
+    from crm_xl.workspace import Workspace
+
+    ws = Workspace(root.resolve())
+    results: list[FileResult] = []
+    folders = [
+        d
+        for base in (ws.customers_dir, ws.archive_dir)
+        if base.is_dir()
+        for d in sorted(base.iterdir())
+        if d.is_dir() and not d.name.startswith(".")
+    ]
+    aftersales = (
+        [p for p in sorted(ws.aftersales_dir.iterdir()) if _is_workbook(p)]
+        if ws.aftersales_dir.is_dir()
+        else []
+    )
+    forms = {d: wsr.customer_form_files(d) for d in folders}
+    counter = _Counter(1 + sum(len(v) for v in forms.values()) + len(aftersales), progress)
+
+    sink = Sink(str(ws.root))
+    reg_td: TableData | None = None
+    reg_sink = sink
+    if ws.has_register:
+        reg = check_file(ws.register_path, settings)
+        results.append(reg)
+        counter.step(ws.register_path.name)
+        reg_td = reg.tables.get("Customers")
+        reg_sink = reg.sink  # register-cell findings belong to the register's file
+    else:
+        sink.add("missing-form", "دفتر ثبت F-31-08-02 در پوشه کاری نیست",
+                 "the register F-31-08-02 is missing from the workspace")  # fmt: skip
+    index: dict[str, int] = {}
+    if reg_td is not None:
+        found = wsr.folder_rules(reg_sink, reg_td, ws.root, ws.customers_dir, ws.archive_dir)
+        index = wsr.register_index(reg_td)
+        by_folder = {d: no for no, d in found.items()}
+    else:
+        by_folder = {}
+    for d in folders:
+        files = forms[d]
+        no = by_folder.get(d)
+        if not files and no is not None:
+            sink.add("missing-form", f"فرم {schema.F_31_08_01.code} در پوشه «{d.name}» نیست",
+                     f"no {schema.F_31_08_01.code} form in folder '{d.name}'",
+                     file=str(d))  # fmt: skip
+        for p in files:
+            res = check_file(p, settings)
+            results.append(res)
+            counter.step(p.name)
+            if res.form is not None and res.form.code != schema.F_31_08_01.code:
+                res.sink.add("form-mismatch",
+                             f"نام فایل {schema.F_31_08_01.code} است ولی محتوا فرم {res.form.code} است",
+                             f"named {schema.F_31_08_01.code} but the content is form {res.form.code}")  # fmt: skip
+                continue
+            bd = res.blocks.get("Registration")
+            if bd is not None and reg_td is not None and no is not None and no in index:
+                wsr.form_vs_register(res.sink, bd, reg_td, index[no], no)
+    for p in aftersales:
+        res = check_file(p, settings)
+        results.append(res)
+        counter.step(p.name)
+        if res.form is not None and res.form.code != schema.F_31_07_01.code:
+            res.sink.add("form-mismatch",
+                         f"در پوشه خدمات پس از فروش فقط فرم {schema.F_31_07_01.code} جا دارد",
+                         f"only {schema.F_31_07_01.code} forms belong in after-sales/")  # fmt: skip
+    if sink.findings:
+        results.append(FileResult(ws.root, sink))
+    return results
+
+
+def validate_paths(
+    paths: Iterable[str | Path],
+    *,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Validate workbooks, folders of workbooks and whole workspaces; one Report for all.
+
+    A workspace folder (settings.json or a register inside) gets the cross-file rules too.
+    Raises ValidateError (exit code 2) for a path that does not exist or holds no workbook.
+    """
+    report = Report()
+    cache: dict[Path, Settings] = {}
+    results: list[FileResult] = []
+    plain: list[Path] = []
+    spaces: list[Path] = []
+    given = [Path(p) for p in paths]
+    for p in given:
+        if not p.exists():
+            raise ValidateError(
+                f"مسیر «{p}» پیدا نشد", f"path not found: {p}", code="path-not-found", file=p
+            )
+        if p.is_dir():
+            if _is_workspace(p):
+                spaces.append(p)
+            else:
+                found = _walk(p)
+                if not found:
+                    raise ValidateError(
+                        f"در «{p}» فایل اکسلی نیست",
+                        f"no .xlsx/.xlsm workbook in {p}",
+                        code="no-workbooks",
+                        file=p,
+                    )
+                plain.extend(found)
+        else:
+            plain.append(p)
+    for root in spaces:
+        st = settings or _settings_for(root, cache)
+        results.extend(validate_workspace(root, st, report, progress))
+    counter = _Counter(len(plain), progress)
+    for p in plain:
+        st = settings or _settings_for(p, cache)
+        results.append(check_file(p, st))
+        counter.step(p.name)
+    findings: list[Finding] = []
+    for r in results:
+        if r.form is not None or r.sink.findings or r.path.is_file():
+            if r.path.is_file():
+                report.files.append(r.summary())
+            findings.extend(r.sink.findings)
+    report.findings = findings
+    return report.finish()
+
+
+def results_findings(results: Iterable[FileResult]) -> list[Finding]:
+    return [f for r in results for f in r.sink.findings]
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    return report.model_dump(mode="json")

@@ -1,0 +1,374 @@
+"""Cross-table and cross-file rules: numbering, duplicate customers, register ↔ folders ↔ forms."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import operator
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+from crm_xl.enums import PersonType, Stage
+from crm_xl.numbering import _regex as number_regex
+from crm_xl.schema import F_31_08_01, REGISTRATION
+from crm_xl.settings import Settings
+from crm_xl.text import name_key, normalize, to_ascii_digits
+from crm_xl.validation.rules import (
+    _VOID,
+    BlockData,
+    Sink,
+    TableData,
+    as_text,
+    is_blank,
+)
+
+# --- a fast, exact name_key ------------------------------------------------------------------
+# text.name_key costs ~20 µs (NFKD per call); for 100k names that is 2 s. name_key works
+# character by character on the characters below, so a translation table built *from*
+# name_key itself gives the same key; any other character falls back to name_key.
+
+_DOMAIN = "".join(
+    [chr(c) for c in range(0x20, 0x7F)]
+    + [chr(c) for c in range(0x0600, 0x0700)]
+    + ["\u200c", "\u00a0", "\u200e", "\u200f", "«", "»"]
+)
+
+
+@lru_cache(maxsize=1)
+def _name_table() -> tuple[dict[int, str], re.Pattern[str]]:
+    table = {ord(c): name_key(f"x{c}x")[1:-1] for c in _DOMAIN}
+    outside = re.compile("[^\n" + re.escape(_DOMAIN) + "]")  # \n: the bulk separator
+    return table, outside
+
+
+def fast_name_key(s: object) -> str:
+    text = as_text(s)
+    table, outside = _name_table()
+    if outside.search(text):
+        return name_key(text)
+    return text.translate(table).casefold()
+
+
+def fast_name_keys(values: list[object]) -> list[str]:
+    """``name_key`` of many names: one translate over the joined column when it can."""
+    texts = [as_text(v).replace("\n", " ") for v in values]
+    table, outside = _name_table()
+    joined = "\n".join(texts)
+    if outside.search(joined):
+        return [fast_name_key(t) for t in texts]
+    return joined.translate(table).casefold().split("\n")
+
+
+# --- numbering -------------------------------------------------------------------------------
+
+_KIND_COLUMNS = {
+    "customer": ("Customers", "customer_no"),
+    "case": ("Cases", "case_no"),
+    "contract": ("Cases", "contract_no"),
+    "invoice": ("Invoices", "invoice_no"),
+}
+_UNIQUE = [
+    ("Customers", "customer_no"),
+    ("Cases", "case_no"),
+    ("Cases", "contract_no"),
+    ("Invoices", "invoice_no"),
+    ("Invoices", "tax_id"),
+]
+
+
+def _ranges(missing: list[int]) -> str:
+    out: list[str] = []
+    start = prev = missing[0]
+    for n in [*missing[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    text = ", ".join(out[:10])
+    return text + (f" … (+{len(out) - 10})" if len(out) > 10 else "")
+
+
+def unique_rule(sink: Sink, tables: dict[str, TableData]) -> None:
+    for tname, key in _UNIQUE:
+        td = tables.get(tname)
+        if td is None or key not in td.letters:
+            continue
+        col = td.parsed[key]
+        if key == "tax_id":
+            col = [None if p is None else to_ascii_digits(as_text(r)).upper().strip()
+                   for p, r in zip(col, td.raw[key], strict=True)]  # fmt: skip
+        if len(set(col)) + col.count(None) - (None in col) == len(col):
+            continue  # all distinct: the usual case, checked at C speed
+        first: dict[object, int] = {}
+        for i, v in enumerate(col):
+            if v is None:
+                continue
+            j = first.setdefault(v, i)
+            if j != i:
+                sink.add("unique-error", f"«{v}» تکراری است؛ اولین بار در {td.cell(key, j)}",
+                         f"'{v}' is a duplicate of {td.cell(key, j)}",
+                         **td.where(key, i))  # fmt: skip
+
+
+def numbering_rules(
+    sink: Sink,
+    tables: dict[str, TableData],
+    settings: Settings,
+    logged: set[str],
+) -> None:
+    """Serial numbers (R5-R8): order, gaps, and counters that fell below numbers in use."""
+    high: dict[tuple[str, str], int] = {}
+    logged_text = "\n".join(sorted(logged))
+    for kind, (tname, key) in _KIND_COLUMNS.items():
+        td = tables.get(tname)
+        if td is None or key not in td.letters:
+            continue
+        rule = settings.rule(kind)
+        rx = number_regex(rule.pattern)
+        body = rx.pattern.lstrip("^").rstrip("$")
+        # unnamed groups so findall returns the named groups only, in pattern order
+        multi = re.compile("(?m)^" + re.sub(r"\(\?P<(\w+)>", "(", body) + "$")
+        yearly = rule.yearly_reset and "jy" in rx.groupindex
+        rx_multi = re.compile(f"(?m)^(?:{body})$")
+        idx = [i for i, v in enumerate(td.parsed[key]) if v is not None]
+        values = [str(td.parsed[key][i]) for i in idx]
+        # Parsed numbers all fit the pattern: one findall yields every (year, seq) in order.
+        found = multi.findall("\n".join(values)) if values else []
+        if len(found) != len(values):
+            continue  # cannot happen for parsed values; stay safe rather than misalign
+        names = list(rx.groupindex)
+        si = names.index("seq")
+        yi = names.index("jy") if yearly else -1
+        if len(names) == 1:
+            seqs_all = list(map(int, found))
+            keys = ["all"] * len(found) if not yearly else []
+        else:
+            seqs_all = [int(t[si]) for t in found]
+            keys = [t[yi] for t in found] if yearly else ["all"] * len(found)
+        scopes: dict[str, list[int]] = {}
+        if not yearly and not any(map(operator.lt, seqs_all[1:], seqs_all[:-1])):
+            if seqs_all:
+                scopes["all"] = seqs_all  # in order: the usual case, decided at C speed
+        else:
+            last: dict[str, tuple[int, int]] = {}
+            for n, (i, seq, scope) in enumerate(zip(idx, seqs_all, keys, strict=True)):
+                prev = last.get(scope)
+                if prev is not None and seq < prev[0]:
+                    j = idx[prev[1]]
+                    sink.add("number-order", f"شماره کوچک‌تر از ردیف قبلی ({td.cell(key, j)}) است",
+                             f"number is lower than the previous row's ({td.cell(key, j)})",
+                             **td.where(key, i))  # fmt: skip
+                scopes.setdefault(scope, []).append(seq)
+                last[scope] = (seq, n)
+        for scope, seqs in scopes.items():
+            present = set(seqs)
+            top = max(present)
+            if len(present) != top:
+                missing = sorted(set(range(1, top + 1)) - present)
+                if missing:
+                    sink.add("number-gap",
+                             f"شماره‌های {kind} جاافتاده (دوره {scope}): {_ranges(missing)}",
+                             f"{kind} numbers missing (scope {scope}): {_ranges(missing)}",
+                             sheet=td.sheet, field=key)  # fmt: skip
+            high[(kind, scope)] = top
+        for m in rx_multi.finditer(logged_text):
+            scope = m["jy"] if yearly else "all"
+            high[(kind, scope)] = max(high.get((kind, scope), 0), int(m["seq"]))
+    counters = tables.get("Counters")
+    if counters is None:
+        return
+    seen: dict[tuple[str, str], int] = {}
+    for i in range(len(counters)):
+        kind = normalize(as_text(counters.raw["kind"][i]))
+        scope = normalize(as_text(counters.raw["scope"][i]))
+        value = counters.parsed["last"][i]
+        seen[(kind, scope)] = i
+        used = high.get((kind, scope), 0)
+        if isinstance(value, int) and value < used:
+            sink.add("counter-behind", f"شمارنده {kind}/{scope} = {value} ولی شماره {used} مصرف شده",
+                     f"counter {kind}/{scope} is {value} but {used} is already used",
+                     **counters.where("last", i))  # fmt: skip
+    for (kind, scope), used in sorted(high.items()):
+        if (kind, scope) not in seen and used:
+            sink.add("counter-behind", f"شمارنده {kind}/{scope} نیست ولی شماره {used} مصرف شده",
+                     f"no counter row for {kind}/{scope} though {used} is used",
+                     sheet=counters.sheet, field="last")  # fmt: skip
+
+
+def duplicate_customers(sink: Sink, td: TableData) -> None:
+    """Same party registered twice: same national code/ID, else same mobile, else same name."""
+    P = td.parsed
+    void = P["record_status"]
+    if _VOID in set(void):
+        live = [i for i, r in enumerate(void) if r is not _VOID]
+        cols: dict[str, list[object]] = {
+            "national_id": [P["national_id"][i] for i in live],
+            "mobile": [P["mobile"][i] for i in live],
+            "name": [k or None for k in fast_name_keys([td.raw["name"][i] for i in live])],
+        }
+    else:  # no void rows (the usual case): the columns as they are
+        live = range(len(td))  # type: ignore[assignment]
+        cols = {
+            "national_id": P["national_id"],
+            "mobile": P["mobile"],
+            "name": [k or None for k in fast_name_keys(list(td.raw["name"]))],
+        }
+    flagged: set[int] = set()
+    why_fa = {"national_id": "کد/شناسه ملی", "mobile": "تلفن همراه", "name": "نام"}
+    for key, col in cols.items():
+        filled = len(col) - col.count(None)
+        if len(set(col)) - (None in col) == filled:
+            continue  # no duplicates in this column: decided at C speed
+        first: dict[object, int] = {}
+        for j, v in enumerate(col):
+            if v is None:
+                continue
+            k = first.setdefault(v, j)
+            if k != j and live[j] not in flagged:
+                i, other_i = live[j], live[k]
+                flagged.add(i)
+                other = as_text(P["customer_no"][other_i] or td.cell(key, other_i))
+                sink.add("duplicate-customer", f"همان {why_fa[key]} مشتری {other}",
+                         f"same {key} as customer {other}", **td.where(key, i))  # fmt: skip
+
+
+def logged_numbers(log: TableData | None) -> tuple[set[str], set[str]]:
+    """Numbers the change log says were issued, and customers closed as lost."""
+    numbers: set[str] = set()
+    lost: set[str] = set()
+    if log is None:
+        return numbers, lost
+    cols = zip(log.raw["numbers"], log.raw["operation"], log.raw["details"], strict=True)
+    for raw, op, det in cols:
+        nums = [n.strip() for n in as_text(raw).split(",")]
+        nums = [n if n.isascii() else to_ascii_digits(normalize(n)) for n in nums]
+        numbers.update(n for n in nums if n)
+        if op == "customer-close":
+            try:
+                details = json.loads(as_text(det) or "{}")
+            except ValueError:
+                continue
+            if isinstance(details, dict) and details.get("lost") and nums:
+                lost.add(nums[0])
+    return numbers, lost
+
+
+# --- folders and customer forms ------------------------------------------------------------------
+
+
+def _folders(root: Path) -> dict[str, Path]:
+    """Customer folders under ``root`` by the number their name starts with."""
+    out: dict[str, Path] = {}
+    if not root.is_dir():
+        return out
+    for d in sorted(root.iterdir(), key=lambda p: p.name):
+        if d.is_dir() and not d.name.startswith("."):
+            no = to_ascii_digits(normalize(d.name.split(" - ", 1)[0]))
+            out.setdefault(no, d)
+    return out
+
+
+def customer_form_files(folder: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file()
+        and p.name.startswith(F_31_08_01.code)
+        and p.suffix.lower() in (".xlsx", ".xlsm")
+        and not p.name.startswith(("~$", ".~lock"))
+    )
+
+
+def folder_rules(
+    sink: Sink, td: TableData, root: Path, customers_dir: Path, archive_dir: Path
+) -> dict[str, Path]:
+    """Register ↔ folders (R12): every customer has its folder, every folder its customer."""
+    live = _folders(customers_dir)
+    archived = _folders(archive_dir)
+    P = td.parsed
+    found: dict[str, Path] = {}
+    numbers: set[str] = set()
+    for i in range(len(td)):
+        no = P["customer_no"][i]
+        if no is None:
+            continue
+        no = str(no)
+        numbers.add(no)
+        text = normalize(as_text(td.raw["folder"][i])).replace("\\", "/")
+        path = root / text if text else None
+        if path is not None and path.is_dir() and path.resolve().is_relative_to(root.resolve()):
+            found[no] = path
+            continue
+        alt = live.get(no) or archived.get(no)
+        if alt is None:
+            if P["record_status"][i] is _VOID:
+                continue
+            sink.add("missing-folder", f"پوشه مشتری {no} پیدا نشد ({text or 'خالی'})",
+                     f"folder of customer {no} not found ({text or 'empty'})",
+                     **td.where("folder", i))  # fmt: skip
+        else:
+            found[no] = alt
+            rel = alt.relative_to(root).as_posix()
+            sink.add("folder-mismatch", f"پوشه در دفتر ثبت «{text}» است ولی «{rel}» وجود دارد",
+                     f"register says '{text}' but the folder is '{rel}'",
+                     **td.where("folder", i))  # fmt: skip
+        if P["stage"][i] is Stage.CLOSED and no in live and no not in archived:
+            sink.add("folder-mismatch", "مشتری بسته شده ولی پوشه‌اش بایگانی نشده",
+                     "customer is closed but the folder is not in the archive",
+                     **td.where("folder", i))  # fmt: skip
+    for no, d in [*live.items(), *archived.items()]:
+        if no not in numbers:
+            sink.add("orphan-folder", f"پوشه «{d.name}» مشتری‌ای در دفتر ثبت ندارد",
+                     f"folder '{d.name}' has no customer in the register",
+                     file=str(d))  # fmt: skip
+    return found
+
+
+def form_vs_register(sink: Sink, bd: BlockData, td: TableData, i: int, folder_no: str) -> None:
+    """A customer's F-31-08-01 says the same as its register row (R9)."""
+    P = td.parsed
+    no = bd.parsed.get("customer_no")
+    if no is not None and no != folder_no:
+        sink.add("form-mismatch", f"شماره مشتری فرم «{no}» با پوشه/دفتر ثبت ({folder_no}) یکی نیست",
+                 f"customer number '{no}' differs from the register ({folder_no})",
+                 **bd.where("customer_no"))  # fmt: skip
+    ptype = bd.parsed.get("person_type")
+    if ptype is not None and P["person_type"][i] is not None and ptype != P["person_type"][i]:
+        sink.add("form-mismatch", "نوع شخص فرم با دفتر ثبت یکی نیست",
+                 "person type differs from the register", **bd.where("person_type"))  # fmt: skip
+    if ptype is PersonType.LEGAL:
+        key, name = "company_name", as_text(bd.raw.get("company_name"))
+    else:
+        key = "first_name"
+        name = f"{as_text(bd.raw.get('first_name'))} {as_text(bd.raw.get('last_name'))}"
+    reg_name = td.raw["name"][i]
+    if name.strip() and not is_blank(reg_name) and fast_name_key(name) != fast_name_key(reg_name):
+        sink.add("form-mismatch", f"نام فرم «{name.strip()}» با نام دفتر ثبت «{reg_name}» یکی نیست",
+                 f"name '{name.strip()}' differs from the register ('{reg_name}')",
+                 **bd.where(key))  # fmt: skip
+    st = bd.parsed.get("stage")
+    if st is not None and P["stage"][i] is not None and st != P["stage"][i]:
+        sink.add("form-mismatch", f"مرحله فرم «{st.fa}» با دفتر ثبت «{P['stage'][i].fa}» یکی نیست",  # type: ignore[attr-defined]
+                 "stage differs from the register", **bd.where("stage"))  # fmt: skip
+
+
+def first_contact_of(bd: BlockData) -> dt.datetime | None:
+    v = bd.parsed.get("first_contact")
+    return v if isinstance(v, dt.datetime) else None
+
+
+def registration_block_name() -> str:
+    return REGISTRATION.name
+
+
+def register_index(td: TableData) -> dict[str, int]:
+    return {str(no): i for i, no in enumerate(td.parsed["customer_no"]) if no is not None}
+
+
+def iter_nonvoid(td: TableData) -> Iterable[int]:
+    rec = td.parsed["record_status"]
+    return (i for i in range(len(td)) if rec[i] is not _VOID)
