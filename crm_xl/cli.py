@@ -364,12 +364,7 @@ def demo_cmd(ctx: Context, directory: Path, customers: int, seed: int, no_macros
 
 def _load_plugins() -> None:
     for module in PLUGINS:
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name and module.startswith(e.name):
-                continue  # TODO(lead): make every plugin mandatory once all areas have landed
-            raise
+        mod = importlib.import_module(module)
         for command in mod.COMMANDS:
             main.add_command(command)
 
