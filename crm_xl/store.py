@@ -39,6 +39,7 @@ from crm_xl.changes import (
 from crm_xl.dates import now_tehran
 from crm_xl.errors import CrmError, InputError
 from crm_xl.folders import find_customer_folder, move_folder, resolve_inside
+from crm_xl.formstamp import FormStamper
 from crm_xl.safety import atomic_write, check_not_open, verify_xlsx, workspace_lock
 from crm_xl.schema import (
     CASES,
@@ -144,6 +145,52 @@ def apply_register_changes(book: TableTarget, plan: Plan, now: datetime) -> None
                 book.update_row(COUNTERS.name, existing, values)
 
 
+class BufferedTarget:
+    """A ``store.TableTarget`` over a FormBook that appends each table's new rows in one go.
+
+    ``FormBook.append_rows`` finds the table's end by scanning the sheet on every call; a big
+    plan appends thousands of rows one by one.  Rows are numbered here (end found once) and
+    written at ``flush``; updates of a buffered row change the buffer.
+    """
+
+    def __init__(self, book: FormBook) -> None:
+        self.book = book
+        self.pending: dict[str, list[tuple[int, dict[str, object]]]] = {}
+        self.next_row: dict[str, int] = {}
+
+    def read_table(self, name: str) -> list[tuple[int, dict[str, object]]]:
+        return self.book.read_table(name) + [(r, dict(v)) for r, v in self.pending.get(name, [])]
+
+    def append_rows(self, name: str, rows: Iterable[Mapping[str, object]]) -> list[int]:
+        if name not in self.next_row:
+            self.next_row[name] = self.book.last_row(name) + 1
+        out = []
+        for values in rows:
+            r = self.next_row[name]
+            self.next_row[name] += 1
+            self.pending.setdefault(name, []).append((r, dict(values)))
+            out.append(r)
+        return out
+
+    def update_row(self, name: str, row: int, values: Mapping[str, object]) -> None:
+        for r, v in self.pending.get(name, []):
+            if r == row:
+                v.update(values)
+                return
+        self.book.update_row(name, row, values)
+
+    def flush(self) -> None:
+        for name, items in self.pending.items():
+            written = self.book.append_rows(name, [v for _, v in items])
+            if written != [r for r, _ in items]:  # the sheet changed under us: never silently
+                raise CrmError(
+                    f"ردیف‌های جدول {name} جابه‌جا شدند",
+                    f"rows of table {name} moved while writing",
+                    code="write-failed",
+                )
+        self.pending.clear()
+
+
 # --- customer folders -------------------------------------------------------------------------
 
 
@@ -155,6 +202,29 @@ def customer_form_name(customer_no: str) -> str:
 def customer_form_path(ws: Workspace, folder: str, customer_no: str) -> Path:
     base = resolve_inside(ws.customers_dir, folder)
     return base / customer_form_name(customer_no)
+
+
+_STAMPERS: dict[tuple[Path, float], FormStamper] = {}
+
+
+def new_customer_form(ws: Workspace, target: Path, registration: Mapping[str, Any]) -> None:
+    """Write a fresh F-31-08-01 with the registration block filled.
+
+    Stamped from the template's bytes when it can be (one per template version, kept for the
+    process), else through openpyxl; both give the same form.
+    """
+    template = ws.form_template(F_31_08_01)
+    key = (template, template.stat().st_mtime)
+    try:
+        if key not in _STAMPERS:
+            _STAMPERS[key] = FormStamper(template)
+        _STAMPERS[key].write(target, registration)
+        return
+    except (LookupError, CrmError, OSError, KeyError, ValueError):
+        target.unlink(missing_ok=True)  # a template the stamper does not know: use openpyxl
+    book = FormBook.open(template)
+    book.write_block(REGISTRATION.name, registration)
+    book.save(target)
 
 
 @dataclass
@@ -181,9 +251,11 @@ def _prepare(ws: Workspace, ch: FolderChange, now: datetime) -> _Prepared:
             )
         staging = resolve_inside(ws.customers_dir, f".new-{ch.customer_no}-{os.getpid()}")
         staging.mkdir(parents=True, exist_ok=True)
-        book = FormBook.open(ws.form_template(F_31_08_01))
-        book.write_block(REGISTRATION.name, ch.registration)
-        book.save(staging / customer_form_name(ch.customer_no))
+        try:
+            new_customer_form(ws, staging / customer_form_name(ch.customer_no), ch.registration)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
 
         def commit() -> None:
             staging.rename(final)
@@ -301,9 +373,13 @@ def run(
         book = FormBook.open(register)
         reg = read_register(book, settings)
         plan = decide(reg)
+        if not plan.register and not plan.folders:
+            return plan  # nothing decided: the register is not rewritten
         prepared = apply_folder_changes(ws, plan.folders, who.now)
         try:
-            apply_register_changes(book, plan, who.now)
+            target = BufferedTarget(book)
+            apply_register_changes(target, plan, who.now)
+            target.flush()
             atomic_write(
                 register,
                 lambda tmp: book.save(tmp),

@@ -41,6 +41,7 @@ _CODE_RE = re.compile(r"F-\d{2}-\d{2}-\d{2}")
 __all__ = [
     "TEHRAN",
     "FormBook",
+    "date_hint",
     "detect_form",
     "normalize_value",
     "read_block_fast",
@@ -232,6 +233,19 @@ def to_cell_value(f: Field, v: object) -> object:
     return v
 
 
+def date_hint(f: Field, v: object) -> str | None:
+    """Jalali text for the hint beside a written block date, else None.
+
+    LibreOffice (and a PDF made by it) cannot show the Persian-calendar number format, so a
+    written date is also given as text where a printed form is read.
+    """
+    if not (f.is_date and isinstance(v, dt.date)):
+        return None
+    from crm_xl.dates import to_jalali_str
+
+    return f"شمسی: {to_jalali_str(v, with_time=f.type == FieldType.DATETIME)}"
+
+
 def _number_format(f: Field, v: object) -> str | None:
     from crm_xl.layout import number_format
 
@@ -380,13 +394,9 @@ class FormBook:
         for key, v in values.items():
             f = b.field(key)
             self._set(ws.cell(rows[key], schema.BLOCK_VALUE_COL), f, v)
-            if f.is_date and isinstance(v, dt.date):
-                # LibreOffice (and a PDF made by it) cannot show the Persian-calendar format:
-                # the hint beside a written date gives it as Jalali text.
-                from crm_xl.dates import to_jalali_str
-
-                jalali = to_jalali_str(v, with_time=f.type == FieldType.DATETIME)
-                ws.cell(rows[key], schema.BLOCK_HINT_COL).value = f"شمسی: {jalali}"
+            hint = date_hint(f, v)
+            if hint is not None:
+                ws.cell(rows[key], schema.BLOCK_HINT_COL).value = hint
 
     # -- tables
     def _table(self, name: str) -> Table:

@@ -14,6 +14,7 @@ from crm_xl import core, ids, store
 from crm_xl.dates import TEHRAN
 from crm_xl.errors import InputError
 from crm_xl.extras import leads
+from crm_xl.formstamp import FormStamper
 from crm_xl.schema import F_31_08_01, REGISTRATION
 from crm_xl.workbook import FormBook, read_block_fast
 from crm_xl.workspace import Workspace, init_workspace
@@ -139,7 +140,7 @@ def test_stamped_form_reads_like_the_store_form(ws: Workspace, tmp_path: Path) -
     )
     (ch,) = plan.folders
     stamped = tmp_path / "stamped.xlsx"
-    leads.FormStamper(ws.form_template(F_31_08_01)).write(stamped, ch.registration)  # type: ignore[union-attr]
+    FormStamper(ws.form_template(F_31_08_01)).write(stamped, ch.registration)  # type: ignore[union-attr]
     ref = FormBook.open(ws.form_template(F_31_08_01))
     ref.write_block(REGISTRATION.name, ch.registration)  # type: ignore[union-attr]
     ref.save(tmp_path / "ref.xlsx")
@@ -147,6 +148,14 @@ def test_stamped_form_reads_like_the_store_form(ws: Workspace, tmp_path: Path) -
     b = FormBook.open(tmp_path / "ref.xlsx").read_block(REGISTRATION.name)
     assert a == b
     assert read_block_fast(stamped, F_31_08_01, REGISTRATION.name) == b
+    # the whole sheet, hints beside dates included, is the same either way
+    sa = FormBook.open(stamped).sheet(REGISTRATION.name)
+    sb = FormBook.open(tmp_path / "ref.xlsx").sheet(REGISTRATION.name)
+    assert [[c.value for c in r] for r in sa.iter_rows()] == [
+        [c.value for c in r] for r in sb.iter_rows()
+    ]
+    row = FormBook.open(stamped).block_rows(REGISTRATION.name)["first_contact"]
+    assert str(sa.cell(row, 4).value).startswith("شمسی: 1404/")
     assert a["address"] == "تهران <خیابان> & کوچه" and a["staff_count"] == 12
 
 

@@ -6,16 +6,12 @@ codes checked); sort rows into *new*, *duplicate* (of a registered customer or o
 row of the same file, by national code/ID, mobile, then normalised name — the rules of
 ``core.find_duplicates``) and *invalid* (with reasons).  Preview writes nothing.  Commit
 registers each new row with ``core.register_customer`` — the decision ``customer add`` makes —
-inside ONE locked read-decide-write of the register (``run_batch``), so a second import of
+inside ONE locked read-decide-write of the register (``store.run``), so a second import of
 the same file finds every row a duplicate and registers nothing.
 
-Speed (2,000 rows): ``store.run`` with one merged plan works but is quadratic in three places
-(the core's duplicate scan and number scan per customer, the file store's row-end scan per
-appended row) and spends ~35 ms per customer form with openpyxl.  ``run_batch`` keeps the
-same order of work as ``store.run`` and removes those costs: duplicates are found through
-indexes before the core is called (so the core sees a snapshot holding only the counters),
-register appends are buffered and written per table in one go, and new customer forms are
-stamped from the workspace template's bytes (fallback: the store's openpyxl path).
+Speed (2,000 rows): the store buffers appends per table and stamps new customer forms from
+the template's bytes; the core's duplicate and number scans are per customer, so duplicates
+are found here through indexes first and the core sees a snapshot holding only the counters.
 """
 
 from __future__ import annotations
@@ -24,37 +20,28 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import re
-import shutil
-import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 from crm_xl import core, ids, store
-from crm_xl.changes import AppendRow, CreateCustomerForm, FolderChange, Plan
-from crm_xl.dates import excel_serial, parse_datetime
+from crm_xl.changes import AppendRow, Plan
+from crm_xl.dates import parse_datetime
 from crm_xl.enums import Channel, PersonType, RecordStatus
 from crm_xl.errors import CrmError, InputError
 from crm_xl.extras.forms import jalali_year
-from crm_xl.folders import resolve_inside
 from crm_xl.numbering import next_number
-from crm_xl.safety import atomic_write, check_not_open, verify_xlsx, workspace_lock
 from crm_xl.schema import (
-    BLOCK_VALUE_COL,
     CASES,
     COUNTERS,
     CUSTOMERS,
-    F_31_08_01,
     INVOICES,
     LOG,
-    REGISTRATION,
 )
 from crm_xl.text import name_key, normalize, to_ascii_digits
-from crm_xl.workbook import FormBook, read_table_fast, to_cell_value
+from crm_xl.workbook import read_table_fast
 from crm_xl.workspace import Workspace
 
 # --- column mapping ---------------------------------------------------------------------------
@@ -484,7 +471,7 @@ def import_leads(
         box.update(leads=leads, cols=cols)
         return register_many(reg, [lead for lead in leads if lead.status == "new"], who, progress)
 
-    run_batch(ws, decide, now=who.now)
+    store.run(ws, decide, now=who.now)
     return _summary(path, headers, box["cols"], box["leads"], committed=True)
 
 
@@ -564,205 +551,3 @@ def _summary(
 
 
 # --- one locked read-decide-write for a big plan ---------------------------------------------------
-
-
-class BufferedTarget:
-    """A ``store.TableTarget`` over a FormBook that appends each table's new rows in one go.
-
-    ``FormBook.append_rows`` finds the table's end by scanning the sheet on every call; a big
-    plan appends thousands of rows one by one.  Rows are numbered here (end found once) and
-    written at ``flush``; updates of a buffered row change the buffer.
-    """
-
-    def __init__(self, book: FormBook) -> None:
-        self.book = book
-        self.pending: dict[str, list[tuple[int, dict[str, object]]]] = {}
-        self.next_row: dict[str, int] = {}
-
-    def read_table(self, name: str) -> list[tuple[int, dict[str, object]]]:
-        return self.book.read_table(name) + [(r, dict(v)) for r, v in self.pending.get(name, [])]
-
-    def append_rows(self, name: str, rows: Iterable[Mapping[str, object]]) -> list[int]:
-        if name not in self.next_row:
-            self.next_row[name] = self.book.last_row(name) + 1
-        out = []
-        for values in rows:
-            r = self.next_row[name]
-            self.next_row[name] += 1
-            self.pending.setdefault(name, []).append((r, dict(values)))
-            out.append(r)
-        return out
-
-    def update_row(self, name: str, row: int, values: Mapping[str, object]) -> None:
-        for r, v in self.pending.get(name, []):
-            if r == row:
-                v.update(values)
-                return
-        self.book.update_row(name, row, values)
-
-    def flush(self) -> None:
-        for name, items in self.pending.items():
-            written = self.book.append_rows(name, [v for _, v in items])
-            if written != [r for r, _ in items]:  # the sheet changed under us: never silently
-                raise CrmError(
-                    f"ردیف‌های جدول {name} جابه‌جا شدند",
-                    f"rows of table {name} moved while writing",
-                    code="write-failed",
-                )
-        self.pending.clear()
-
-
-class FormStamper:
-    """Fresh customer forms (F-31-08-01) with the registration block filled, from template bytes.
-
-    The workspace template is laid out by ``layout`` with a blank, formatted value cell per
-    block line; stamping fills those cells in the sheet XML (inline strings, numbers, Excel
-    date serials) and zips the package again: ~100x faster than openpyxl load+save.  Anything
-    unexpected (a value cell not blank, a value type it does not handle) raises ``LookupError``
-    and the caller uses the store's openpyxl path.
-    """
-
-    def __init__(self, template: Path) -> None:
-        self.template = template
-        with zipfile.ZipFile(template) as zf:
-            self.infos = zf.infolist()
-            self.parts = {i.filename: zf.read(i.filename) for i in self.infos}
-        book = FormBook.open(template)
-        self.rows = book.block_rows(REGISTRATION.name)
-        self.sheet_part = self._sheet_part(book.wb.sheetnames.index(REGISTRATION.sheet))
-        self.xml = self.parts[self.sheet_part].decode("utf-8")
-        self.col = "ABCDEFGHIJ"[BLOCK_VALUE_COL - 1]
-
-    def _sheet_part(self, index: int) -> str:
-        wb = self.parts["xl/workbook.xml"].decode("utf-8")
-        rels = self.parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
-        rids = re.findall(r'<sheet [^>]*r:id="([^"]+)"', wb)
-        target = re.search(rf'<Relationship [^>]*Id="{rids[index]}"[^>]*Target="([^"]+)"', rels)
-        if target is None:
-            target = re.search(rf'<Relationship [^>]*Target="([^"]+)"[^>]*Id="{rids[index]}"', rels)
-        if target is None:
-            raise LookupError("sheet part not found")
-        t = target.group(1)
-        return t.lstrip("/") if t.startswith("/") else f"xl/{t}"
-
-    def _cell(self, ref: str, style: str, f: Any, v: object) -> str:
-        value = to_cell_value(f, v)
-        if isinstance(value, bool):
-            return f'<c r="{ref}"{style} t="b"><v>{int(value)}</v></c>'
-        if isinstance(value, int | float):
-            return f'<c r="{ref}"{style}><v>{value}</v></c>'
-        if isinstance(value, dt.datetime | dt.date):
-            if not f.is_date:
-                raise LookupError("date in a non-date field")
-            return f'<c r="{ref}"{style}><v>{excel_serial(value)}</v></c>'
-        if isinstance(value, str):
-            text = escape(value)
-            return (
-                f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
-            )
-        raise LookupError(f"unsupported value {type(value).__name__}")
-
-    def write(self, dest: Path, values: Mapping[str, object]) -> None:
-        xml = self.xml
-        for key, v in values.items():
-            if v is None or v == "":
-                continue
-            f = REGISTRATION.field(key)
-            ref = f"{self.col}{self.rows[key]}"
-            m = re.search(rf'<c r="{ref}"( s="\d+")?\s*/>', xml)
-            if m is None:
-                raise LookupError(f"value cell {ref} is not blank in the template")
-            xml = xml[: m.start()] + self._cell(ref, m.group(1) or "", f, v) + xml[m.end() :]
-        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
-            for info in self.infos:
-                data = (
-                    xml.encode("utf-8")
-                    if info.filename == self.sheet_part
-                    else self.parts[info.filename]
-                )
-                out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
-
-
-@dataclass
-class _Staged:
-    staging: Path
-    final: Path
-
-
-def _stage_forms(ws: Workspace, changes: list[FolderChange]) -> list[_Staged]:
-    """Every new customer's folder and form made under a staging name (nothing visible yet)."""
-    staged: list[_Staged] = []
-    stamper: FormStamper | None = None
-    try:
-        stamper = FormStamper(ws.form_template(F_31_08_01))
-    except (LookupError, CrmError, OSError, KeyError, ValueError):
-        stamper = None
-    try:
-        for ch in changes:
-            assert isinstance(ch, CreateCustomerForm)
-            final = resolve_inside(ws.customers_dir, ch.folder)
-            if final.exists():
-                raise CrmError(
-                    f"پوشه «{final.name}» از قبل وجود دارد",
-                    f"folder '{final.name}' already exists",
-                    code="folder-exists",
-                    file=final,
-                )
-            staging = resolve_inside(ws.customers_dir, f".new-{ch.customer_no}-{os.getpid()}")
-            staging.mkdir(parents=True, exist_ok=True)
-            staged.append(_Staged(staging, final))
-            target = staging / store.customer_form_name(ch.customer_no)
-            try:
-                if stamper is None:
-                    raise LookupError("no stamper")
-                stamper.write(target, ch.registration)
-            except LookupError:
-                book = FormBook.open(ws.form_template(F_31_08_01))
-                book.write_block(REGISTRATION.name, ch.registration)
-                book.save(target)
-    except BaseException:
-        for s in staged:
-            shutil.rmtree(s.staging, ignore_errors=True)
-        raise
-    return staged
-
-
-def run_batch(
-    ws: Workspace, decide: Callable[[core.Register], Plan], *, now: dt.datetime | None = None
-) -> Plan:
-    """``store.run`` for plans with thousands of changes (same lock, order and atomicity).
-
-    Only customer-form creation is supported among folder changes (what imports make);
-    other plans go through ``store.run``.
-    """
-    who = store.actor(now)
-    settings = ws.settings
-    with workspace_lock(ws.root, timeout=settings.lock_timeout):
-        register = ws.register_path
-        check_not_open(register)
-        book = FormBook.open(register)
-        reg = store.read_register(book, settings)
-        plan = decide(reg)
-        if not plan.register and not plan.folders:
-            return plan  # nothing new: the register is not rewritten
-        if any(not isinstance(ch, CreateCustomerForm) for ch in plan.folders):
-            raise ValueError("run_batch only creates customer forms; use store.run")
-        staged = _stage_forms(ws, plan.folders)
-        try:
-            target = BufferedTarget(book)
-            store.apply_register_changes(target, plan, who.now)
-            target.flush()
-            atomic_write(
-                register,
-                lambda tmp: book.save(tmp),
-                backups=ws.backups_dir,
-                keep=settings.backups_keep,
-                verify=verify_xlsx,
-            )
-        except BaseException:
-            for s in staged:
-                shutil.rmtree(s.staging, ignore_errors=True)
-            raise
-        for s in staged:
-            s.staging.rename(s.final)
-    return plan
