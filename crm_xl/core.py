@@ -192,25 +192,30 @@ def _issue(reg: Register, kind: str, moment: datetime, plan: Plan) -> Issued:
     return issued
 
 
+def log_row(
+    actor: Actor, operation: str, numbers: Iterable[str], details: Mapping[str, Any] | str
+) -> dict[str, Any]:
+    """A row of the append-only change log (the register's ``_log`` or a workbook's own)."""
+    return {
+        "at": actor.now,
+        "user": actor.user,
+        "host": actor.host,
+        "operation": operation,
+        "numbers": ",".join(numbers),
+        "details": details
+        if isinstance(details, str)
+        else json.dumps(details, ensure_ascii=False, default=str),
+    }
+
+
 def _log(plan: Plan, actor: Actor, numbers: list[str], details: Mapping[str, Any]) -> None:
-    plan.register.append(
-        AppendRow(
-            LOG.name,
-            {
-                "at": actor.now,
-                "user": actor.user,
-                "host": actor.host,
-                "operation": plan.operation,
-                "numbers": ",".join(numbers),
-                "details": json.dumps(details, ensure_ascii=False, default=str),
-            },
-        )
-    )
+    plan.register.append(AppendRow(LOG.name, log_row(actor, plan.operation, numbers, details)))
 
 
-def _when(value: Any, actor: Actor, field_name: str) -> datetime:
+def parse_when(value: Any, default: datetime, field_name: str) -> datetime:
+    """A moment a user typed (Jalali or ISO text, date, datetime) as aware Tehran time."""
     if value is None or value == "":
-        return actor.now
+        return default
     try:
         return parse_datetime(value)
     except ValueError as e:
@@ -220,6 +225,10 @@ def _when(value: Any, actor: Actor, field_name: str) -> datetime:
             code="type-error",
             field=field_name,
         ) from None
+
+
+def _when(value: Any, actor: Actor, field_name: str) -> datetime:
+    return parse_when(value, actor.now, field_name)
 
 
 def first_due(reg: Register, first_contact: datetime) -> datetime:

@@ -19,7 +19,6 @@ action fields belong to the operations that closed them.
 
 from __future__ import annotations
 
-import json
 import re
 import time as _time
 import zipfile
@@ -277,7 +276,8 @@ def _read_register_rows(ws: Workspace) -> list[tuple[int, Row]]:
     return [(r, dict(v)) for r, v in read_table_fast(ws.register_path, F_31_08_02, CUSTOMERS.name)]
 
 
-def _scan_all(ws: Workspace, rows: Mapping[str, Row], now: datetime) -> dict[str, _Scan]:
+def scan_forms(ws: Workspace, rows: Mapping[str, Row], now: datetime) -> dict[str, _Scan]:
+    """Read every customer's F-31-08-01 (fast reader); what ``refresh_plan`` works from."""
     scans: dict[str, _Scan] = {}
     for no, row in rows.items():
         scan = _scan_one(ws, no, row, now)
@@ -435,7 +435,7 @@ def evaluate_workspace(
     now = now or now_tehran()
     settings = ws.settings
     rows, excel = _keyed(_read_register_rows(ws))
-    scans = _scan_all(ws, rows, now) if read_forms else {}
+    scans = scan_forms(ws, rows, now) if read_forms else {}
     statuses, merged, _, problems = _apply(ws, rows, scans, settings, now, recheck=False)
     problems = _register_problems(ws, excel, rows) + problems
     forms = sum(1 for s in scans.values() if s.facts is not None)
@@ -453,51 +453,64 @@ def _case_counts(ws: Workspace) -> dict[str, int]:
     return dict(out)
 
 
+@dataclass
+class RefreshDecision:
+    """What a refresh decided: the register plan and the states behind it."""
+
+    plan: Plan
+    statuses: dict[str, FollowUpStatus]
+    updates: dict[str, Row]
+    problems: list[Problem]
+    counts: dict[str, int]
+
+
+def refresh_plan(
+    ws: Workspace,
+    customers: Mapping[str, Row],
+    scans: dict[str, _Scan],
+    now: datetime,
+    who: core.Actor,
+    *,
+    recheck: bool,
+) -> RefreshDecision:
+    """The state columns to write and the log entry: one decision for the CLI and the button."""
+    statuses, _, updates, problems = _apply(ws, customers, scans, ws.settings, now, recheck=recheck)
+    plan = Plan("refresh")
+    for no, values in updates.items():
+        plan.register.append(UpdateRow(CUSTOMERS.name, no, values))
+    tally = Counter(s.state.value for s in statuses.values())
+    counts = {st.value: tally.get(st.value, 0) for st in FollowUpState}
+    details = {
+        "as_of": now.isoformat(),
+        "counts": counts,
+        "changed": len(updates),
+        "problems": len(problems),
+    }
+    plan.register.append(AppendRow(LOG.name, core.log_row(who, "refresh", [], details)))
+    plan.result = details
+    plan.message_fa = (
+        f"وضعیت پیگیری {len(statuses)} مشتری به‌روز شد ({len(updates)} تغییر، {len(problems)} مشکل)"
+    )
+    plan.message_en = (
+        f"follow-up state of {len(statuses)} customers refreshed "
+        f"({len(updates)} changed, {len(problems)} problems)"
+    )
+    return RefreshDecision(plan, statuses, updates, problems, counts)
+
+
 def refresh(ws: Workspace, now: datetime | None = None) -> RefreshResult:
     """Re-read the forms, recompute every state, write what changed into the register."""
     started = _time.perf_counter()
     when = now or now_tehran()
-    settings = ws.settings
     pre_rows, excel = _keyed(_read_register_rows(ws))
-    scans = _scan_all(ws, pre_rows, when)
+    scans = scan_forms(ws, pre_rows, when)
     out: dict[str, Any] = {}
 
     def decide(reg: core.Register) -> Plan:
         # The register read under the lock is the truth; forms changed since the scan are re-read.
-        statuses, _, updates, problems = _apply(
-            ws, reg.customers, scans, settings, when, recheck=True
-        )
-        plan = Plan("refresh")
-        for no, values in updates.items():
-            plan.register.append(UpdateRow(CUSTOMERS.name, no, values))
-        counts = Counter(s.state.value for s in statuses.values())
-        who = store.actor()
-        details = {
-            "as_of": when.isoformat(),
-            "counts": {st.value: counts.get(st.value, 0) for st in FollowUpState},
-            "changed": len(updates),
-            "problems": len(problems),
-        }
-        plan.register.append(
-            AppendRow(
-                LOG.name,
-                {
-                    "at": who.now,
-                    "user": who.user,
-                    "host": who.host,
-                    "operation": "refresh",
-                    "numbers": "",
-                    "details": json.dumps(details, ensure_ascii=False),
-                },
-            )
-        )
-        out.update(statuses=statuses, updates=updates, problems=problems, counts=details["counts"])
-        plan.result = details
-        plan.message_fa = f"وضعیت پیگیری {len(statuses)} مشتری به‌روز شد ({len(updates)} تغییر)"
-        plan.message_en = (
-            f"follow-up state of {len(statuses)} customers refreshed ({len(updates)} changed)"
-        )
-        return plan
+        d = refresh_plan(ws, reg.customers, scans, when, store.actor(), recheck=True)
+        out.update(statuses=d.statuses, updates=d.updates, problems=d.problems, counts=d.counts)
+        return d.plan
 
     store.run(ws, decide)
     problems: list[Problem] = _register_problems(ws, excel, pre_rows) + out["problems"]

@@ -12,7 +12,6 @@ Python traceback, and returned.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -22,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from crm_xl import core
-from crm_xl.changes import AppendRow, Plan, UpdateRow
+from crm_xl.changes import Plan
 from crm_xl.enums import PersonType
 from crm_xl.errors import CrmError
 from crm_xl.excel import vba
 from crm_xl.excel.store import XlwingsBook, run_live, workspace_of
-from crm_xl.schema import CASES, CUSTOMERS, LOG
+from crm_xl.schema import CASES, CUSTOMERS
 from crm_xl.store import actor
 from crm_xl.workspace import Workspace
 
@@ -328,54 +327,14 @@ def refresh_overdue(book: Any = None) -> str:
     """Recompute every customer's follow-up state from the forms and write it to the register."""
 
     def action(p: Panel) -> str:
-        try:
-            from crm_xl.control import refresh as control
-        except ImportError:
-            return "بخش کنترل پیگیری نصب نیست\nfollow-up control (crm_xl.control) is not available"
-        scan_all = getattr(control, "_scan_all", None)
-        assess = getattr(control, "_apply", None)
-        if scan_all is None or assess is None:
-            return (
-                "محاسبه وضعیت‌ها در این نسخه از اکسل در دسترس نیست؛ «crm-xl refresh» را اجرا کنید\n"
-                "state computation is not available from Excel in this version; run 'crm-xl refresh'"
-            )
+        from crm_xl.control.refresh import refresh_plan, scan_forms
+
         ws = _workspace(p.book)
         who = actor()
-        settings = ws.settings
-        out: dict[str, Any] = {}
 
         def decide(reg: core.Register) -> Plan:
-            scans = scan_all(ws, reg.customers, who.now)
-            statuses, _, updates, problems = assess(
-                ws, reg.customers, scans, settings, who.now, recheck=False
-            )
-            plan = Plan("refresh")
-            for no, values in updates.items():
-                plan.register.append(UpdateRow(CUSTOMERS.name, no, values))
-            details = {"as_of": who.now.isoformat(), "changed": len(updates), "from": "excel"}
-            plan.register.append(
-                AppendRow(
-                    LOG.name,
-                    {
-                        "at": who.now,
-                        "user": who.user,
-                        "host": who.host,
-                        "operation": "refresh",
-                        "numbers": "",
-                        "details": json.dumps(details, ensure_ascii=False),
-                    },
-                )
-            )
-            out.update(n=len(statuses), changed=len(updates), problems=len(problems))
-            plan.message_fa = (
-                f"وضعیت پیگیری {len(statuses)} مشتری به‌روز شد ({len(updates)} تغییر، "
-                f"{len(problems)} مشکل)"
-            )
-            plan.message_en = (
-                f"follow-up state of {len(statuses)} customers refreshed "
-                f"({len(updates)} changed, {len(problems)} problems)"
-            )
-            return plan
+            scans = scan_forms(ws, reg.customers, who.now)
+            return refresh_plan(ws, reg.customers, scans, who.now, who, recheck=False).plan
 
         return _message(_live(p, decide))
 

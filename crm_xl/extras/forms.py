@@ -22,7 +22,8 @@ from typing import Any, TypeVar
 import jdatetime
 import openpyxl
 
-from crm_xl.dates import TEHRAN, parse_datetime
+from crm_xl import core
+from crm_xl.dates import TEHRAN
 from crm_xl.enums import ENUMS, LabeledEnum
 from crm_xl.errors import CrmError, InputError
 from crm_xl.layout import build_form
@@ -314,19 +315,7 @@ def issue_number(book: FormBook, kind: str, rule: NumberRule, now: dt.datetime, 
 def log_row(
     book: FormBook, actor: Any, operation: str, numbers: Iterable[str], details: str
 ) -> None:
-    book.append_rows(
-        LOG.name,
-        [
-            {
-                "at": actor.now,
-                "user": actor.user,
-                "host": actor.host,
-                "operation": operation,
-                "numbers": ",".join(numbers),
-                "details": details,
-            }
-        ],
-    )
+    book.append_rows(LOG.name, [core.log_row(actor, operation, numbers, details)])
 
 
 def find_row(book: FormBook, table: Table, key: str, value: str) -> tuple[int, dict[str, Any]]:
@@ -419,17 +408,7 @@ def in_period(d: dt.date | dt.datetime, period: tuple[int, str, int]) -> bool:
 
 def when(value: Any, default: dt.datetime, field: str) -> dt.datetime:
     """A user-typed moment (Jalali or ISO text, date, datetime) as aware Tehran time."""
-    if value is None or value == "":
-        return default
-    try:
-        return parse_datetime(value)
-    except ValueError as e:
-        raise InputError(
-            f"تاریخ «{value}» خوانا نیست: {e}",
-            f"date '{value}' cannot be read: {e}",
-            code="type-error",
-            field=field,
-        ) from None
+    return core.parse_when(value, default, field)
 
 
 def as_int(v: object) -> int:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -517,14 +516,9 @@ def register_many(
     plan.register.append(
         AppendRow(
             LOG.name,
-            {
-                "at": actor.now,
-                "user": actor.user,
-                "host": actor.host,
-                "operation": "lead-import",
-                "numbers": f"{numbers[0]}..{numbers[-1]}",
-                "details": json.dumps({"registered": len(numbers)}, ensure_ascii=False),
-            },
+            core.log_row(
+                actor, "lead-import", [f"{numbers[0]}..{numbers[-1]}"], {"registered": len(numbers)}
+            ),
         )
     )
     plan.result = {"registered": numbers}
