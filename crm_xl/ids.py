@@ -30,7 +30,7 @@ from crm_xl.text import normalize, normalize_numeric
 _TEHRAN = ZoneInfo("Asia/Tehran")
 
 
-def _digits(s: object) -> str:
+def digits_only(s: object) -> str:
     """ASCII digits of ``s`` without separators ('' if anything else remains)."""
     if isinstance(s, bool):
         return ""
@@ -56,7 +56,7 @@ def is_national_code(s: object) -> bool:
     All-same codes (1111111111 … 9999999999) *pass* the checksum (s = 54·d ≡ −d mod 11),
     but they are the placeholders people type to get past a form, so they are rejected.
     """
-    d = _digits(s)
+    d = digits_only(s)
     if len(d) != 10 or d[3:9] == "000000" or len(set(d)) == 1:
         return False
     return _national_check(d[:9]) == int(d[9])
@@ -64,7 +64,7 @@ def is_national_code(s: object) -> bool:
 
 def normalize_national_code(s: object) -> str:
     """Canonical 10-digit national code; 8 or 9 digits are left-padded (Excel drops leading zeros)."""
-    d = _digits(s)
+    d = digits_only(s)
     if len(d) in (8, 9):
         d = d.zfill(10)
     if len(d) != 10:
@@ -76,7 +76,7 @@ def normalize_national_code(s: object) -> str:
 
 def make_national_code(first9: str) -> str:
     """The valid national code starting with these 9 digits (for tests and demo data)."""
-    d = _digits(first9)
+    d = digits_only(first9)
     if len(d) != 9:
         raise _err("۹ رقم لازم است", "9 digits needed", first9)
     code = d + str(_national_check(d))
@@ -100,13 +100,13 @@ def _legal_check(first10: str) -> int:
 
 def is_legal_id(s: object) -> bool:
     """11 digits with the SPEC §5 check digit (no other rule: the spec gives none)."""
-    d = _digits(s)
+    d = digits_only(s)
     return len(d) == 11 and _legal_check(d[:10]) == int(d[10])
 
 
 def make_legal_id(first10: str) -> str:
     """The valid legal ID starting with these 10 digits (for tests and demo data)."""
-    d = _digits(first10)
+    d = digits_only(first10)
     if len(d) != 10:
         raise _err("۱۰ رقم لازم است", "10 digits needed", first10)
     return d + str(_legal_check(d))
@@ -114,7 +114,7 @@ def make_legal_id(first10: str) -> str:
 
 def is_economic_code(s: object, person_type: PersonType | str | None = None) -> bool:
     """11 digits (legal: a valid legal ID) or 14 digits (natural person, no checksum known)."""
-    d = _digits(s)
+    d = digits_only(s)
     kind = PersonType.parse(person_type) if person_type is not None else None
     if len(d) == 11:
         return kind is not PersonType.NATURAL and is_legal_id(d)
@@ -133,7 +133,7 @@ def check_postal_code(s: object) -> list[str]:
     first five digits never contain 0 or 2, and a code of one repeated digit is a placeholder.
     A wrong length is reported here too; ``models`` turns that one into an error.
     """
-    d = _digits(s)
+    d = digits_only(s)
     if len(d) != 10:
         return [f"کد پستی «{s}» باید ۱۰ رقم باشد / postal code '{s}' must have 10 digits"]
     warnings = []

@@ -37,7 +37,8 @@ def format_number(pattern: str, seq: int, jyear: int) -> str:
     return _TOKEN.sub(sub, pattern)
 
 
-def _regex(pattern: str) -> re.Pattern[str]:
+def number_regex(pattern: str) -> re.Pattern[str]:
+    """The regex matching numbers written with ``pattern`` (groups ``seq``, ``jy``, ``jy2``)."""
     out, pos = [], 0
     for m in _TOKEN.finditer(pattern):
         out.append(re.escape(pattern[pos : m.start()]))
@@ -62,7 +63,7 @@ class ParsedNumber:
 
 def parse_number(pattern: str, text: str) -> ParsedNumber | None:
     """The parts of a number written with ``pattern``; None when it does not fit."""
-    m = _regex(pattern).match(text.strip())
+    m = number_regex(pattern).match(text.strip())
     if not m:
         return None
     d = m.groupdict()
@@ -87,7 +88,7 @@ def _scope_of_parsed(rule: NumberRule, p: ParsedNumber) -> str | None:
 
 def highest_used(rule: NumberRule, numbers: Iterable[str], scope: str) -> int:
     """Largest sequence among ``numbers`` that belong to ``scope`` under ``rule``."""
-    rx = _regex(rule.pattern)
+    rx = number_regex(rule.pattern)
     best = 0
     for n in numbers:
         m = rx.match(n.strip()) if isinstance(n, str) else None

@@ -90,12 +90,20 @@ class Field:
         return self.type in (FieldType.DATE, FieldType.DATETIME)
 
 
-def _f(key: str, fa: str, en: str, type: FieldType = FieldType.TEXT, **kw: object) -> Field:
+def declare_field(
+    key: str, fa: str, en: str, type: FieldType = FieldType.TEXT, **kw: object
+) -> Field:
+    """A field, written compactly (forms elsewhere, such as extras', declare theirs with it)."""
     return Field(key, fa, en, type, **kw)  # type: ignore[arg-type]
 
 
-def _e(key: str, fa: str, en: str, enum: str, **kw: object) -> Field:
+def declare_enum(key: str, fa: str, en: str, enum: str, **kw: object) -> Field:
+    """A drop-down field whose values are ``enums.ENUMS[enum]``."""
     return Field(key, fa, en, FieldType.ENUM, enum=enum, **kw)  # type: ignore[arg-type]
+
+
+# Short names keep the long declarations below readable.
+_f, _e = declare_field, declare_enum
 
 
 T = FieldType

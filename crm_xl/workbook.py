@@ -41,9 +41,11 @@ _CODE_RE = re.compile(r"F-\d{2}-\d{2}-\d{2}")
 __all__ = [
     "TEHRAN",
     "FormBook",
+    "converter",
     "date_hint",
     "detect_form",
     "normalize_value",
+    "number_format_for",
     "read_block_fast",
     "read_table_fast",
     "to_cell_value",
@@ -202,7 +204,7 @@ def _typed(f: Field, v: object) -> object:
     return v
 
 
-def _converter(f: Field) -> Callable[[object], object]:
+def converter(f: Field) -> Callable[[object], object]:
     if f.is_date:
         return lambda v: _typed(f, normalize_value(v))
 
@@ -246,7 +248,7 @@ def date_hint(f: Field, v: object) -> str | None:
     return f"شمسی: {to_jalali_str(v, with_time=f.type == FieldType.DATETIME)}"
 
 
-def _number_format(f: Field, v: object) -> str | None:
+def number_format_for(f: Field, v: object) -> str | None:
     from crm_xl.layout import number_format
 
     if isinstance(v, dt.datetime) and f.type != FieldType.DATE:
@@ -382,7 +384,7 @@ class FormBook:
         ws = self.sheet(name)
         rows = self.block_rows(name)
         return {
-            f.key: _converter(f)(ws.cell(rows[f.key], schema.BLOCK_VALUE_COL).value)
+            f.key: converter(f)(ws.cell(rows[f.key], schema.BLOCK_VALUE_COL).value)
             for f in b.fields
         }
 
@@ -431,7 +433,7 @@ class FormBook:
         t = self._table(name)
         ws = self.sheet(name)
         cols = self.header_columns(name)
-        spec = [(f.key, cols[f.key] - 1, _converter(f)) for f in t.fields]
+        spec = [(f.key, cols[f.key] - 1, converter(f)) for f in t.fields]
         out: list[tuple[int, dict[str, object]]] = []
         for r, raw in enumerate(
             ws.iter_rows(min_row=schema.FIRST_DATA_ROW, values_only=True), schema.FIRST_DATA_ROW
@@ -496,7 +498,7 @@ class FormBook:
         cell.value = value
         if value is None:
             return
-        nf = _number_format(f, value)
+        nf = number_format_for(f, value)
         if nf and cell.number_format != nf:
             cell.number_format = nf
 
@@ -618,5 +620,5 @@ def read_block_fast(path: str | Path, form: Form, block_name: str) -> dict[str, 
     for f in b.fields:
         if f.key not in found:
             raise _missing_column(path, sheet, f.key)
-        out[f.key] = _converter(f)(found[f.key])
+        out[f.key] = converter(f)(found[f.key])
     return out

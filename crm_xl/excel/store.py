@@ -26,7 +26,7 @@ from crm_xl.errors import CrmError
 from crm_xl.safety import workspace_lock
 from crm_xl.schema import F_31_08_02, Field, Form, Table
 from crm_xl.store import actor, apply_folder_changes, apply_register_changes, read_register
-from crm_xl.workbook import _converter, _number_format, to_cell_value
+from crm_xl.workbook import converter, number_format_for, to_cell_value
 from crm_xl.workspace import Workspace
 
 __all__ = ["XlwingsBook", "run_live", "workspace_of"]
@@ -103,7 +103,7 @@ class XlwingsBook:
         if name not in self._rows:
             t = self._table(name)
             cols = self.header_columns(name)
-            spec = [(f.key, cols[f.key] - 1, _converter(f)) for f in t.fields]
+            spec = [(f.key, cols[f.key] - 1, converter(f)) for f in t.fields]
             rows: dict[int, Record] = {}
             values = self._sheet_values(t.sheet).values
             for r in range(schema.FIRST_DATA_ROW, len(values) + 1):
@@ -156,7 +156,7 @@ class XlwingsBook:
             f = t.field(key)
             value = to_cell_value(f, v)
             dirty[key] = value
-            rec[key] = _converter(f)(value)
+            rec[key] = converter(f)(value)
 
     def flush(self) -> None:
         """Send the buffered writes: number formats first (text as ``@``), then values."""
@@ -179,7 +179,7 @@ def _cell_format(f: Field, value: object) -> str | None:
     if isinstance(value, str):
         # Text stays text: Excel would turn "09121234567" or "1403/07/15" into a number or date.
         return "@"
-    return _number_format(f, value)
+    return number_format_for(f, value)
 
 
 def _format_runs(by_col: list[tuple[int, Field, object]]) -> list[tuple[str, list[int]]]:

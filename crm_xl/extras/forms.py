@@ -29,7 +29,7 @@ from crm_xl.errors import CrmError, InputError
 from crm_xl.layout import build_form
 from crm_xl.numbering import next_number
 from crm_xl.safety import atomic_write, check_not_open, verify_xlsx, workspace_lock
-from crm_xl.schema import COUNTERS, LOG, Field, FieldType, Form, Table
+from crm_xl.schema import COUNTERS, LOG, FieldType, Form, Table, declare_enum, declare_field
 from crm_xl.settings import NumberRule
 from crm_xl.text import normalize, to_ascii_digits
 from crm_xl.workbook import FormBook, read_table_fast
@@ -79,12 +79,7 @@ for _cls in (ComplaintStatus, ComplaintCause, Horizon, Market):
     ENUMS.setdefault(_cls.__name__, _cls)
 
 
-def _f(key: str, fa: str, en: str, type: FieldType = T.TEXT, **kw: Any) -> Field:
-    return Field(key, fa, en, type, **kw)
-
-
-def _e(key: str, fa: str, en: str, enum: str, **kw: Any) -> Field:
-    return Field(key, fa, en, T.ENUM, enum=enum, **kw)
+_f, _e = declare_field, declare_enum  # short names for the declarations below
 
 
 # --- complaints (ISO 10002 / 10003) ---------------------------------------------------------

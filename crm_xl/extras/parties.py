@@ -19,7 +19,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from crm_xl import store
 from crm_xl.enums import Channel, PersonType, Stage
 from crm_xl.errors import CrmError
-from crm_xl.extras.forms import _e, _f, label
+from crm_xl.extras.forms import label
 from crm_xl.folders import find_customer_folder
 from crm_xl.safety import check_not_open
 from crm_xl.schema import (
@@ -32,6 +32,8 @@ from crm_xl.schema import (
     Form,
     Table,
 )
+from crm_xl.schema import declare_enum as _e
+from crm_xl.schema import declare_field as _f
 from crm_xl.text import normalize
 from crm_xl.workbook import FormBook, read_block_fast
 from crm_xl.workspace import Workspace

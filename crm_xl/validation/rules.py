@@ -22,7 +22,7 @@ import numpy as np
 from crm_xl import dates, ids
 from crm_xl.enums import ENUMS, CaseStatus, LabeledEnum, PersonType, Stage, YesNo
 from crm_xl.errors import InputError
-from crm_xl.numbering import _regex as number_regex
+from crm_xl.numbering import number_regex
 from crm_xl.schema import NUMBER_KINDS, Block, Field, FieldType, Table
 from crm_xl.settings import Settings
 from crm_xl.text import normalize, normalize_numeric, to_ascii_digits
@@ -185,7 +185,7 @@ def _postal(v: object) -> tuple[object, Issue | None]:
     if not warnings:
         return normalize_numeric(v), None
     fa, _, en = warnings[0].partition(" / ")
-    code = "identifier-error" if len(ids._digits(as_text(v))) != 10 else "postal-code-suspect"
+    code = "identifier-error" if len(ids.digits_only(as_text(v))) != 10 else "postal-code-suspect"
     return (None if code == "identifier-error" else normalize_numeric(v)), (code, fa, en)
 
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from crm_xl.enums import PersonType, Stage
-from crm_xl.numbering import _regex as number_regex
+from crm_xl.numbering import number_regex
 from crm_xl.schema import F_31_08_01, REGISTRATION
 from crm_xl.settings import Settings
 from crm_xl.text import name_key, normalize, to_ascii_digits
