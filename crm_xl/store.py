@@ -371,14 +371,9 @@ def run(
         register = ws.register_path
         check_not_open(register)
         book = FormBook.open(register)
-        reg = read_register(book, settings)
-        plan = decide(reg)
-        if not plan.register and not plan.folders:
-            return plan  # nothing decided: the register is not rewritten
-        prepared = apply_folder_changes(ws, plan.folders, who.now)
-        try:
-            target = BufferedTarget(book)
-            apply_register_changes(target, plan, who.now)
+        target = BufferedTarget(book)
+
+        def write() -> None:
             target.flush()
             atomic_write(
                 register,
@@ -387,12 +382,36 @@ def run(
                 keep=settings.backups_keep,
                 verify=_verify_register,
             )
-        except BaseException:
-            for p in prepared:
-                p.discard()
-            raise
+
+        return decide_and_apply(ws, target, decide, who.now, write)
+
+
+def decide_and_apply(
+    ws: Workspace,
+    target: TableTarget,
+    decide: Callable[[core.Register], Plan],
+    now: datetime,
+    write: Callable[[], None],
+) -> Plan:
+    """The part of an operation inside the workspace lock, for any register target.
+
+    Decide on the target's register, prepare the folder changes (nothing visible yet), apply
+    the register changes and ``write`` them (file or live workbook), and only then put the
+    folders in place; on failure the prepared folder changes are discarded.
+    """
+    plan = decide(read_register(target, ws.settings))
+    if not plan.register and not plan.folders:
+        return plan  # nothing decided: the register is not rewritten
+    prepared = apply_folder_changes(ws, plan.folders, now)
+    try:
+        apply_register_changes(target, plan, now)
+        write()
+    except BaseException:
         for p in prepared:
-            p.commit()
+            p.discard()
+        raise
+    for p in prepared:
+        p.commit()
     return plan
 
 

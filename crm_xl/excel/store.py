@@ -25,7 +25,7 @@ from crm_xl.changes import Plan
 from crm_xl.errors import CrmError
 from crm_xl.safety import workspace_lock
 from crm_xl.schema import F_31_08_02, Field, Form, Table
-from crm_xl.store import actor, apply_folder_changes, apply_register_changes, read_register
+from crm_xl.store import actor, decide_and_apply
 from crm_xl.workbook import converter, number_format_for, to_cell_value
 from crm_xl.workspace import Workspace
 
@@ -227,17 +227,10 @@ def run_live(
     who = actor(now)
     with workspace_lock(ws.root, timeout=ws.settings.lock_timeout):
         target = XlwingsBook(book)
-        plan = decide(read_register(target, ws.settings))
-        prepared = apply_folder_changes(ws, plan.folders, who.now)
-        try:
-            apply_register_changes(target, plan, who.now)
+
+        def write() -> None:
             target.flush()
             if save:
                 book.save()
-        except BaseException:
-            for p in prepared:
-                p.discard()
-            raise
-        for p in prepared:
-            p.commit()
-    return plan
+
+        return decide_and_apply(ws, target, decide, who.now, write)
