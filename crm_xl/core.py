@@ -127,6 +127,14 @@ class Register:
             )
         return row
 
+    def live_invoices(self, case_no: str) -> list[str]:
+        """Numbers of the case's invoices that are not void, in issue order."""
+        return [
+            n
+            for n, i in self.invoices.items()
+            if _s(i.get("case_no")) == case_no and not _is_void(i)
+        ]
+
     def cases_of(self, customer_no: str) -> list[Row]:
         return [c for c in self.cases.values() if _s(c.get("customer_no")) == customer_no]
 
@@ -162,10 +170,18 @@ def customer_state(reg: Register, customer_no: str) -> lifecycle.CustomerState:
 
 def case_state(reg: Register, case_no: str) -> lifecycle.CaseState:
     row = reg.case(case_no)
-    invoices = [
-        i for i in reg.invoices.values() if _s(i.get("case_no")) == case_no and not _is_void(i)
-    ]
-    return lifecycle.CaseState(_case_status(row), bool(_s(row.get("contract_no"))), len(invoices))
+    return lifecycle.CaseState(
+        _case_status(row), bool(_s(row.get("contract_no"))), len(reg.live_invoices(case_no))
+    )
+
+
+def _guarded_case(reg: Register, case_no: str, operation: str) -> tuple[str, Row, str]:
+    """(case number, case row, customer number) once ``operation`` passes the lifecycle guard."""
+    cno = normalize(case_no)
+    case = reg.case(cno)
+    customer_no = _s(case.get("customer_no"))
+    lifecycle.check(operation, customer_state(reg, customer_no), case_state(reg, cno))
+    return cno, case, customer_no
 
 
 # --- shared pieces of a plan -----------------------------------------------------------------
@@ -558,10 +574,7 @@ def add_contract(
     reg: Register, case_no: str, actor: Actor, *, at: Any = None, amount: Any = None
 ) -> Plan:
     """R7: a contract on a case gets a serial contract number."""
-    cno = normalize(case_no)
-    case = reg.case(cno)
-    customer_no = _s(case.get("customer_no"))
-    lifecycle.check("add_contract", customer_state(reg, customer_no), case_state(reg, cno))
+    cno, case, _ = _guarded_case(reg, case_no, "add_contract")
     signed = _when(at, actor, "contract_date")
     plan = Plan("contract-add")
     issued = _issue(reg, "contract", actor.now, plan)
@@ -586,10 +599,7 @@ def issue_invoice(
     reg: Register, case_no: str, actor: Actor, *, amount: Any = None, at: Any = None
 ) -> Plan:
     """R8: a serial invoice number, plus the Moadian tax id when a memory id is configured."""
-    cno = normalize(case_no)
-    case = reg.case(cno)
-    customer_no = _s(case.get("customer_no"))
-    lifecycle.check("issue_invoice", customer_state(reg, customer_no), case_state(reg, cno))
+    cno, case, customer_no = _guarded_case(reg, case_no, "issue_invoice")
     issued_at = _when(at, actor, "issued")
     value = _amount(amount, "amount")
     plan = Plan("invoice-issue")
@@ -611,7 +621,7 @@ def issue_invoice(
     }
     plan.register.append(AppendRow(INVOICES.name, invoice))
     reg.invoices[issued.number] = invoice
-    live = [n for n, i in reg.invoices.items() if _s(i.get("case_no")) == cno and not _is_void(i)]
+    live = reg.live_invoices(cno)
     total = sum(int(reg.invoices[n].get("amount") or 0) for n in live)
     update: dict[str, Any] = {"invoice_nos": ", ".join(live), "status": CaseStatus.INVOICED}
     if total:
