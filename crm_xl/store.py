@@ -311,20 +311,58 @@ def _is_int(v: object) -> bool:
         return False
 
 
+def find_customer_form(
+    ws: Workspace,
+    customer_no: str,
+    folder: str = "",
+    *,
+    archived: bool = False,
+    strict: bool = False,
+) -> Path | None:
+    """The customer's F-31-08-01, or None.
+
+    ``folder`` is the register's folder cell (``customers/<name>``, ``archive/<name>`` or a bare
+    name under customers/); when the form is not there, the folder is found by its number, so a
+    renamed folder still counts. ``archived`` also looks in archive/. A folder cell pointing
+    outside its area raises InputError (``unsafe-path``) when ``strict``, else is passed over.
+    """
+    area, _, name = folder.partition("/")
+    if area not in ("customers", "archive"):
+        area, name = "customers", folder
+    if area == "archive" and not archived:
+        return None
+    base = ws.archive_dir if area == "archive" else ws.customers_dir
+    form = customer_form_name(customer_no)
+    if name:
+        if name not in (".", "..") and not any(c in name for c in "/\\:"):
+            path: Path | None = base / name / form  # a plain name cannot leave base: no resolve()
+        else:
+            try:
+                path = resolve_inside(base, name) / form
+            except CrmError:
+                if strict:
+                    raise
+                path = None
+        if path is not None and path.is_file():
+            return path
+    for root in (ws.customers_dir, ws.archive_dir) if archived else (ws.customers_dir,):
+        found = find_customer_folder(root, customer_no) if root.exists() else None
+        if found is not None:
+            forms = sorted(found.glob(f"{F_31_08_01.code}*.xlsx"))
+            if forms:
+                return forms[0]
+    return None
+
+
 def _existing_form(ws: Workspace, folder: str, customer_no: str) -> Path:
-    path = customer_form_path(ws, folder, customer_no)
-    if path.exists():
+    path = find_customer_form(ws, customer_no, folder, strict=True)
+    if path is not None:
         return path
-    found = find_customer_folder(ws.customers_dir, customer_no)
-    if found is not None:
-        candidates = sorted(found.glob(f"{F_31_08_01.code}*.xlsx"))
-        if candidates:
-            return candidates[0]
     raise CrmError(
         f"فرم {F_31_08_01.code} مشتری {customer_no} پیدا نشد",
         f"form {F_31_08_01.code} of customer {customer_no} not found",
         code="missing-form",
-        file=path,
+        file=customer_form_path(ws, folder, customer_no),
     )
 
 

@@ -43,7 +43,6 @@ from crm_xl.control.state import (
 from crm_xl.dates import TEHRAN, add_hours, now_tehran
 from crm_xl.enums import FollowUpState, LabeledEnum
 from crm_xl.errors import CrmError
-from crm_xl.folders import find_customer_folder
 from crm_xl.layout import STATE_FILLS
 from crm_xl.schema import CASES, CUSTOMERS, F_31_08_01, F_31_08_02, FOLLOWUPS, LOG
 from crm_xl.settings import Settings
@@ -188,27 +187,7 @@ def _rel(ws: Workspace, path: Path) -> str:
 
 def _form_path(ws: Workspace, no: str, row: Mapping[str, Any]) -> Path | None:
     """The customer's F-31-08-01 under customers/, or None (archived or missing)."""
-    folder = _s(row.get("folder"))
-    if folder.startswith("archive/"):
-        return None
-    name = folder.split("/", 1)[1] if folder.startswith("customers/") else folder
-    if name:
-        if name not in (".", "..") and not any(c in name for c in "/\\:"):
-            # A plain folder name cannot leave customers/: skip resolve_inside's costly resolve().
-            path: Path | None = ws.customers_dir / name / store.customer_form_name(no)
-        else:
-            try:
-                path = store.customer_form_path(ws, name, no)
-            except CrmError:
-                path = None
-        if path is not None and path.is_file():
-            return path
-    found = find_customer_folder(ws.customers_dir, no)
-    if found is not None:
-        forms = sorted(found.glob(f"{F_31_08_01.code}*.xlsx"))
-        if forms:
-            return forms[0]
-    return None
+    return store.find_customer_form(ws, no, _s(row.get("folder")))
 
 
 def _scan_one(ws: Workspace, no: str, row: Mapping[str, Any], now: datetime) -> _Scan | None:

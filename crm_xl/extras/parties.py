@@ -20,7 +20,6 @@ from crm_xl import store
 from crm_xl.enums import Channel, PersonType, Stage
 from crm_xl.errors import CrmError
 from crm_xl.extras.forms import label
-from crm_xl.folders import find_customer_folder
 from crm_xl.safety import check_not_open
 from crm_xl.schema import (
     F_31_08_01,
@@ -156,19 +155,7 @@ def category_tree(paths: list[str]) -> list[dict[str, Any]]:
 
 def _form_path(ws: Workspace, row: dict[str, Any]) -> Path | None:
     no = normalize(str(row.get("customer_no") or ""))
-    folder = normalize(str(row.get("folder") or ""))
-    name = store.customer_form_name(no)
-    if folder:
-        candidate = ws.root / folder / name
-        if candidate.exists():
-            return candidate
-    for root in (ws.customers_dir, ws.archive_dir):
-        found = find_customer_folder(root, no) if root.exists() else None
-        if found is not None:
-            forms = sorted(found.glob(f"{F_31_08_01.code}*.xlsx"))
-            if forms:
-                return forms[0]
-    return None
+    return store.find_customer_form(ws, no, normalize(str(row.get("folder") or "")), archived=True)
 
 
 def party_rows(ws: Workspace) -> tuple[list[dict[str, Any]], list[str]]:
