@@ -29,6 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from openpyxl.utils import get_column_letter
+
 from crm_xl import core, store
 from crm_xl.changes import AppendRow, Plan, UpdateRow
 from crm_xl.control.state import (
@@ -165,15 +167,6 @@ class RefreshResult:
 _FU_COLS = {k: i for i, k in enumerate(FOLLOWUPS.keys)}
 
 
-def _col_letter(i: int) -> str:
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
 def _s(v: object) -> str:
     return "" if v is None else normalize(str(v))
 
@@ -242,7 +235,7 @@ def _scan_one(ws: Workspace, no: str, row: Mapping[str, Any], now: datetime) -> 
             no,
             file=file,
             sheet=FOLLOWUPS.sheet,
-            cell=f"{_col_letter(_FU_COLS[p.field])}{p.row}",
+            cell=f"{get_column_letter(_FU_COLS[p.field] + 1)}{p.row}",
             field=p.field,
             severity="error" if p.skipped else "warning",
         )
@@ -388,7 +381,7 @@ def _register_problems(
                         no,
                         file=ws.register_path.name,
                         sheet=CUSTOMERS.sheet,
-                        cell=f"{_col_letter(keys.index(key))}{r}" if r else None,
+                        cell=f"{get_column_letter(keys.index(key) + 1)}{r}" if r else None,
                         field=key,
                         severity="error",
                     )

@@ -18,6 +18,7 @@ from operator import mul
 from typing import Any
 
 import numpy as np
+from openpyxl.utils import get_column_letter
 
 from crm_xl import dates, ids
 from crm_xl.enums import ENUMS, CaseStatus, LabeledEnum, PersonType, Stage, YesNo
@@ -354,12 +355,7 @@ class TableData:
 
 def col_letter(i: int) -> str:
     """0-based column index → Excel letters."""
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
+    return get_column_letter(i + 1)
 
 
 # --- bulk paths: whole columns at C speed, per-value Python only for what they cannot settle ---
