@@ -124,28 +124,32 @@ def _selected(book: Any, key: str) -> str:
     return _text(XlwingsBook(book).row_of(sheet, row, key))
 
 
-def _customer(panel: Panel) -> str:
-    no = panel.text("in_customer") or _selected(panel.book, "customer_no")
+def _entered_or_selected(panel: Panel, cell: str, key: str, fa: str, en: str) -> str:
+    """The number typed in the entry cell, else the one on the selected register row."""
+    no = panel.text(cell) or _selected(panel.book, key)
     if not no:
-        raise CrmError(
-            "شماره مشتری را در خانه «شماره مشتری» بنویسید یا ردیف مشتری را در برگه مشتریان انتخاب کنید",
-            "enter the customer number, or select the customer's row on the Customers sheet",
-            code="missing-input",
-            field="customer_no",
-        )
+        raise CrmError(fa, en, code="missing-input", field=key)
     return no
+
+
+def _customer(panel: Panel) -> str:
+    return _entered_or_selected(
+        panel,
+        "in_customer",
+        "customer_no",
+        "شماره مشتری را در خانه «شماره مشتری» بنویسید یا ردیف مشتری را در برگه مشتریان انتخاب کنید",
+        "enter the customer number, or select the customer's row on the Customers sheet",
+    )
 
 
 def _case(panel: Panel) -> str:
-    no = panel.text("in_case") or _selected(panel.book, "case_no")
-    if not no:
-        raise CrmError(
-            "شماره پرونده را در خانه «شماره پرونده» بنویسید یا ردیف پرونده را در برگه پرونده‌ها انتخاب کنید",
-            "enter the case number, or select the case's row on the Cases sheet",
-            code="missing-input",
-            field="case_no",
-        )
-    return no
+    return _entered_or_selected(
+        panel,
+        "in_case",
+        "case_no",
+        "شماره پرونده را در خانه «شماره پرونده» بنویسید یا ردیف پرونده را در برگه پرونده‌ها انتخاب کنید",
+        "enter the case number, or select the case's row on the Cases sheet",
+    )
 
 
 def _workspace(book: Any) -> Workspace:
