@@ -38,7 +38,7 @@ from crm_xl.enums import (
 )
 from crm_xl.errors import InputError
 from crm_xl.folders import customer_folder_name
-from crm_xl.numbering import Issued, next_number
+from crm_xl.numbering import Issued, highest_used, next_number, scope_of
 from crm_xl.schema import CASES, CUSTOMERS, INVOICES, LOG
 from crm_xl.settings import Settings
 from crm_xl.text import name_key, normalize, to_ascii_digits
@@ -47,6 +47,34 @@ Row = dict[str, Any]
 
 
 # --- the snapshot -------------------------------------------------------------------------
+
+_PARTY_KEYS = ("national_id", "mobile", "name")
+
+
+class PartyIndex:
+    """Customers by national code/ID, mobile and normalised name: the duplicate rules.
+
+    A party matching on several keys is reported once, by the strongest (national id, then
+    mobile, then name); hits come in the order the customers were added.
+    """
+
+    def __init__(self) -> None:
+        self.by: dict[str, dict[str, list[str]]] = {k: {} for k in _PARTY_KEYS}
+        self.order: dict[str, int] = {}
+
+    def add(self, who: str, national_id: str, mobile: str, name: object) -> None:
+        self.order.setdefault(who, len(self.order))
+        for kind, value in zip(_PARTY_KEYS, (national_id, mobile, name_key(name)), strict=True):
+            if value:
+                self.by[kind].setdefault(value, []).append(who)
+
+    def find(self, national_id: str, mobile: str, name: object) -> list[tuple[str, str]]:
+        """(who, reason key) of every entry sharing a key, strongest reason per entry."""
+        hits: dict[str, str] = {}
+        for kind, value in zip(_PARTY_KEYS, (national_id, mobile, name_key(name)), strict=True):
+            for who in self.by[kind].get(value, ()) if value else ():
+                hits.setdefault(who, kind)
+        return sorted(hits.items(), key=lambda h: self.order[h[0]])
 
 
 @dataclass
@@ -61,6 +89,28 @@ class Register:
     #: Every number the log says was ever issued: guards against re-issuing after a row is
     #: deleted by hand and the counter lowered.
     logged_numbers: set[str] = field(default_factory=set)
+    #: Highest sequence found among used numbers, per (kind, scope): scanned once per snapshot,
+    #: later issues only raise the counter above it.
+    scanned_high: dict[tuple[str, str], int] = field(default_factory=dict)
+    _parties: PartyIndex | None = field(default=None, repr=False)
+
+    def parties(self) -> PartyIndex:
+        """The duplicate index of the customers, built on first use and kept up to date."""
+        if self._parties is None:
+            self._parties = PartyIndex()
+            for no, row in self.customers.items():
+                self._index(no, row)
+        return self._parties
+
+    def _index(self, no: str, row: Row) -> None:
+        assert self._parties is not None
+        self._parties.add(no, _s(row.get("national_id")), _s(row.get("mobile")), row.get("name"))
+
+    def put_customer(self, no: str, row: Row) -> None:
+        """Add a customer row decided in this snapshot (later decisions see it)."""
+        self.customers[no] = row
+        if self._parties is not None:
+            self._index(no, row)
 
     @classmethod
     def from_rows(
@@ -202,7 +252,12 @@ def _jyear(moment: datetime) -> int:
 
 def _issue(reg: Register, kind: str, moment: datetime, plan: Plan) -> Issued:
     rule = reg.settings.rule(kind)
-    issued = next_number(kind, rule, _jyear(moment), reg.counters, reg.used_numbers(kind))
+    jyear = _jyear(moment)
+    key = (kind, scope_of(rule, jyear))
+    if key not in reg.scanned_high:
+        reg.scanned_high[key] = highest_used(rule, reg.used_numbers(kind), key[1])
+    high = max(reg.counters.get(key, 0), reg.scanned_high[key])
+    issued = next_number(kind, rule, jyear, {key: high}, ())
     plan.register.append(SetCounter(kind, issued.scope, issued.seq))
     reg.counters[(kind, issued.scope)] = issued.seq
     return issued
@@ -319,18 +374,10 @@ def _clean_new_customer(inp: NewCustomer) -> tuple[dict[str, Any], PersonType]:
 
 def find_duplicates(reg: Register, values: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Existing customers that look like the same party: (customer number, reason key)."""
-    hits: list[tuple[str, str]] = []
-    key = name_key(values.get("name"))
-    for no, row in reg.customers.items():
-        if _is_void(row):
-            continue
-        if values.get("national_id") and _s(row.get("national_id")) == values["national_id"]:
-            hits.append((no, "national_id"))
-        elif values.get("mobile") and _s(row.get("mobile")) == values["mobile"]:
-            hits.append((no, "mobile"))
-        elif key and name_key(row.get("name")) == key:
-            hits.append((no, "name"))
-    return hits
+    hits = reg.parties().find(
+        values.get("national_id") or "", values.get("mobile") or "", values.get("name")
+    )
+    return [(no, why) for no, why in hits if not _is_void(reg.customers[no])]
 
 
 def register_customer(reg: Register, inp: NewCustomer, actor: Actor) -> Plan:
@@ -365,7 +412,7 @@ def register_customer(reg: Register, inp: NewCustomer, actor: Actor) -> Plan:
         "record_status": RecordStatus.ACTIVE,
     }
     plan.register.append(AppendRow(CUSTOMERS.name, row))
-    reg.customers[issued.number] = row
+    reg.put_customer(issued.number, row)
     registration = _registration_block(values, ptype, issued.number, first, inp.extra)
     plan.folders.append(CreateCustomerForm(issued.number, folder, registration))
     _log(plan, actor, [issued.number], {"name": values["name"], "expert": values["expert"]})

@@ -463,3 +463,40 @@ def test_crm_done_needs_the_after_sales_form_of_each_product_sold(tmp_path: Path
         ),
     )
     assert store.crm_done(ws, no, now=NOW).result["stage"] == "crm_done"
+
+
+def test_duplicate_rules_report_each_customer_once_by_its_strongest_key() -> None:
+    from crm_xl.settings import Settings
+
+    reg = core.Register.from_rows(
+        Settings(),
+        customers=[
+            {"customer_no": "C-00001", "name": "علی محمدی", "mobile": "09121111111"},
+            {"customer_no": "C-00002", "name": "علی محمدی", "national_id": "0012345679"},
+            {
+                "customer_no": "C-00003",
+                "name": "رضا کاظمی",
+                "record_status": "باطل",
+                "mobile": "09121111111",
+            },
+        ],
+    )
+    hits = core.find_duplicates(
+        reg, {"name": "علي محمدي", "national_id": "0012345679", "mobile": "09121111111"}
+    )
+    assert hits == [("C-00001", "mobile"), ("C-00002", "national_id")]  # void C-00003 left out
+    who = core.Actor("u", "h", NOW)
+    core.register_customer(
+        reg,
+        core.NewCustomer(
+            name="کاوه نوری",
+            person_type="natural",
+            channel="phone",
+            expert="سارا احمدی",
+            mobile="09122222222",
+        ),
+        who,
+    )
+    assert core.find_duplicates(reg, {"name": "", "mobile": "09122222222"}) == [
+        ("C-00004", "mobile")
+    ]

@@ -9,9 +9,9 @@ registers each new row with ``core.register_customer`` — the decision ``custom
 inside ONE locked read-decide-write of the register (``store.run``), so a second import of
 the same file finds every row a duplicate and registers nothing.
 
-Speed (2,000 rows): the store buffers appends per table and stamps new customer forms from
-the template's bytes; the core's duplicate and number scans are per customer, so duplicates
-are found here through indexes first and the core sees a snapshot holding only the counters.
+Speed (2,000 rows): the core finds duplicates through its party index and scans used numbers
+once per snapshot; the store buffers appends per table and stamps new customer forms from the
+template's bytes.
 """
 
 from __future__ import annotations
@@ -28,10 +28,8 @@ from typing import Any
 from crm_xl import core, ids, store
 from crm_xl.changes import AppendRow, Plan
 from crm_xl.dates import parse_datetime
-from crm_xl.enums import Channel, PersonType, RecordStatus
+from crm_xl.enums import Channel, PersonType
 from crm_xl.errors import CrmError, InputError
-from crm_xl.extras.forms import jalali_year
-from crm_xl.numbering import next_number
 from crm_xl.schema import (
     CASES,
     COUNTERS,
@@ -334,24 +332,6 @@ def _build(line: int, values: dict[str, str], channel: str | None, expert: str |
     return lead
 
 
-class _Index:
-    """Who already has a national code/ID, mobile or name key: register rows and accepted leads."""
-
-    def __init__(self) -> None:
-        self.by: dict[str, dict[str, str]] = {"national_id": {}, "mobile": {}, "name": {}}
-
-    def add(self, who: str, natid: str, mobile: str, name: str) -> None:
-        for kind, value in (("national_id", natid), ("mobile", mobile), ("name", name_key(name))):
-            if value:
-                self.by[kind].setdefault(value, who)
-
-    def find(self, natid: str, mobile: str, name: str) -> tuple[str, str] | None:
-        for kind, value in (("national_id", natid), ("mobile", mobile), ("name", name_key(name))):
-            if value and value in self.by[kind]:
-                return self.by[kind][value], kind
-        return None
-
-
 def analyse(
     reg: core.Register,
     headers: list[str],
@@ -374,17 +354,7 @@ def analyse(
         )
     if "first_name" in fields and "last_name" not in fields and "name" not in fields:
         cols = {i: ("name" if f == "first_name" else f) for i, f in cols.items()}
-    known = _Index()
-    for no, row in reg.customers.items():
-        if normalize(str(row.get("record_status") or "")) == RecordStatus.VOID.fa:
-            continue
-        known.add(
-            no,
-            normalize(str(row.get("national_id") or "")),
-            normalize(str(row.get("mobile") or "")),
-            str(row.get("name") or ""),
-        )
-    seen = _Index()
+    seen = core.PartyIndex()  # accepted rows of this file, by the same rules as the register
     leads: list[Lead] = []
     for n, raw in enumerate(rows, first_line):
         if not any(c.strip() for c in raw):
@@ -396,12 +366,21 @@ def analyse(
             continue
         c = lead.customer
         natid = c.national_code or c.national_id
-        for index, prefix in ((known, ""), (seen, "row ")):
-            hit = index.find(natid, c.mobile, c.name)
-            if hit:
+        found = (
+            (
+                core.find_duplicates(
+                    reg, {"national_id": natid, "mobile": c.mobile, "name": c.name}
+                ),
+                "",
+            ),
+            (seen.find(natid, c.mobile, c.name), "row "),
+        )
+        for hits, prefix in found:
+            if hits:
+                who, why = hits[0]
                 lead.status = "duplicate"
-                lead.duplicate_of = f"{prefix}{hit[0]}"
-                lead.reasons.append(f"همان {_REASON[hit[1]]} / same {hit[1]}: {prefix}{hit[0]}")
+                lead.duplicate_of = f"{prefix}{who}"
+                lead.reasons.append(f"همان {_REASON[why]} / same {why}: {prefix}{who}")
                 break
         if lead.status == "new":
             seen.add(str(n), natid, c.mobile, c.name)
@@ -484,19 +463,11 @@ def register_many(
     plan = Plan("lead-import")
     if not leads:
         return plan
-    # The core checks duplicates and the highest number in use by scanning every customer,
-    # per call; both were settled above (indexes, and the number scan once here), so it is
-    # given a snapshot with the counters only and its customers are moved to ``reg`` after.
-    kind = "customer"
-    rule = reg.settings.rule(kind)
-    first = next_number(kind, rule, jalali_year(actor.now), reg.counters, reg.used_numbers(kind))
-    shadow = core.Register(reg.settings, counters=dict(reg.counters))
-    shadow.counters[(kind, first.scope)] = first.seq - 1
     numbers = []
     for i, lead in enumerate(leads, 1):
         assert lead.customer is not None
         try:
-            p = core.register_customer(shadow, lead.customer, actor)
+            p = core.register_customer(reg, lead.customer, actor)
         except InputError as e:  # a row the core refuses is reported, the others go on
             lead.status = "invalid"
             lead.reasons.append(str(e))
@@ -506,11 +477,8 @@ def register_many(
         lead.customer_no = str(p.result["customer_no"])
         lead.status = "registered"
         numbers.append(lead.customer_no)
-        reg.customers.update(shadow.customers)
-        shadow.customers.clear()
         if progress:
             progress(i, len(leads))
-    reg.counters.update(shadow.counters)
     if not numbers:
         return plan
     plan.register.append(
