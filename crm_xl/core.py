@@ -593,7 +593,8 @@ def open_case(
     return plan
 
 
-def _amount(value: Any, field_name: str) -> int | None:
+def parse_rial(value: Any, field_name: str) -> int | None:
+    """A Rial amount as typed (Persian digits, digit grouping); None when blank, else > 0."""
     if value is None or value == "":
         return None
     text = to_ascii_digits(normalize(str(value)))
@@ -630,7 +631,7 @@ def add_contract(
         "contract_date": signed.date(),
         "status": CaseStatus.CONTRACTED,
     }
-    value = _amount(amount, "amount")
+    value = parse_rial(amount, "amount")
     if value is not None:
         update["amount"] = value
     plan.register.append(UpdateRow(CASES.name, cno, update))
@@ -648,7 +649,7 @@ def issue_invoice(
     """R8: a serial invoice number, plus the Moadian tax id when a memory id is configured."""
     cno, case, customer_no = _guarded_case(reg, case_no, "issue_invoice")
     issued_at = _when(at, actor, "issued")
-    value = _amount(amount, "amount")
+    value = parse_rial(amount, "amount")
     plan = Plan("invoice-issue")
     issued = _issue(reg, "invoice", issued_at, plan)
     tax_id = None

@@ -40,7 +40,7 @@ from crm_xl.extras.forms import (
     write_book,
 )
 from crm_xl.schema import F_31_07_01, PRODUCT
-from crm_xl.text import name_key, normalize, to_ascii_digits
+from crm_xl.text import name_key, normalize
 from crm_xl.workbook import FormBook, read_block_fast
 from crm_xl.workspace import Workspace
 
@@ -86,22 +86,10 @@ def market_of(customer: dict[str, Any] | None) -> Market | None:
 
 
 def _rial(value: Any) -> int:
-    text = to_ascii_digits(normalize(str(value))).replace(",", "").replace("٬", "")
-    try:
-        amount = int(float(text))
-    except ValueError:
+    amount = core.parse_rial(value, "target")
+    if amount is None:
         raise InputError(
-            f"مبلغ «{value}» عدد نیست",
-            f"amount '{value}' is not a number",
-            code="type-error",
-            field="target",
-        ) from None
-    if amount <= 0:
-        raise InputError(
-            "هدف باید مثبت باشد",
-            "the target must be positive",
-            code="constraint-error",
-            field="target",
+            "هدف فروش خالی است", "the sales target is empty", code="required-error", field="target"
         )
     return amount
 
