@@ -289,10 +289,10 @@ def parse_when(value: Any, default: datetime, field_name: str) -> datetime:
         return default
     try:
         return parse_datetime(value)
-    except ValueError as e:
+    except ValueError as e:  # dates' InputError carries each language's reason separately
         raise InputError(
-            f"تاریخ «{value}» خوانا نیست: {e}",
-            f"date '{value}' cannot be read: {e}",
+            f"تاریخ «{value}» خوانا نیست: {getattr(e, 'fa', e)}",
+            f"date '{value}' cannot be read: {getattr(e, 'en', e)}",
             code="type-error",
             field=field_name,
         ) from None

@@ -8,24 +8,16 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from crm_xl import core
 from crm_xl.cli_common import Context, emit, handle_errors, json_option, pass_ctx
-from crm_xl.dates import now_tehran, parse_datetime
+from crm_xl.dates import now_tehran
 from crm_xl.errors import InputError
 from crm_xl.text import normalize
 
 
 def _when(value: str | None) -> datetime:
-    if not value:
-        return now_tehran()
-    try:
-        return parse_datetime(value)
-    except ValueError as e:
-        raise InputError(
-            f"زمان «{value}» خوانا نیست: {getattr(e, 'fa', e)}",
-            f"--at '{value}' cannot be read: {getattr(e, 'en', e)}",
-            code="type-error",
-            field="at",
-        ) from None
+    """--at as typed (Jalali or ISO), default now in Tehran."""
+    return core.parse_when(value, now_tehran(), "at")
 
 
 _AT_HELP = "As of this moment (Jalali or ISO, e.g. «1403/07/15 10:00»; default now)"
