@@ -28,14 +28,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from crm_xl.control.refresh import refresh
-from crm_xl.dates import TEHRAN
-from crm_xl.enums import Channel, FollowUpType, PersonType, RecordStatus, Stage
-from crm_xl.folders import customer_folder_name
-from crm_xl.schema import CUSTOMERS, F_31_08_01, F_31_08_02, FOLLOWUPS, REGISTRATION
-from crm_xl.store import customer_form_name
-from crm_xl.workbook import FormBook, read_table_fast
-from crm_xl.workspace import Workspace, init_workspace
+from crm_xl.domain.dates import TEHRAN
+from crm_xl.domain.enums import Channel, FollowUpType, PersonType, RecordStatus, Stage
+from crm_xl.domain.schema import CUSTOMERS, F_31_08_01, F_31_08_02, FOLLOWUPS, REGISTRATION
+from crm_xl.io.folders import customer_folder_name
+from crm_xl.io.workbook import FormBook, read_table_fast
+from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.ops.refresh import refresh
+from crm_xl.ops.store import customer_form_name
 
 EXPERTS = ["علی رضایی", "مریم احمدی", "حسین محمدی", "زهرا کریمی", "امیر جعفری"]
 NOW = datetime(2024, 11, 20, 11, 0, tzinfo=TEHRAN)

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gen_synthetic import write_register
 from python_calamine import CalamineWorkbook
 
-from crm_xl.schema import F_31_08_02
+from crm_xl.domain.schema import F_31_08_02
 from crm_xl.validation import validate_paths
 
 

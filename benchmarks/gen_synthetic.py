@@ -18,11 +18,11 @@ import sys
 import warnings
 from pathlib import Path
 
-from crm_xl import schema
-from crm_xl.enums import CaseStatus, Channel, FollowUpState, PersonType, RecordStatus, Stage
-from crm_xl.ids import make_legal_id, make_national_code
-from crm_xl.layout import DEFAULT_COMPANY, new_workbook, write_form
-from crm_xl.settings import Settings, save_settings
+from crm_xl.domain import schema
+from crm_xl.domain.enums import CaseStatus, Channel, FollowUpState, PersonType, RecordStatus, Stage
+from crm_xl.domain.ids import make_legal_id, make_national_code
+from crm_xl.domain.settings import Settings, save_settings
+from crm_xl.io.layout import DEFAULT_COMPANY, new_workbook, write_form
 
 FIRST = [
     "علی",
@@ -235,7 +235,7 @@ def write_customer_form(path: Path, row: dict[str, object]) -> None:
 
 def write_workspace(root: Path, customers: int, seed: int = 1403) -> Path:
     """A workspace: settings, a register and one folder with its F-31-08-01 per customer."""
-    from crm_xl.store import customer_form_name
+    from crm_xl.ops.store import customer_form_name
 
     root.mkdir(parents=True, exist_ok=True)
     for d in ("customers", "archive", "after-sales", ".crm_xl/backups"):

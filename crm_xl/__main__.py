@@ -1,5 +1,5 @@
 """``python -m crm_xl`` runs the ``crm-xl`` command."""
 
-from crm_xl.cli import main
+from crm_xl.cli.main import main
 
 main()

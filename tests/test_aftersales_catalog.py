@@ -10,8 +10,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from crm_xl import store
-from crm_xl.aftersales import (
+from crm_xl.domain.decide import NewCustomer
+from crm_xl.domain.errors import CrmError
+from crm_xl.io.safety import backups_of
+from crm_xl.io.workbook import FormBook
+from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.ops import store
+from crm_xl.ops.products import (
     add_product,
     build_profile,
     case_product_findings,
@@ -21,13 +26,8 @@ from crm_xl.aftersales import (
     crm_check,
     list_products,
     load_product,
+    product_index,
 )
-from crm_xl.aftersales.catalog import product_index
-from crm_xl.core import NewCustomer
-from crm_xl.errors import CrmError
-from crm_xl.safety import backups_of
-from crm_xl.workbook import FormBook
-from crm_xl.workspace import Workspace, init_workspace
 
 
 @pytest.fixture

@@ -8,12 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from crm_xl.aftersales.cli import product_group
-from crm_xl.cli import main
-from crm_xl.workspace import Workspace, init_workspace
-
-if "product" not in main.commands:  # until cli.PLUGINS lists crm_xl.aftersales.cli
-    main.add_command(product_group)
+from crm_xl.cli.main import main
+from crm_xl.io.workspace import Workspace, init_workspace
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from crm_xl.aftersales import rules
-from crm_xl.aftersales.catalog import clean_code, parse_cost, parse_service
-from crm_xl.enums import AfterSalesService, NoServiceReason, Origin
-from crm_xl.errors import InputError
-from crm_xl.models import AfterSalesProfile, ServiceItem
+from crm_xl.domain import aftersales as rules
+from crm_xl.domain.enums import AfterSalesService, NoServiceReason, Origin
+from crm_xl.domain.errors import InputError
+from crm_xl.domain.models import AfterSalesProfile, ServiceItem
+from crm_xl.ops.products import clean_code, parse_cost, parse_service
 
 
 def svc(service: str, **kw: Any) -> ServiceItem:

@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
-from crm_xl.control.state import (
+from crm_xl.domain.dates import TEHRAN
+from crm_xl.domain.enums import FollowUpState as S
+from crm_xl.domain.enums import Stage
+from crm_xl.domain.followup import (
     FollowUpFacts,
     Rule,
     evaluate,
@@ -15,10 +18,7 @@ from crm_xl.control.state import (
     format_late,
     roll_weekend,
 )
-from crm_xl.dates import TEHRAN
-from crm_xl.enums import FollowUpState as S
-from crm_xl.enums import Stage
-from crm_xl.settings import FollowUpRules
+from crm_xl.domain.settings import FollowUpRules
 
 EXPERT = "علی رضایی"
 OWNER = "مریم احمدی"

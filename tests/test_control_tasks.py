@@ -14,9 +14,13 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from crm_xl import core, store
-from crm_xl.control.refresh import evaluate_workspace
-from crm_xl.control.tasks import (
+from crm_xl.domain import decide
+from crm_xl.domain.dates import TEHRAN
+from crm_xl.domain.enums import FollowUpState
+from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.ops import store
+from crm_xl.ops.refresh import evaluate_workspace
+from crm_xl.ops.tasks import (
     build_summary,
     build_tasks,
     overview,
@@ -24,9 +28,6 @@ from crm_xl.control.tasks import (
     safe_sheet_name,
     write_tasks_workbook,
 )
-from crm_xl.dates import TEHRAN
-from crm_xl.enums import FollowUpState
-from crm_xl.workspace import Workspace, init_workspace
 
 EXPERTS = ["علی رضایی", "مریم احمدی", "حسین: فروش/شمال"]  # the last needs a safe sheet name
 NOW = datetime(2024, 10, 8, 11, 0, tzinfo=TEHRAN)  # Tuesday
@@ -51,14 +52,14 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     for name, expert, when in people:
         store.add_customer(
             ws,
-            core.NewCustomer(
+            decide.NewCustomer(
                 name=name, person_type="natural", channel="phone", expert=expert, at=when
             ),
             now=when,
         )
     store.add_followup(
         ws,
-        core.NewFollowUp(
+        decide.NewFollowUp(
             customer_no="C-00004",
             type="visit",
             note="بازدید",
@@ -71,7 +72,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     )
     store.add_followup(
         ws,
-        core.NewFollowUp(customer_no="C-00005", type="phone", note="تماس", at=at(1 + 2, 9)),
+        decide.NewFollowUp(customer_no="C-00005", type="phone", note="تماس", at=at(1 + 2, 9)),
         now=at(3, 9),
     )
     return ws
@@ -187,12 +188,8 @@ def _pdf_text(pdf: Path) -> str:
 
 
 def test_overdue_cli(ws: Workspace, tmp_path: Path) -> None:
-    from crm_xl.cli import main
-    from crm_xl.control.cli import COMMANDS
+    from crm_xl.cli.main import main
 
-    for command in COMMANDS:
-        if command.name not in main.commands:
-            main.add_command(command)
     runner = CliRunner()
     out_xlsx = tmp_path / "out" / "tasks.xlsx"
     res = runner.invoke(
@@ -223,17 +220,17 @@ def test_overdue_cli(ws: Workspace, tmp_path: Path) -> None:
 
 
 def test_open_complaint_actions_join_the_owners_task_list(tmp_path: Path) -> None:
-    from crm_xl import core, store
-    from crm_xl.control.tasks import overview
-    from crm_xl.dates import parse_datetime
-    from crm_xl.extras import complaints
-    from crm_xl.workspace import init_workspace
+    from crm_xl.domain import decide
+    from crm_xl.domain.dates import parse_datetime
+    from crm_xl.io.workspace import init_workspace
+    from crm_xl.ops import complaints, store
+    from crm_xl.ops.tasks import overview
 
     ws = init_workspace(tmp_path / "cw", experts=["سارا احمدی", "نگار کریمی"])
     first = parse_datetime("1405/08/20 10:00")
     store.add_customer(
         ws,
-        core.NewCustomer(
+        decide.NewCustomer(
             name="علی رضایی", person_type="natural", channel="phone", expert="سارا احمدی", at=first
         ),
         now=first,

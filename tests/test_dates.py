@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_xl.dates import (
+from crm_xl.domain.dates import (
     TEHRAN,
     add_hours,
     excel_serial,
@@ -18,7 +18,7 @@ from crm_xl.dates import (
     parse_datetime,
     to_jalali_str,
 )
-from crm_xl.errors import InputError
+from crm_xl.domain.errors import InputError
 
 
 def test_jalali_leap_years_per_jdatetime() -> None:

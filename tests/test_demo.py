@@ -12,11 +12,12 @@ import pytest
 from click.testing import CliRunner
 from helpers_office import pdf_text, soffice, to_pdfs
 
-from crm_xl import core, store
-from crm_xl.cli import main
-from crm_xl.dates import TEHRAN
-from crm_xl.demo import build_demo
-from crm_xl.enums import Stage
+from crm_xl.cli.main import main
+from crm_xl.domain import decide
+from crm_xl.domain.dates import TEHRAN
+from crm_xl.domain.enums import Stage
+from crm_xl.ops import store
+from crm_xl.ops.demo import build_demo
 from crm_xl.validation import validate_paths
 
 NOW = datetime(2025, 10, 8, 16, 0, tzinfo=TEHRAN)
@@ -31,7 +32,7 @@ def test_demo_covers_the_funnel_and_leaves_some_overdue(demo: tuple[object, dict
     ws, summary = demo
     reg = store.load_register(ws)  # type: ignore[arg-type]
     assert len(reg.customers) == 24
-    stages = Counter(core.stage_of(r) for r in reg.customers.values())
+    stages = Counter(decide.stage_of(r) for r in reg.customers.values())
     for stage in (
         Stage.FIRST_CONTACT,
         Stage.FOLLOW_UP,
@@ -46,7 +47,7 @@ def test_demo_covers_the_funnel_and_leaves_some_overdue(demo: tuple[object, dict
     assert kinds["حقیقی"] and kinds["حقوقی"]
     states = Counter(str(r.get("followup_state")) for r in reg.customers.values())
     assert states["معوق"] > 0 and states["به‌موقع"] > 0
-    assert str(summary["register"]).endswith(".xlsm")
+    assert str(summary["register"]).endswith(".xlsx")  # the CLI adds the macro register
     assert all(r.get("tax_id") for r in reg.invoices.values())
     report = validate_paths([ws.root])  # type: ignore[attr-defined]
     assert report.exit_code == 0, [f.code for f in report.findings if f.severity == "error"]
@@ -97,5 +98,8 @@ def test_demo_cli_json(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["customers"] == 6 and data["register"].endswith("F-31-08-02.xlsx")
+    res = CliRunner().invoke(main, ["demo", str(tmp_path / "m"), "--customers", "3", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["register"].endswith("F-31-08-02.xlsm")
     res = CliRunner().invoke(main, ["demo", str(tmp_path / "d")])
     assert res.exit_code == 2 and "already holds a workspace" in res.output

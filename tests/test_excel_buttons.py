@@ -15,14 +15,16 @@ from typing import Any
 
 import openpyxl
 import pytest
+import xlwings_remote as remote
 
-from crm_xl.excel import buttons, remote, vba
+from crm_xl.domain.schema import CASES, CUSTOMERS, FOLLOWUPS, INVOICES, LOG
+from crm_xl.excel import buttons
 from crm_xl.excel.build import build_macro_register
-from crm_xl.folders import find_customer_folder
-from crm_xl.schema import CASES, CUSTOMERS, FOLLOWUPS, INVOICES, LOG
-from crm_xl.store import customer_form_name
-from crm_xl.workbook import FormBook
-from crm_xl.workspace import Workspace, init_workspace
+from crm_xl.io import vba
+from crm_xl.io.folders import find_customer_folder
+from crm_xl.io.workbook import FormBook
+from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.ops.store import customer_form_name
 
 EXPERT = "سارا احمدی"
 

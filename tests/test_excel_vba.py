@@ -13,13 +13,14 @@ from typing import Any
 import openpyxl
 import pytest
 import xlsxwriter
+import xlwings_remote as remote
 from oletools.olevba import VBA_Parser
 from openpyxl.comments import Comment
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from pyopenvba import ExcelFile
 
-from crm_xl.errors import CrmError
-from crm_xl.excel import remote, vba
+from crm_xl.domain.errors import CrmError
+from crm_xl.io import vba
 
 REGISTER_SHEET = "مشتریان"
 
@@ -135,9 +136,9 @@ def test_button_functions_exist_in_the_buttons_module() -> None:
 
 
 def test_build_refuses_a_mismatched_xlwings_bas(monkeypatch: pytest.MonkeyPatch) -> None:
-    import xlwings
+    import importlib.metadata
 
-    monkeypatch.setattr(xlwings, "__version__", "0.0.1")
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.0.1")
     with pytest.raises(CrmError) as err:
         vba.xlwings_vba_sources()
     assert err.value.code == "xlwings-version"

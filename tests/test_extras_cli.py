@@ -5,18 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
-from crm_xl.cli import main
-from crm_xl.extras.cli import COMMANDS
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _commands() -> None:
-    for command in COMMANDS:  # until the lead lists crm_xl.extras.cli in cli.PLUGINS
-        if command.name not in main.commands:
-            main.add_command(command)
+from crm_xl.cli.main import main
 
 
 def run(ws: Path, *args: str) -> dict:  # type: ignore[type-arg]

@@ -8,13 +8,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from crm_xl import core, store
-from crm_xl.dates import TEHRAN
-from crm_xl.errors import InputError
-from crm_xl.extras import complaints
-from crm_xl.extras.forms import COMPLAINT_ACTIONS, COMPLAINTS, COMPLAINTS_FORM, ComplaintStatus
-from crm_xl.workbook import read_table_fast
-from crm_xl.workspace import Workspace, init_workspace
+from crm_xl.domain import decide
+from crm_xl.domain.dates import TEHRAN
+from crm_xl.domain.errors import InputError
+from crm_xl.io.workbook import read_table_fast
+from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.ops import complaints, store
+from crm_xl.ops.books import COMPLAINT_ACTIONS, COMPLAINTS, COMPLAINTS_FORM, ComplaintStatus
 
 NOW = dt.datetime(2025, 5, 1, 10, 0, tzinfo=TEHRAN)
 S = ComplaintStatus
@@ -23,7 +23,7 @@ S = ComplaintStatus
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
     ws = init_workspace(tmp_path / "ws", company="شرکت آزمون", experts=["علی رضایی"])
-    inp = core.NewCustomer(
+    inp = decide.NewCustomer(
         name="شرکت پارس", person_type="legal", channel="phone", expert="علی رضایی"
     )
     store.add_customer(ws, inp, now=NOW)

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from crm_xl import core, ids, store
-from crm_xl.dates import TEHRAN
-from crm_xl.errors import InputError
-from crm_xl.extras import leads
-from crm_xl.formstamp import FormStamper
-from crm_xl.schema import F_31_08_01, REGISTRATION
-from crm_xl.workbook import FormBook, read_block_fast
-from crm_xl.workspace import Workspace, init_workspace
+from crm_xl.domain import decide, ids
+from crm_xl.domain.dates import TEHRAN
+from crm_xl.domain.errors import InputError
+from crm_xl.domain.schema import F_31_08_01, REGISTRATION
+from crm_xl.io.formstamp import FormStamper
+from crm_xl.io.workbook import FormBook, read_block_fast
+from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.ops import leads, store
 
 NOW = dt.datetime(2025, 5, 1, 10, 0, tzinfo=TEHRAN)
 FA = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
@@ -31,7 +31,7 @@ def ws(tmp_path: Path) -> Workspace:
 
 
 def _add(ws: Workspace, name: str, mobile: str = "", code: str = "") -> str:
-    inp = core.NewCustomer(
+    inp = decide.NewCustomer(
         name=name,
         person_type="natural",
         channel="phone",
@@ -126,7 +126,7 @@ def test_duplicates_against_register_and_within_file(ws: Workspace, tmp_path: Pa
 
 def test_stamped_form_reads_like_the_store_form(ws: Workspace, tmp_path: Path) -> None:
     """The fast form writer gives the same registration block as the openpyxl path."""
-    inp = core.NewCustomer(
+    inp = decide.NewCustomer(
         name="شرکت آلفا",
         person_type="legal",
         channel="website",
@@ -135,7 +135,7 @@ def test_stamped_form_reads_like_the_store_form(ws: Workspace, tmp_path: Path) -
         mobile="09121234567",
         extra={"email": "x@y.ir", "address": "تهران <خیابان> & کوچه", "staff_count": 12},
     )
-    plan = core.register_customer(
+    plan = decide.register_customer(
         store.read_register(FormBook.open(ws.register_path), ws.settings), inp, store.actor(NOW)
     )
     (ch,) = plan.folders

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from helpers_office import pdf_pages, pdf_text, pdf_to_png, soffice, to_pdfs
 
-from crm_xl import core, store
-from crm_xl.dates import TEHRAN
-from crm_xl.extras import complaints, parties, plans, satisfaction
-from crm_xl.workspace import Workspace, init_workspace
+from crm_xl.domain import decide
+from crm_xl.domain.dates import TEHRAN
+from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.ops import complaints, parties, plans, store, surveys
 
 pytestmark = [
     pytest.mark.libreoffice,
@@ -42,7 +42,7 @@ def _workspace(root: Path) -> Workspace:
         ("رضا کریمی", "natural", "علی رضایی", [("1404/03/05", 50_000_000)]),
     ]
     for name, ptype, expert, invoices in sales:
-        inp = core.NewCustomer(
+        inp = decide.NewCustomer(
             name=name,
             person_type=ptype,
             channel="exhibition",
@@ -54,10 +54,8 @@ def _workspace(root: Path) -> Workspace:
         store.add_contract(ws, case, now=NOW)
         for at, amount in invoices:
             store.issue_invoice(ws, case, amount=amount, at=at, now=NOW)
-        satisfaction.add_survey(
-            ws, no, scores={"q1": 4, "q2": 3, "q4": 5}, at="1404/05/01", now=NOW
-        )
-    satisfaction.add_survey(ws, "C-00001", scores={"q1": 2, "q2": 2}, at="1404/06/01", now=NOW)
+        surveys.add_survey(ws, no, scores={"q1": 4, "q2": 3, "q4": 5}, at="1404/05/01", now=NOW)
+    surveys.add_survey(ws, "C-00001", scores={"q1": 2, "q2": 2}, at="1404/06/01", now=NOW)
     for period, market, expert, target in (
         ("1404", "B2B", "", 3_000_000_000),
         ("1404/Q1", "B2B", "علی رضایی", 1_000_000_000),
@@ -118,7 +116,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, 
     out = d / "xlsx"
     books = [
         Path(complaints.complaint_report(ws, NOW, out / "complaints-report.xlsx")["xlsx"]),
-        Path(satisfaction.survey_report(ws, NOW, out / "satisfaction-report.xlsx")["xlsx"]),
+        Path(surveys.survey_report(ws, NOW, out / "satisfaction-report.xlsx")["xlsx"]),
         Path(plans.plan_report(ws, NOW, out / "plan-report.xlsx")["xlsx"]),
         Path(parties.export_parties(ws, out / "parties.xlsx")["xlsx"]),
     ]

@@ -8,11 +8,11 @@ from typing import Any
 
 import openpyxl
 
-from crm_xl import core, ids, store
-from crm_xl.dates import TEHRAN
-from crm_xl.extras import parties
-from crm_xl.schema import FIRST_DATA_ROW, KEY_ROW
-from crm_xl.workspace import init_workspace
+from crm_xl.domain import decide, ids
+from crm_xl.domain.dates import TEHRAN
+from crm_xl.domain.schema import FIRST_DATA_ROW, KEY_ROW
+from crm_xl.io.workspace import init_workspace
+from crm_xl.ops import parties, store
 
 NOW = dt.datetime(2025, 5, 1, 10, 0, tzinfo=TEHRAN)
 
@@ -36,7 +36,7 @@ def test_split_and_tree() -> None:
 
 def test_export_has_all_fields_and_the_category_dropdown(tmp_path: Path) -> None:
     ws = init_workspace(tmp_path / "ws", company="شرکت آزمون", experts=["علی رضایی"])
-    legal = core.NewCustomer(
+    legal = decide.NewCustomer(
         name="شرکت پتروپارس",
         person_type="legal",
         channel="exhibition",
@@ -59,7 +59,7 @@ def test_export_has_all_fields_and_the_category_dropdown(tmp_path: Path) -> None
             "address": "تهران، خیابان ولیعصر",
         },
     )
-    natural = core.NewCustomer(
+    natural = decide.NewCustomer(
         name="مریم احمدی",
         person_type="natural",
         channel="phone",

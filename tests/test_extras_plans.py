@@ -9,15 +9,15 @@ from typing import Any
 import openpyxl
 import pytest
 
-from crm_xl import core, store
-from crm_xl.dates import TEHRAN
-from crm_xl.errors import InputError
-from crm_xl.extras import plans
-from crm_xl.extras.forms import parse_period
-from crm_xl.layout import build_form
-from crm_xl.schema import F_31_07_01, PRODUCT
-from crm_xl.workbook import FormBook
-from crm_xl.workspace import Workspace, init_workspace
+from crm_xl.domain import decide
+from crm_xl.domain.dates import TEHRAN
+from crm_xl.domain.errors import InputError
+from crm_xl.domain.schema import F_31_07_01, PRODUCT
+from crm_xl.io.layout import build_form
+from crm_xl.io.workbook import FormBook
+from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.ops import plans, store
+from crm_xl.ops.books import parse_period
 
 NOW = dt.datetime(2025, 9, 1, 10, 0, tzinfo=TEHRAN)
 
@@ -43,7 +43,7 @@ def _product(ws: Workspace, code: str, group: str) -> None:
 def _sale(
     ws: Workspace, name: str, ptype: str, expert: str, product: str, invoices: list[tuple[str, int]]
 ) -> None:
-    inp = core.NewCustomer(name=name, person_type=ptype, channel="phone", expert=expert)
+    inp = decide.NewCustomer(name=name, person_type=ptype, channel="phone", expert=expert)
     no = store.add_customer(ws, inp, now=NOW).result["customer_no"]
     case = store.open_case(ws, no, products=[product], now=NOW).result["case_no"]
     store.add_contract(ws, case, now=NOW)

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_xl import folders
-from crm_xl.errors import InputError
-from crm_xl.folders import (
+from crm_xl.domain.errors import InputError
+from crm_xl.io import folders
+from crm_xl.io.folders import (
     customer_folder_name,
     find_customer_folder,
     move_folder,

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from crm_xl.errors import InputError
-from crm_xl.ids import (
+from crm_xl.domain.errors import InputError
+from crm_xl.domain.ids import (
     check_postal_code,
     is_economic_code,
     is_email,

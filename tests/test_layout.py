@@ -11,9 +11,10 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from crm_xl import schema
-from crm_xl.enums import ENUMS, FollowUpState
-from crm_xl.layout import (
+from crm_xl.domain import schema
+from crm_xl.domain.enums import ENUMS, FollowUpState
+from crm_xl.domain.schema import Block, FieldType, Form, Table
+from crm_xl.io.layout import (
     CREATED,
     LAST_VALIDATION_ROW,
     build_form,
@@ -21,7 +22,6 @@ from crm_xl.layout import (
     enum_names,
     number_format,
 )
-from crm_xl.schema import Block, FieldType, Form, Table
 
 FORMS = list(schema.FORMS.values())
 

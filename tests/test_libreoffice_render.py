@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from helpers_office import pdf_pages, pdf_text, pdf_to_png, soffice, to_pdfs
 
-from crm_xl import schema
-from crm_xl.layout import build_templates
+from crm_xl.domain import schema
+from crm_xl.io.layout import build_templates
 
 pytestmark = [
     pytest.mark.libreoffice,

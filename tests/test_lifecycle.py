@@ -2,9 +2,9 @@
 
 import pytest
 
-from crm_xl.enums import CaseStatus, Stage
-from crm_xl.errors import InputError
-from crm_xl.lifecycle import (
+from crm_xl.domain.enums import CaseStatus, Stage
+from crm_xl.domain.errors import InputError
+from crm_xl.domain.lifecycle import (
     FINAL,
     OPERATIONS,
     PRE_SALE,

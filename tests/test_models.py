@@ -7,10 +7,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from crm_xl.dates import TEHRAN
-from crm_xl.enums import AfterSalesService, CaseStatus, Channel, FollowUpType, PersonType, Stage
-from crm_xl.ids import make_legal_id, make_national_code, make_tax_id
-from crm_xl.models import (
+from crm_xl.domain.dates import TEHRAN
+from crm_xl.domain.enums import (
+    AfterSalesService,
+    CaseStatus,
+    Channel,
+    FollowUpType,
+    PersonType,
+    Stage,
+)
+from crm_xl.domain.ids import make_legal_id, make_national_code, make_tax_id
+from crm_xl.domain.models import (
     FIELD_LABELS_FA,
     AfterSalesProfile,
     Case,

@@ -13,15 +13,17 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from crm_xl import core, ids, safety, store
-from crm_xl.cli import main
-from crm_xl.dates import TEHRAN
-from crm_xl.enums import Stage
-from crm_xl.errors import CrmError, InputError, WorkbookBusyError
-from crm_xl.schema import CASES, CUSTOMERS, FOLLOWUPS, INVOICES, LOG, REGISTRATION
-from crm_xl.settings import load_settings, save_settings
-from crm_xl.workbook import FormBook
-from crm_xl.workspace import Workspace, init_workspace
+from crm_xl.cli.main import main
+from crm_xl.domain import decide, ids
+from crm_xl.domain.dates import TEHRAN
+from crm_xl.domain.enums import Stage
+from crm_xl.domain.errors import CrmError, InputError, WorkbookBusyError
+from crm_xl.domain.schema import CASES, CUSTOMERS, FOLLOWUPS, INVOICES, LOG, REGISTRATION
+from crm_xl.domain.settings import load_settings, save_settings
+from crm_xl.io import safety
+from crm_xl.io.workbook import FormBook
+from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.ops import store
 
 NOW = datetime(2025, 10, 8, 10, 0, tzinfo=TEHRAN)  # a Wednesday, 1404/07/16
 
@@ -31,7 +33,7 @@ def _ws(tmp_path: Path, **kw: object) -> Workspace:
 
 
 def _add(ws: Workspace, name: str, **kw: object) -> str:
-    inp = core.NewCustomer(
+    inp = decide.NewCustomer(
         name=name,
         person_type=str(kw.pop("person_type", "natural")),
         channel=str(kw.pop("channel", "phone")),
@@ -56,12 +58,13 @@ RACER = textwrap.dedent(
     """
     import sys
     from datetime import datetime
-    from crm_xl import core, store
-    from crm_xl.workspace import Workspace
+    from crm_xl.domain import decide
+    from crm_xl.ops import store
+    from crm_xl.io.workspace import Workspace
     ws = Workspace.open(sys.argv[1])
     worker, count = int(sys.argv[2]), int(sys.argv[3])
     for i in range(count):
-        inp = core.NewCustomer(name=f"مشتری {worker}-{i}", person_type="حقیقی",
+        inp = decide.NewCustomer(name=f"مشتری {worker}-{i}", person_type="حقیقی",
                                channel="تلفن", expert="سارا احمدی", need="آزمون")
         print(store.add_customer(ws, inp).result["customer_no"], flush=True)
     """
@@ -421,7 +424,7 @@ def test_followup_validation(tmp_path: Path) -> None:
     for kw in bad:
         args = {"customer_no": no, "type": "phone", "note": "تماس", "at": "1404/07/17 10:00", **kw}
         with pytest.raises(CrmError):
-            store.add_followup(ws, core.NewFollowUp(**args), now=NOW)  # type: ignore[arg-type]
+            store.add_followup(ws, decide.NewFollowUp(**args), now=NOW)  # type: ignore[arg-type]
     assert _rows(ws, LOG.name)[-1]["operation"] == "customer-add"
 
 
@@ -443,7 +446,7 @@ def test_not_a_workspace_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_crm_done_needs_the_after_sales_form_of_each_product_sold(tmp_path: Path) -> None:
-    from crm_xl.aftersales import add_product, build_profile
+    from crm_xl.ops.products import add_product, build_profile
 
     ws = _ws(tmp_path)
     no = _add(ws, "علی محمدی")
@@ -466,9 +469,9 @@ def test_crm_done_needs_the_after_sales_form_of_each_product_sold(tmp_path: Path
 
 
 def test_duplicate_rules_report_each_customer_once_by_its_strongest_key() -> None:
-    from crm_xl.settings import Settings
+    from crm_xl.domain.settings import Settings
 
-    reg = core.Register.from_rows(
+    reg = decide.Register.from_rows(
         Settings(),
         customers=[
             {"customer_no": "C-00001", "name": "علی محمدی", "mobile": "09121111111"},
@@ -481,14 +484,14 @@ def test_duplicate_rules_report_each_customer_once_by_its_strongest_key() -> Non
             },
         ],
     )
-    hits = core.find_duplicates(
+    hits = decide.find_duplicates(
         reg, {"name": "علي محمدي", "national_id": "0012345679", "mobile": "09121111111"}
     )
     assert hits == [("C-00001", "mobile"), ("C-00002", "national_id")]  # void C-00003 left out
-    who = core.Actor("u", "h", NOW)
-    core.register_customer(
+    who = decide.Actor("u", "h", NOW)
+    decide.register_customer(
         reg,
-        core.NewCustomer(
+        decide.NewCustomer(
             name="کاوه نوری",
             person_type="natural",
             channel="phone",
@@ -497,6 +500,6 @@ def test_duplicate_rules_report_each_customer_once_by_its_strongest_key() -> Non
         ),
         who,
     )
-    assert core.find_duplicates(reg, {"name": "", "mobile": "09122222222"}) == [
+    assert decide.find_duplicates(reg, {"name": "", "mobile": "09122222222"}) == [
         ("C-00004", "mobile")
     ]

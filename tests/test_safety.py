@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 import crm_xl
-from crm_xl import safety
-from crm_xl.errors import CrmError, WorkbookBusyError
-from crm_xl.safety import (
+from crm_xl.domain.errors import CrmError, WorkbookBusyError
+from crm_xl.io import safety
+from crm_xl.io.safety import (
     atomic_write,
     backups_of,
     check_not_open,
@@ -115,7 +115,7 @@ def test_libreoffice_lock_names_the_holder(tmp_path: Path, suffix: str) -> None:
 COUNTER_WORKER = """
     import sys
     from pathlib import Path
-    from crm_xl.safety import workspace_lock
+    from crm_xl.io.safety import workspace_lock
     root = Path(sys.argv[1]); counter = root / "counter.txt"; seen = []
     for _ in range(50):
         with workspace_lock(root, timeout=60):
@@ -146,7 +146,7 @@ def test_eight_processes_never_lose_an_increment(tmp_path: Path) -> None:
 HOLDER = """
     import os, sys
     from pathlib import Path
-    from crm_xl.safety import workspace_lock
+    from crm_xl.io.safety import workspace_lock
     with workspace_lock(Path(sys.argv[1]), stale_after=float(sys.argv[2])):
         print("held", flush=True)
         if sys.argv[3] == "crash":
@@ -203,7 +203,7 @@ def test_stale_lock_of_dead_process_on_this_host_is_broken(
     marker = tmp_path / ".crm_xl" / "lock"
     assert marker.exists() and (tmp_path / ".crm_xl" / "lock.holder.json").exists()
     with (
-        caplog.at_level(logging.WARNING, logger="crm_xl.safety"),
+        caplog.at_level(logging.WARNING, logger="crm_xl.io.safety"),
         workspace_lock(tmp_path, timeout=2),
     ):
         assert marker.read_text().startswith(f"{os.getpid()}\n")

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from crm_xl.dates import TEHRAN
-from crm_xl.errors import InputError
-from crm_xl.ids import (
+from crm_xl.domain.dates import TEHRAN
+from crm_xl.domain.errors import InputError
+from crm_xl.domain.ids import (
     MAX_SERIAL,
     is_tax_id,
     make_tax_id,

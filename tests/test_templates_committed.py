@@ -2,7 +2,7 @@
 
 Compared by content (sheets, cells, formats, validations, names, tables, print setup), not
 bytes, so a harmless library upgrade does not fail the test but a schema change does.
-Regenerate with ``python -c "from crm_xl.layout import build_templates; build_templates('templates')"``.
+Regenerate with ``python -c "from crm_xl.io.layout import build_templates; build_templates('templates')"``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 import openpyxl
 import pytest
 
-from crm_xl import schema
-from crm_xl.layout import build_templates
+from crm_xl.domain import schema
+from crm_xl.io.layout import build_templates
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 

@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_xl.text import (
+from crm_xl.domain.text import (
     has_arabic_letters,
     has_mixed_digits,
     name_key,

@@ -13,10 +13,10 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from crm_xl import schema
-from crm_xl.layout import build_form
+from crm_xl.cli.validate import validate_cmd
+from crm_xl.domain import schema
+from crm_xl.io.layout import build_form
 from crm_xl.validation import validate_paths
-from crm_xl.validation.cli import validate_cmd
 
 R = schema.FIRST_DATA_ROW
 
@@ -143,7 +143,7 @@ def test_cannot_run_exit_2(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["encrypted.xlsx", "truncated.xlsx", "bomb.xlsx"])
 def test_subprocess_no_traceback(corpus: dict[str, Path], name: str) -> None:
-    cmd = [sys.executable, "-m", "crm_xl.validation.cli", str(corpus[name])]
+    cmd = [sys.executable, "-m", "crm_xl.cli.validate", str(corpus[name])]
     exe = shutil.which("crm-xl")
     if exe and name == "encrypted.xlsx":
         probe = subprocess.run([exe, "validate", "--help"], capture_output=True, text=True)

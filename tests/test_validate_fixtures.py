@@ -7,9 +7,10 @@ from pathlib import Path
 
 import openpyxl
 
-from crm_xl import core, schema, store
-from crm_xl.ids import make_national_code
-from crm_xl.workspace import Workspace, init_workspace
+from crm_xl.domain import decide, schema
+from crm_xl.domain.ids import make_national_code
+from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.ops import store
 
 EXPERT = "علی رضایی"
 R = schema.FIRST_DATA_ROW  # first customer row (C-00001)
@@ -29,7 +30,7 @@ def clean_workspace(root: Path) -> Workspace:
     for name, ptype, code, mobile in PEOPLE:
         store.add_customer(
             ws,
-            core.NewCustomer(
+            decide.NewCustomer(
                 name=name, person_type=ptype, channel="تلفن", expert=EXPERT, need="پمپ",
                 national_code=code, mobile=mobile,
             ),

@@ -9,10 +9,10 @@ import openpyxl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_xl import ids, schema
-from crm_xl.layout import build_form
-from crm_xl.settings import Settings
-from crm_xl.text import name_key
+from crm_xl.domain import ids, schema
+from crm_xl.domain.settings import Settings
+from crm_xl.domain.text import fast_name_key, fast_name_keys, name_key
+from crm_xl.io.layout import build_form
 from crm_xl.validation import validate_paths
 from crm_xl.validation.rules import (
     bulk_legal_ids,
@@ -21,7 +21,6 @@ from crm_xl.validation.rules import (
     fixed_value,
     hygiene,
 )
-from crm_xl.validation.workspace import fast_name_key, fast_name_keys
 
 
 def test_bulk_identifiers_agree_with_ids() -> None:

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 from test_validate_fixtures import EXPECTED, R, break_workspace, clean_workspace
 
-from crm_xl import schema
+from crm_xl.cli.validate import validate_cmd
+from crm_xl.domain import schema
 from crm_xl.validation import CODES, validate_paths
-from crm_xl.validation.cli import validate_cmd
 from crm_xl.validation.findings import Report
 
 
@@ -26,7 +26,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def broken_master(pristine: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from crm_xl.workspace import Workspace
+    from crm_xl.io.workspace import Workspace
 
     root = tmp_path_factory.mktemp("broken") / "ws"
     shutil.copytree(pristine, root)

@@ -12,11 +12,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from crm_xl import schema
-from crm_xl.enums import Channel, FollowUpState, PersonType, Stage, YesNo
-from crm_xl.errors import CrmError
-from crm_xl.layout import build_templates
-from crm_xl.workbook import FormBook, detect_form, read_block_fast, read_table_fast
+from crm_xl.domain import schema
+from crm_xl.domain.enums import Channel, FollowUpState, PersonType, Stage, YesNo
+from crm_xl.domain.errors import CrmError
+from crm_xl.io.layout import build_templates
+from crm_xl.io.workbook import FormBook, detect_form, read_block_fast, read_table_fast
 
 R = schema.FIRST_DATA_ROW
 

@@ -16,13 +16,13 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from crm_xl.errors import CrmError
-from crm_xl.excel import vba
-from crm_xl.layout import new_workbook, write_form
-from crm_xl.safety import atomic_write, check_not_open, verify_xlsx, workspace_lock
-from crm_xl.schema import F_31_08_02, Table
-from crm_xl.workbook import FormBook
-from crm_xl.workspace import REGISTER_STEM, Workspace
+from crm_xl.domain.errors import CrmError
+from crm_xl.domain.schema import F_31_08_02, Table
+from crm_xl.io import vba
+from crm_xl.io.layout import new_workbook, write_form
+from crm_xl.io.safety import atomic_write, check_not_open, verify_xlsx, workspace_lock
+from crm_xl.io.workbook import FormBook
+from crm_xl.io.workspace import REGISTER_STEM, Workspace
 
 __all__ = ["build_macro_register", "read_register_data", "write_macro_register"]
 

@@ -20,15 +20,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from crm_xl import core
-from crm_xl.changes import Plan
-from crm_xl.enums import PersonType
-from crm_xl.errors import CrmError
-from crm_xl.excel import vba
+from crm_xl.domain import decide
+from crm_xl.domain.changes import Plan
+from crm_xl.domain.enums import PersonType
+from crm_xl.domain.errors import CrmError
+from crm_xl.domain.schema import CASES, CUSTOMERS
 from crm_xl.excel.store import XlwingsBook, run_live, workspace_of
-from crm_xl.schema import CASES, CUSTOMERS
-from crm_xl.store import actor
-from crm_xl.workspace import Workspace
+from crm_xl.io import vba
+from crm_xl.io.workspace import Workspace
+from crm_xl.ops.store import actor
 
 __all__ = [
     "close_and_archive",
@@ -185,8 +185,8 @@ def _press(book: Any, action: Callable[[Panel], str]) -> str:
     return text
 
 
-def _live(panel: Panel, decide: Callable[[core.Register], Plan]) -> Plan:
-    return run_live(panel.book, _workspace(panel.book), decide)
+def _live(panel: Panel, plan_of: Callable[[decide.Register], Plan]) -> Plan:
+    return run_live(panel.book, _workspace(panel.book), plan_of)
 
 
 # --- the operations -------------------------------------------------------------------------
@@ -202,7 +202,7 @@ def register_customer(book: Any = None) -> str:
             legal = PersonType.parse(ptype) is PersonType.LEGAL
         except ValueError:
             legal = len(ident) == 11
-        inp = core.NewCustomer(
+        inp = decide.NewCustomer(
             name=p.text("in_name"),
             person_type=ptype,
             channel=p.text("in_channel"),
@@ -216,7 +216,7 @@ def register_customer(book: Any = None) -> str:
             category=p.text("in_category"),
         )
         who = actor()
-        plan = _live(p, lambda reg: core.register_customer(reg, inp, who))
+        plan = _live(p, lambda reg: decide.register_customer(reg, inp, who))
         no = str(plan.result.get("customer_no") or "")
         p.clear(_CUSTOMER_CELLS)
         p.put("in_customer", no)
@@ -230,7 +230,7 @@ def log_followup(book: Any = None) -> str:
 
     def action(p: Panel) -> str:
         minutes = p.value("in_minutes")
-        inp = core.NewFollowUp(
+        inp = decide.NewFollowUp(
             customer_no=_customer(p),
             type=p.text("in_followup_type"),
             note=p.text("in_note"),
@@ -249,7 +249,7 @@ def log_followup(book: Any = None) -> str:
                 field="minutes",
             )
         who = actor()
-        plan = _live(p, lambda reg: core.log_followup(reg, inp, who))
+        plan = _live(p, lambda reg: decide.log_followup(reg, inp, who))
         p.clear(_FOLLOWUP_CELLS)
         return _message(plan)
 
@@ -263,7 +263,7 @@ def open_case(book: Any = None) -> str:
         no = _customer(p)
         products = [s.strip() for s in re.split(r"[,،;\n]", p.text("in_products")) if s.strip()]
         who = actor()
-        plan = _live(p, lambda reg: core.open_case(reg, no, who, products=products))
+        plan = _live(p, lambda reg: decide.open_case(reg, no, who, products=products))
         case_no = str(plan.result.get("case_no") or "")
         p.clear(["in_products"])
         p.put("in_case", case_no)
@@ -279,7 +279,7 @@ def issue_contract(book: Any = None) -> str:
         case_no = _case(p)
         at, amount = p.value("in_contract_date"), p.value("in_amount")
         who = actor()
-        plan = _live(p, lambda reg: core.add_contract(reg, case_no, who, at=at, amount=amount))
+        plan = _live(p, lambda reg: decide.add_contract(reg, case_no, who, at=at, amount=amount))
         p.clear(["in_contract_date", "in_amount"])
         return _message(plan, str(plan.result.get("contract_no") or ""))
 
@@ -293,7 +293,7 @@ def issue_invoice(book: Any = None) -> str:
         case_no = _case(p)
         amount = p.value("in_amount")
         who = actor()
-        plan = _live(p, lambda reg: core.issue_invoice(reg, case_no, who, amount=amount))
+        plan = _live(p, lambda reg: decide.issue_invoice(reg, case_no, who, amount=amount))
         p.clear(["in_amount"])
         extra = " ".join(
             str(plan.result.get(k)) for k in ("invoice_no", "tax_id") if plan.result.get(k)
@@ -309,7 +309,7 @@ def mark_crm_done(book: Any = None) -> str:
     def action(p: Panel) -> str:
         no = _customer(p)
         who = actor()
-        return _message(_live(p, lambda reg: core.crm_done(reg, no, who)))
+        return _message(_live(p, lambda reg: decide.crm_done(reg, no, who)))
 
     return _press(book, action)
 
@@ -320,7 +320,7 @@ def close_and_archive(book: Any = None) -> str:
     def action(p: Panel) -> str:
         no = _customer(p)
         who = actor()
-        plan = _live(p, lambda reg: core.close_customer(reg, no, who))
+        plan = _live(p, lambda reg: decide.close_customer(reg, no, who))
         p.clear(["in_customer"])
         return _message(plan, str(plan.result.get("folder") or ""))
 
@@ -331,16 +331,16 @@ def refresh_overdue(book: Any = None) -> str:
     """Recompute every customer's follow-up state from the forms and write it to the register."""
 
     def action(p: Panel) -> str:
-        from crm_xl.control.refresh import refresh_plan, scan_forms
+        from crm_xl.ops.refresh import refresh_plan, scan_forms
 
         ws = _workspace(p.book)
         who = actor()
 
-        def decide(reg: core.Register) -> Plan:
+        def plan_of(reg: decide.Register) -> Plan:
             scans = scan_forms(ws, reg.customers, who.now)
             return refresh_plan(ws, reg.customers, scans, who.now, who, recheck=False).plan
 
-        return _message(_live(p, decide))
+        return _message(_live(p, plan_of))
 
     return _press(book, action)
 
@@ -375,7 +375,7 @@ def open_customer_folder(book: Any = None) -> str:
     """Open the customer's folder (or its archived folder) in the file manager."""
 
     def action(p: Panel) -> str:
-        from crm_xl.folders import find_customer_folder
+        from crm_xl.io.folders import find_customer_folder
 
         no = _customer(p)
         ws = _workspace(p.book)

@@ -20,14 +20,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from crm_xl import core, schema
-from crm_xl.changes import Plan
-from crm_xl.errors import CrmError
-from crm_xl.safety import workspace_lock
-from crm_xl.schema import F_31_08_02, Field, Form, Table
-from crm_xl.store import actor, decide_and_apply
-from crm_xl.workbook import converter, number_format_for, to_cell_value
-from crm_xl.workspace import Workspace
+from crm_xl.domain import decide, schema
+from crm_xl.domain.changes import Plan
+from crm_xl.domain.errors import CrmError
+from crm_xl.domain.schema import F_31_08_02, Field, Form, Table
+from crm_xl.io.safety import workspace_lock
+from crm_xl.io.workbook import converter, number_format_for, to_cell_value
+from crm_xl.io.workspace import Workspace
+from crm_xl.ops.store import actor, decide_and_apply
 
 __all__ = ["XlwingsBook", "run_live", "workspace_of"]
 
@@ -213,7 +213,7 @@ def workspace_of(book: Any) -> Workspace:
 def run_live(
     book: Any,
     ws: Workspace | None,
-    decide: Callable[[core.Register], Plan],
+    decide: Callable[[decide.Register], Plan],
     *,
     now: datetime | None = None,
     save: bool = True,

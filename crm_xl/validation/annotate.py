@@ -13,9 +13,9 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
-from crm_xl import schema
-from crm_xl.errors import CrmError
-from crm_xl.schema import Field
+from crm_xl.domain import schema
+from crm_xl.domain.errors import CrmError
+from crm_xl.domain.schema import Field
 from crm_xl.validation.findings import FIXABLE, Finding, Fix, Report
 from crm_xl.validation.rules import fixed_value
 
@@ -109,8 +109,8 @@ def annotate(report: Report, out: Path) -> list[Path]:
 
 
 def _lock_for(path: Path) -> contextlib.AbstractContextManager[None]:
-    from crm_xl.safety import workspace_lock
-    from crm_xl.settings import SETTINGS_FILE
+    from crm_xl.domain.settings import SETTINGS_FILE
+    from crm_xl.io.safety import workspace_lock
 
     for d in list(path.parents)[:4]:
         if (d / SETTINGS_FILE).is_file():
@@ -119,7 +119,7 @@ def _lock_for(path: Path) -> contextlib.AbstractContextManager[None]:
 
 
 def _backups_for(path: Path) -> Path:
-    from crm_xl.settings import SETTINGS_FILE
+    from crm_xl.domain.settings import SETTINGS_FILE
 
     for d in list(path.parents)[:4]:
         if (d / SETTINGS_FILE).is_file():
@@ -134,7 +134,7 @@ def _fixable(findings: list[Finding]) -> Iterator[tuple[str, list[Finding]]]:
 
 def apply_fixes(report: Report) -> list[Fix]:
     """Normalise the cells of fixable findings in place (atomic write + backup); mark them fixed."""
-    from crm_xl.safety import atomic_write, verify_xlsx
+    from crm_xl.io.safety import atomic_write, verify_xlsx
 
     fixes: list[Fix] = []
     for file, items in _fixable(report.findings):

@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 from openpyxl.utils import get_column_letter
 
-from crm_xl import dates, ids
-from crm_xl.enums import ENUMS, CaseStatus, LabeledEnum, PersonType, Stage, YesNo
-from crm_xl.errors import InputError
-from crm_xl.numbering import number_regex
-from crm_xl.schema import NUMBER_KINDS, Block, Field, FieldType, Table
-from crm_xl.settings import Settings
-from crm_xl.text import normalize, normalize_numeric, to_ascii_digits
+from crm_xl.domain import dates, ids
+from crm_xl.domain.enums import ENUMS, CaseStatus, LabeledEnum, PersonType, Stage, YesNo
+from crm_xl.domain.errors import InputError
+from crm_xl.domain.numbering import number_regex
+from crm_xl.domain.schema import NUMBER_KINDS, Block, Field, FieldType, Table
+from crm_xl.domain.settings import Settings
+from crm_xl.domain.text import as_text, fast_name_key, normalize, normalize_numeric, to_ascii_digits
 from crm_xl.validation.findings import Finding, finding
 
 T = FieldType
@@ -64,13 +64,6 @@ VOID_SUFFIX = "(باطل)"  # what core.void_number appends to a voided contract
 
 def is_blank(v: object) -> bool:
     return v is None or v == "" or (v.__class__ is str and not v.strip())  # type: ignore[union-attr]
-
-
-def as_text(v: object) -> str:
-    """A cell value as text; integral floats without '.0' (Excel turns 0912… into a number)."""
-    if v.__class__ is float and v.is_integer():  # type: ignore[union-attr]
-        return str(int(v))  # type: ignore[call-overload]
-    return "" if v is None else str(v)
 
 
 def _issue(code: str, fa: str, en: str) -> Issue:
@@ -706,7 +699,6 @@ def case_rows(
     sink: Sink, td: TableData, customers: dict[object, tuple[int, object]], invoices: set[str]
 ) -> None:
     """Cases: a known customer, the contract's date and number together, known invoices."""
-    from crm_xl.validation.workspace import fast_name_key
 
     P = td.parsed
     for i in range(len(td)):
@@ -816,7 +808,7 @@ class BlockData:
     parsed: dict[str, object]
 
     def where(self, key: str) -> dict[str, Any]:
-        from crm_xl.schema import BLOCK_VALUE_COL
+        from crm_xl.domain.schema import BLOCK_VALUE_COL
 
         v = self.raw.get(key)
         r = self.rows.get(key)
@@ -830,7 +822,7 @@ class BlockData:
 
 
 def read_block(sink: Sink, block: Block, rows: list[list[Any]], settings: Settings) -> BlockData:
-    from crm_xl.schema import BLOCK_KEY_COL, BLOCK_VALUE_COL
+    from crm_xl.domain.schema import BLOCK_KEY_COL, BLOCK_VALUE_COL
 
     kc, vc = BLOCK_KEY_COL - 1, BLOCK_VALUE_COL - 1
     found: dict[str, int] = {}

@@ -19,10 +19,10 @@ from queue import Queue
 from typing import Any
 from xml.etree import ElementTree
 
-from crm_xl import schema
-from crm_xl.errors import CrmError
-from crm_xl.schema import Block, Form, Table
-from crm_xl.settings import SETTINGS_FILE, Settings, load_settings
+from crm_xl.domain import schema
+from crm_xl.domain.errors import CrmError
+from crm_xl.domain.schema import Block, Form, Table
+from crm_xl.domain.settings import SETTINGS_FILE, Settings, load_settings
 from crm_xl.validation import rules
 from crm_xl.validation import workspace as wsr
 from crm_xl.validation.findings import FileSummary, Finding, Report
@@ -219,7 +219,7 @@ _DETECT_CODES = {
 
 def check_file(path: Path, settings: Settings, display: str | None = None) -> FileResult:
     """Every single-file rule of one workbook (the register's cross-table rules included)."""
-    from crm_xl.workbook import detect_form
+    from crm_xl.io.workbook import detect_form
 
     res = FileResult(path, Sink(display or str(path)))
     sink = res.sink
@@ -392,7 +392,7 @@ def validate_workspace(
     root: Path, settings: Settings, report: Report, progress: Progress | None = None
 ) -> list[FileResult]:
     """The register, every customer folder and form, the archive and the after-sales forms."""
-    from crm_xl.workspace import Workspace
+    from crm_xl.io.workspace import Workspace
 
     ws = Workspace(root.resolve())
     results: list[FileResult] = []

@@ -7,14 +7,13 @@ import json
 import operator
 import re
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 
-from crm_xl.enums import PersonType, Stage
-from crm_xl.numbering import number_regex
-from crm_xl.schema import F_31_08_01, REGISTRATION
-from crm_xl.settings import Settings
-from crm_xl.text import name_key, normalize, to_ascii_digits
+from crm_xl.domain.enums import PersonType, Stage
+from crm_xl.domain.numbering import number_regex
+from crm_xl.domain.schema import F_31_08_01, REGISTRATION
+from crm_xl.domain.settings import Settings
+from crm_xl.domain.text import fast_name_key, fast_name_keys, normalize, to_ascii_digits
 from crm_xl.validation.rules import (
     _VOID,
     BlockData,
@@ -23,43 +22,6 @@ from crm_xl.validation.rules import (
     as_text,
     is_blank,
 )
-
-# --- a fast, exact name_key ------------------------------------------------------------------
-# text.name_key costs ~20 µs (NFKD per call); for 100k names that is 2 s. name_key works
-# character by character on the characters below, so a translation table built *from*
-# name_key itself gives the same key; any other character falls back to name_key.
-
-_DOMAIN = "".join(
-    [chr(c) for c in range(0x20, 0x7F)]
-    + [chr(c) for c in range(0x0600, 0x0700)]
-    + ["\u200c", "\u00a0", "\u200e", "\u200f", "«", "»"]
-)
-
-
-@lru_cache(maxsize=1)
-def _name_table() -> tuple[dict[int, str], re.Pattern[str]]:
-    table = {ord(c): name_key(f"x{c}x")[1:-1] for c in _DOMAIN}
-    outside = re.compile("[^\n" + re.escape(_DOMAIN) + "]")  # \n: the bulk separator
-    return table, outside
-
-
-def fast_name_key(s: object) -> str:
-    text = as_text(s)
-    table, outside = _name_table()
-    if outside.search(text):
-        return name_key(text)
-    return text.translate(table).casefold()
-
-
-def fast_name_keys(values: list[object]) -> list[str]:
-    """``name_key`` of many names: one translate over the joined column when it can."""
-    texts = [as_text(v).replace("\n", " ") for v in values]
-    table, outside = _name_table()
-    joined = "\n".join(texts)
-    if outside.search(joined):
-        return [fast_name_key(t) for t in texts]
-    return joined.translate(table).casefold().split("\n")
-
 
 # --- numbering -------------------------------------------------------------------------------
 

@@ -1,0 +1,361 @@
+"""``crm-xl``: the command line, a thin layer over the library (every command is a Python call).
+
+Feature areas add their own click groups in their own modules; ``main`` gathers them here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crm_xl.cli.common import Context, emit, handle_errors, json_option, pass_ctx
+from crm_xl.domain import decide
+from crm_xl.ops import store
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "-w",
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Workspace folder / پوشه کاری",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON / خروجی JSON")
+@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors")
+@click.version_option(package_name="crm-xl")
+@click.pass_context
+def main(ctx: click.Context, workspace: Path, as_json: bool, debug: bool) -> None:
+    """crm_xl — ثبت و پیگیری مشتریان (F-31-08-01/02) و خدمات پس از فروش (F-31-07-01).
+
+    Customer register, follow-ups, serial numbers, customer folders and after-sales forms,
+    kept in Excel workbooks.
+    """
+    obj = ctx.ensure_object(Context)
+    obj.workspace = workspace
+    obj.json = obj.json or as_json
+    obj.debug = debug
+
+
+# --- workspace ---------------------------------------------------------------------------------
+
+
+@main.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--company", help="Company name for the form headers / نام شرکت")
+@click.option(
+    "--expert", "experts", multiple=True, help="A sales expert (repeatable) / کارشناس فروش"
+)
+@click.option("--memory-id", help="Fiscal memory id for tax ids / شناسه حافظه مالیاتی")
+@click.option("--no-macros", is_flag=True, help="Do not build the macro-enabled register")
+@json_option
+@pass_ctx
+@handle_errors
+def init_cmd(
+    ctx: Context,
+    directory: Path,
+    company: str | None,
+    experts: tuple[str, ...],
+    memory_id: str | None,
+    no_macros: bool,
+) -> None:
+    """Create a workspace (register, folders, settings) / ساخت پوشه کاری."""
+    from crm_xl.io.workspace import init_workspace
+
+    ws = init_workspace(
+        directory, company=company, experts=list(experts), fiscal_memory_id=memory_id
+    )
+    result: dict[str, Any] = {"workspace": str(ws.root), "register": str(ws.register_path)}
+    if not no_macros:
+        result.update(_build_macros(ws))
+    emit(
+        ctx,
+        result,
+        f"پوشه کاری ساخته شد: {ws.root}",
+        f"workspace created: {ws.root}",
+        [f"register: {ws.register_path}"],
+    )
+
+
+def _build_macros(ws: Any) -> dict[str, Any]:
+    """Build the macro-enabled register (the Excel layer: panel, buttons, VBA)."""
+    from crm_xl.excel.build import build_macro_register
+
+    path = build_macro_register(ws)
+    return {"register": str(path), "macros": True}
+
+
+@main.group("templates")
+def templates_group() -> None:
+    """The blank ISO forms / فرم‌های خام."""
+
+
+@templates_group.command("build")
+@click.argument(
+    "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("templates")
+)
+@click.option("--company", default=None, help="Company name in the headers")
+@json_option
+@pass_ctx
+@handle_errors
+def templates_build(ctx: Context, directory: Path, company: str | None) -> None:
+    """Write F-31-08-01, F-31-08-02 and F-31-07-01 from the schema / ساخت قالب‌ها."""
+    from crm_xl.io.layout import DEFAULT_COMPANY, build_templates
+
+    paths = build_templates(directory, company=company or DEFAULT_COMPANY)
+    emit(
+        ctx,
+        {"templates": [str(p) for p in paths]},
+        "قالب‌ها ساخته شدند",
+        "templates written",
+        [str(p) for p in paths],
+    )
+
+
+# --- customers -----------------------------------------------------------------------------------
+
+
+@main.group("customer")
+def customer_group() -> None:
+    """Register, finish and close customers / مشتریان."""
+
+
+def _plan_out(ctx: Context, plan: Any, key: str | None = None) -> None:
+    lines = [str(plan.result[key])] if key and not ctx.json else []
+    if not ctx.json:
+        click.echo(plan.message_fa)
+        click.echo(plan.message_en)
+        for line in lines:
+            click.echo(line)
+    else:
+        emit(ctx, plan.result)
+
+
+@customer_group.command("add")
+@click.option("--name", required=True, help="Customer or company name / نام")
+@click.option("--type", "person_type", required=True, help="natural|legal (حقیقی|حقوقی)")
+@click.option("--national-code", default="", help="کد ملی (natural)")
+@click.option("--national-id", default="", help="شناسه ملی (legal)")
+@click.option("--mobile", default="", help="Mobile / تلفن همراه")
+@click.option("--phone", default="", help="Landline with area code / تلفن ثابت")
+@click.option("--channel", required=True, help="in_person, phone, telegram, … / کانال آشنایی")
+@click.option("--expert", required=True, help="Sales expert / کارشناس فروش")
+@click.option("--need", default="", help="Customer need / نیاز مشتری")
+@click.option("--referrer", default="", help="Referrer / معرف")
+@click.option("--category", default="", help="Tree category, e.g. «صنعتی › پتروشیمی»")
+@click.option("--at", "at", default=None, help="First contact (Jalali or ISO; default now)")
+@click.option(
+    "--allow-duplicate", is_flag=True, help="Register even if it looks like an existing customer"
+)
+@json_option
+@pass_ctx
+@handle_errors
+def customer_add(ctx: Context, **kw: Any) -> None:
+    """Register a customer: number, folder, F-31-08-01 / ثبت مشتری."""
+    plan = store.add_customer(ctx.ws(), decide.NewCustomer(**kw))
+    _plan_out(ctx, plan, "customer_no")
+
+
+@customer_group.command("crm-done")
+@click.argument("customer")
+@click.option("--at", default=None, help="When (Jalali or ISO; default now)")
+@json_option
+@pass_ctx
+@handle_errors
+def customer_crm_done(ctx: Context, customer: str, at: str | None) -> None:
+    """Mark the after-sales/CRM stage done (R11) / ثبت انجام CRM."""
+    _plan_out(ctx, store.crm_done(ctx.ws(), customer, at=at))
+
+
+@customer_group.command("close")
+@click.argument("customer")
+@click.option("--lost", is_flag=True, help="The customer did not buy: close as lost")
+@click.option("--at", default=None, help="When (Jalali or ISO; default now)")
+@json_option
+@pass_ctx
+@handle_errors
+def customer_close(ctx: Context, customer: str, lost: bool, at: str | None) -> None:
+    """Close and archive a customer's file / بستن و بایگانی."""
+    _plan_out(ctx, store.close_customer(ctx.ws(), customer, lost=lost, at=at), "folder")
+
+
+@customer_group.command("show")
+@click.argument("customer")
+@json_option
+@pass_ctx
+@handle_errors
+def customer_show(ctx: Context, customer: str) -> None:
+    """Show one customer's register row and cases / نمایش مشتری."""
+    reg = store.load_register(ctx.ws())
+    row = reg.customer(customer)
+    no = str(row.get("customer_no"))
+    cases = reg.cases_of(no)
+    data = {"customer": row, "cases": cases}
+    if ctx.json:
+        emit(ctx, data)
+        return
+    for k, v in row.items():
+        if v not in (None, ""):
+            click.echo(f"{k}: {v}")
+    for c in cases:
+        click.echo(
+            f"case {c.get('case_no')}: {c.get('status')} {c.get('contract_no') or ''} {c.get('invoice_nos') or ''}"
+        )
+
+
+@customer_group.command("list")
+@click.option("--expert", default=None, help="Only this expert's customers")
+@click.option("--stage", default=None, help="Only this stage")
+@json_option
+@pass_ctx
+@handle_errors
+def customer_list(ctx: Context, expert: str | None, stage: str | None) -> None:
+    """List customers of the register / فهرست مشتریان."""
+    from crm_xl.domain.enums import Stage
+    from crm_xl.domain.text import normalize
+
+    reg = store.load_register(ctx.ws())
+    rows = list(reg.customers.values())
+    if expert:
+        rows = [r for r in rows if normalize(str(r.get("expert") or "")) == normalize(expert)]
+    if stage:
+        want = Stage.parse(stage)
+        rows = [r for r in rows if decide.stage_of(r) is want]
+    if ctx.json:
+        emit(ctx, rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("customer_no", "name", "expert", "stage", "next_due")
+    for r in rows:
+        t.add_row(
+            *(str(r.get(k) or "") for k in ("customer_no", "name", "expert", "stage", "next_due"))
+        )
+    Console().print(t)
+
+
+# --- follow-ups, cases, contracts, invoices -----------------------------------------------------
+
+
+@main.group("followup")
+def followup_group() -> None:
+    """Follow-ups and planned next actions / پیگیری‌ها."""
+
+
+@followup_group.command("add")
+@click.argument("customer")
+@click.option("--type", "type_", required=True, help="phone, email, messenger, in_person, visit, …")
+@click.option("--note", required=True, help="What was said or done / شرح")
+@click.option("--at", default=None, help="When (Jalali or ISO; default now)")
+@click.option("--expert", default="", help="Who followed up (default: the customer's expert)")
+@click.option("--minutes", type=int, default=None, help="Minutes spent")
+@click.option("--result", default="", help="Resulting pre-sale stage (negotiation, proposal, …)")
+@click.option("--next-action", default="", help="Planned next action / اقدام بعدی")
+@click.option("--next-due", default=None, help="Its due date (Jalali or ISO)")
+@click.option("--next-owner", default="", help="Responsible expert")
+@click.option("--next-type", default="", help="Type of the next action")
+@json_option
+@pass_ctx
+@handle_errors
+def followup_add(ctx: Context, customer: str, type_: str, **kw: Any) -> None:
+    """Log a follow-up with its next action (R2, R10) / ثبت پیگیری."""
+    inp = decide.NewFollowUp(customer_no=customer, type=type_, **kw)
+    _plan_out(ctx, store.add_followup(ctx.ws(), inp))
+
+
+@main.group("case")
+def case_group() -> None:
+    """Sales cases / پرونده‌های فروش."""
+
+
+@case_group.command("open")
+@click.argument("customer")
+@click.option("--product", "products", multiple=True, help="Product code sold (repeatable)")
+@click.option("--at", default=None, help="When (Jalali or ISO; default now)")
+@json_option
+@pass_ctx
+@handle_errors
+def case_open(ctx: Context, customer: str, products: tuple[str, ...], at: str | None) -> None:
+    """Open a sales case; prints its number (R6) / تشکیل پرونده."""
+    _plan_out(ctx, store.open_case(ctx.ws(), customer, products=products, at=at), "case_no")
+
+
+@main.group("contract")
+def contract_group() -> None:
+    """Contracts / قراردادها."""
+
+
+@contract_group.command("add")
+@click.argument("case")
+@click.option("--amount", default=None, help="Contract amount in Rial")
+@click.option("--at", default=None, help="Signing date (Jalali or ISO; default now)")
+@json_option
+@pass_ctx
+@handle_errors
+def contract_add(ctx: Context, case: str, amount: str | None, at: str | None) -> None:
+    """Record a contract on a case; prints its number (R7) / ثبت قرارداد."""
+    _plan_out(ctx, store.add_contract(ctx.ws(), case, amount=amount, at=at), "contract_no")
+
+
+@main.group("invoice")
+def invoice_group() -> None:
+    """Invoices and tax ids / فاکتورها."""
+
+
+@invoice_group.command("issue")
+@click.argument("case")
+@click.option("--amount", default=None, help="Amount in Rial")
+@click.option("--at", default=None, help="Issue time (Jalali or ISO; default now)")
+@json_option
+@pass_ctx
+@handle_errors
+def invoice_issue(ctx: Context, case: str, amount: str | None, at: str | None) -> None:
+    """Issue an invoice; prints its number and tax id (R8) / صدور فاکتور."""
+    plan = store.issue_invoice(ctx.ws(), case, amount=amount, at=at)
+    _plan_out(ctx, plan, "invoice_no")
+    if not ctx.json and plan.result.get("tax_id"):
+        click.echo(plan.result["tax_id"])
+
+
+@main.command("void")
+@click.argument("number")
+@click.option("--reason", default="", help="Why it is voided")
+@json_option
+@pass_ctx
+@handle_errors
+def void_cmd(ctx: Context, number: str, reason: str) -> None:
+    """Void a customer, case, contract or invoice number; it is never reused / ابطال شماره."""
+    _plan_out(ctx, store.void_number(ctx.ws(), number, reason=reason))
+
+
+@main.command("demo")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--customers", default=36, show_default=True, help="How many sample customers")
+@click.option("--seed", default=1405, show_default=True, help="Random seed")
+@click.option("--no-macros", is_flag=True, help="Do not build the macro-enabled register")
+@json_option
+@pass_ctx
+@handle_errors
+def demo_cmd(ctx: Context, directory: Path, customers: int, seed: int, no_macros: bool) -> None:
+    """A workspace with realistic sample data, then the manager's first view / نمونه."""
+    from crm_xl.ops.demo import build_demo, print_overview
+
+    ws, summary = build_demo(directory, customers=customers, seed=seed)
+    if not no_macros:
+        summary.update(_build_macros(ws))
+    if ctx.json:
+        emit(ctx, summary)
+    else:
+        print_overview(ws, summary)
+
+
+# Feature areas keep their commands in their own modules, imported explicitly here.
+from crm_xl.cli import excel, followup, products, records, validate  # noqa: E402
+
+for _module in (followup, validate, products, excel, records):
+    for _command in _module.COMMANDS:
+        main.add_command(_command)

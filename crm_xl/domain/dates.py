@@ -1,0 +1,298 @@
+"""Dates as users type them (SPEC §5, §6): Jalali text, real Excel dates, ISO; all in Tehran time.
+
+Decisions:
+
+* **Jalali or Gregorian is decided by the year**: 1200-1600 is Jalali, 1700-9999 is
+  Gregorian, anything else is rejected.  The year must come first (Y/M/D): "06/10/2024" is
+  rejected because day-first and month-first are both common and cannot be told apart.
+* **Two-digit years are rejected** ("03/07/15"): "03" could be 1403 or 2003, and the year
+  first/last order is ambiguous too; the reason tells the user to write four digits.
+* Compact 8-digit text "14030715" / "20241006" is accepted (a common way to type fast).
+* Excel serial numbers use the 1900 date system (serial 1 = 1900-01-01, with Excel's fake
+  1900-02-29 at serial 60, which is rejected).  The 1904 system is not supported.
+* Naive datetimes are Tehran wall time; aware ones are converted to Tehran.
+* Working time (R2 "call again 24 hours after first contact"): see :func:`add_hours`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import jdatetime
+
+from crm_xl.domain.errors import InputError
+from crm_xl.domain.text import normalize, to_ascii_digits
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+#: Python weekday numbers (Monday = 0): Friday is the Iranian weekend by default.
+DEFAULT_WEEKEND: tuple[int, ...] = (4,)
+
+_EXCEL_EPOCH = date(1899, 12, 30)  # serial 0 in Excel's 1900 system after the leap-bug offset
+_MAX_SERIAL = 2958465  # 9999-12-31
+_PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
+
+_DATE_RE = re.compile(r"(?<!\d)(\d{1,4})\s*([/\-.])\s*(\d{1,2})\s*\2\s*(\d{1,4})(?!\d)")
+_COMPACT_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_TIME_RE = re.compile(r"(?<![\d/\-.])(\d{1,2}):(\d{2})(?::(\d{2}))?(?![\d])")
+
+
+def _bad(value: object, fa: str, en: str) -> InputError:
+    return InputError(f"تاریخ «{value}»: {fa}", f"date '{value}': {en}", code="type-error")
+
+
+# --- Excel serials ------------------------------------------------------------------------
+
+
+def from_excel_serial(x: float, value: object = None) -> datetime:
+    """Naive datetime for an Excel serial (1900 system; the fraction is the time of day)."""
+    shown = x if value is None else value
+    if not math.isfinite(x) or x < 1 or x >= _MAX_SERIAL + 1:
+        raise _bad(shown, "عدد تاریخ اکسل خارج از بازه است", "Excel date number out of range")
+    days = math.floor(x)
+    if days == 60:
+        raise _bad(shown, "۲۹ فوریه ۱۹۰۰ وجود ندارد", "1900-02-29 does not exist")
+    if days < 60:
+        days += 1  # before Excel's fake leap day the offset is one day less
+    seconds = round((x - math.floor(x)) * 86400)
+    return datetime.combine(_EXCEL_EPOCH, time()) + timedelta(days=days, seconds=seconds)
+
+
+def excel_serial(d: date | datetime) -> float:
+    """Excel 1900-system serial for a date or (Tehran wall-clock) datetime."""
+    if isinstance(d, datetime):
+        if d.tzinfo is not None:
+            d = d.astimezone(TEHRAN).replace(tzinfo=None)
+        delta = d - datetime.combine(_EXCEL_EPOCH, time())
+        serial: float = delta.days + delta.seconds / 86400
+    else:
+        serial = (d - _EXCEL_EPOCH).days
+    if serial < 61:
+        serial -= 1
+    return serial
+
+
+# --- parsing --------------------------------------------------------------------------------
+
+
+def _make_date(y: int, m: int, d: int, value: object) -> date:
+    if 1200 <= y <= 1600:
+        if not 1 <= m <= 12:
+            raise _bad(value, f"ماه {m} وجود ندارد (۱ تا ۱۲)", f"month {m} does not exist (1-12)")
+        try:
+            return jdatetime.date(y, m, d).togregorian()
+        except ValueError:
+            if m == 12 and d == 30:
+                raise _bad(
+                    value,
+                    f"سال {y} کبیسه نیست و اسفند آن ۲۹ روز دارد",
+                    f"{y} is not a Jalali leap year; Esfand has 29 days",
+                ) from None
+            days = 31 if m <= 6 else 30
+            raise _bad(
+                value, f"ماه {m} در تقویم شمسی {days} روز دارد", f"Jalali month {m} has {days} days"
+            ) from None
+    if 1700 <= y <= 9999:
+        try:
+            return date(y, m, d)
+        except ValueError:
+            raise _bad(value, "چنین روزی در تقویم میلادی نیست", "no such Gregorian day") from None
+    raise _bad(
+        value,
+        "سال باید چهار رقمی باشد: ۱۲۰۰ تا ۱۶۰۰ شمسی یا میلادی از ۱۷۰۰",
+        "the year must have 4 digits: Jalali 1200-1600 or Gregorian from 1700",
+    )
+
+
+def _parse_text_date(text: str, value: object) -> date:
+    compact = _COMPACT_RE.match(text)
+    if compact:
+        y, mo, d = (int(g) for g in compact.groups())
+        return _make_date(y, mo, d, value)
+    m = _DATE_RE.search(text)
+    if not m:
+        raise _bad(
+            value,
+            "خوانده نشد؛ به شکل ۱۴۰۳/۰۷/۱۵ بنویسید",
+            "unreadable; write it as 1403/07/15",
+        )
+    a, _, b, c = m.groups()
+    if len(a) != 4:
+        if len(c) == 4:
+            raise _bad(
+                value,
+                "سال باید اول بیاید (سال/ماه/روز)",
+                "the year must come first (year/month/day)",
+            )
+        raise _bad(
+            value,
+            "سال را چهار رقمی بنویسید (مثل ۱۴۰۳)",
+            "write the year with four digits (e.g. 1403)",
+        )
+    if len(c) > 2:
+        raise _bad(value, "روز حداکثر دو رقم دارد", "the day has at most two digits")
+    return _make_date(int(a), int(b), int(c), value)
+
+
+def _clean(value: object) -> str:
+    return to_ascii_digits(normalize(value))
+
+
+def parse_date(value: object) -> date:
+    """A ``date`` from a date, datetime, Excel serial or Jalali/ISO text; InputError otherwise.
+
+    Any time part in text is ignored.  Aware datetimes give their Tehran calendar day.
+    """
+    if isinstance(value, datetime):
+        return value.astimezone(TEHRAN).date() if value.tzinfo else value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, jdatetime.datetime):
+        return value.togregorian().date()
+    if isinstance(value, jdatetime.date):
+        return value.togregorian()
+    if isinstance(value, bool):
+        raise _bad(value, "مقدار بله/خیر تاریخ نیست", "a yes/no value is not a date")
+    if isinstance(value, int | float):
+        if isinstance(value, float) and math.isnan(value):  # pandas' empty cell
+            raise _bad(value, "خالی است", "empty")
+        if float(value).is_integer() and 10_000_000 <= value <= 99_991_231:
+            return _parse_text_date(str(int(value)), value)  # 14030715 typed as a number
+        return from_excel_serial(float(value), value).date()
+    text = _clean(value)
+    if not text:
+        raise _bad(value, "خالی است", "empty")
+    return _parse_text_date(text, value)
+
+
+def _parse_time(text: str, value: object) -> time | None:
+    m = _TIME_RE.search(text)
+    if not m:
+        return None
+    h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    if h > 23 or mi > 59 or s > 59:
+        raise _bad(value, "ساعت نامعتبر است (۰۰:۰۰ تا ۲۳:۵۹)", "invalid time (00:00-23:59)")
+    return time(h, mi, s)
+
+
+def _iso_datetime(text: str) -> datetime | None:
+    m = re.match(r"^(\d{4})-\d{2}-\d{2}[T ]\d{2}:\d{2}", text)
+    if not m or int(m.group(1)) < 1700:  # "1403-07-15 10:00" is Jalali, not ISO
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def parse_datetime(value: object, default_time: time = time(0, 0)) -> datetime:
+    """An aware Tehran datetime from anything :func:`parse_date` reads, plus a time of day.
+
+    Text may carry "HH:MM" or "HH:MM:SS" before or after the date ("1403/07/15 14:30",
+    "۱۴:۳۰ ۱۴۰۳/۰۷/۱۵"); ISO datetimes may carry an offset.  Without a time,
+    ``default_time`` is used.  Naive datetimes are Tehran wall time.
+    """
+    if isinstance(value, datetime):
+        return value.astimezone(TEHRAN) if value.tzinfo else value.replace(tzinfo=TEHRAN)
+    if isinstance(value, jdatetime.datetime):
+        return parse_datetime(value.togregorian(), default_time)
+    if isinstance(value, float) and not math.isnan(value) and not value.is_integer():
+        return from_excel_serial(value, value).replace(tzinfo=TEHRAN)
+    if isinstance(value, str):
+        text = _clean(value)
+        iso = _iso_datetime(text)
+        if iso is not None:
+            return parse_datetime(iso)
+        day = parse_date(value)
+        t = _parse_time(_DATE_RE.sub(" ", text), value)
+        return datetime.combine(day, t or default_time, tzinfo=TEHRAN)
+    return datetime.combine(parse_date(value), default_time, tzinfo=TEHRAN)
+
+
+# --- formatting --------------------------------------------------------------------------
+
+
+def to_jalali_str(d: date | datetime, with_time: bool = False, persian_digits: bool = False) -> str:
+    """ "1403/07/15" (or "1403/07/15 14:30" with ``with_time``); aware datetimes shown in Tehran."""
+    if isinstance(d, datetime) and d.tzinfo is not None:
+        d = d.astimezone(TEHRAN)
+    day = d.date() if isinstance(d, datetime) else d
+    text = jdatetime.date.fromgregorian(date=day).strftime("%Y/%m/%d")
+    if with_time:
+        t = d.time() if isinstance(d, datetime) else time()
+        text += f" {t.hour:02d}:{t.minute:02d}"
+    if persian_digits:
+        text = text.translate(str.maketrans("0123456789", _PERSIAN_DIGITS))
+    return text
+
+
+def now_tehran() -> datetime:
+    """The current moment as an aware Tehran datetime."""
+    return datetime.now(TEHRAN)
+
+
+# --- working time ---------------------------------------------------------------------------
+
+
+def _tehran(dt: datetime) -> datetime:
+    return dt.astimezone(TEHRAN) if dt.tzinfo else dt.replace(tzinfo=TEHRAN)
+
+
+def is_weekend(d: date | datetime, weekend: Iterable[int] = DEFAULT_WEEKEND) -> bool:
+    """True if the (Tehran) calendar day is a weekend day (Python weekday numbers, Friday = 4)."""
+    if isinstance(d, datetime):
+        d = _tehran(d)
+    return d.weekday() in set(weekend)
+
+
+def next_working_day(d: date, weekend: Iterable[int] = DEFAULT_WEEKEND) -> date:
+    """``d`` itself if it is a working day, else the first working day after it."""
+    days = set(weekend)
+    if len(days) >= 7:
+        raise ValueError("every day of the week is a weekend day")
+    while d.weekday() in days:
+        d += timedelta(days=1)
+    return d
+
+
+def add_hours(
+    start: datetime,
+    hours: float,
+    mode: Literal["calendar", "working"] = "calendar",
+    weekend: Iterable[int] = DEFAULT_WEEKEND,
+) -> datetime:
+    """The moment ``hours`` after ``start`` (aware, Tehran); how R2's "24 hours" is counted.
+
+    * ``calendar`` (default): plain wall-clock hours, then, if the due moment lands on a
+      weekend day, it rolls to the next working day **at the same time of day** — nobody
+      calls customers on Friday.  Wednesday 10:00 + 24 h → Thursday 10:00;
+      Thursday 10:00 + 24 h → Friday 10:00 → Saturday 10:00.
+    * ``working``: only the hours of working days count (whole days, not office hours);
+      a start on a weekend day counts from the next working day's 00:00.
+      Thursday 10:00 + 24 h → 14 h on Thursday + 10 h on Saturday = Saturday 10:00;
+      Wednesday 10:00 + 24 h → Thursday 10:00.
+
+    Wall-clock arithmetic: Iran has had no daylight saving time since 2022.
+    """
+    if hours < 0:
+        raise ValueError("hours must not be negative")
+    days = set(weekend)
+    cur = _tehran(start)
+    if mode == "calendar":
+        due = cur + timedelta(hours=hours)
+        return datetime.combine(next_working_day(due.date(), days), due.timetz())
+    if mode != "working":
+        raise ValueError(f"unknown mode {mode!r}")
+    if cur.weekday() in days:
+        cur = datetime.combine(next_working_day(cur.date(), days), time(), tzinfo=TEHRAN)
+    left = timedelta(hours=hours)
+    while True:
+        midnight = datetime.combine(cur.date() + timedelta(days=1), time(), tzinfo=TEHRAN)
+        if cur + left < midnight:  # "<": a due moment never lands on a weekend's 00:00
+            return cur + left
+        left -= midnight - cur
+        cur = datetime.combine(next_working_day(midnight.date(), days), time(), tzinfo=TEHRAN)

@@ -1,0 +1,629 @@
+"""Nothing is ever lost (SPEC §10): open-workbook detection, the workspace lock, atomic writes.
+
+Three guards, used together by every command that changes a workbook::
+
+    with workspace_lock(root):                        # one writer per workspace, across machines
+        atomic_write(path, save, backups=root / ".crm_xl" / "backups", verify=verify_xlsx)
+
+* ``check_not_open`` refuses a workbook that Excel or LibreOffice has open, naming the user
+  from their lock file, because our ``os.replace`` would either fail (Windows) or be silently
+  overwritten by the user's next Ctrl+S.
+* ``workspace_lock`` is an existence lock (``O_CREAT|O_EXCL`` via filelock's ``SoftFileLock``)
+  because ``fcntl``/``LockFileEx`` locks are not reliable on SMB/NFS shares, which is where a
+  sales unit keeps its workbooks.  No OS lock is nested inside it: one mechanism, one truth.
+* ``atomic_write`` writes a temporary file beside the target, verifies it, keeps a backup of
+  the old version and only then replaces it, so a crash at any point leaves a readable file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import getpass
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import socket
+import sys
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from filelock import SoftFileLock, Timeout
+
+from crm_xl.domain.errors import CrmError, WorkbookBusyError, WorkspaceError
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_STALE_AFTER",
+    "atomic_write",
+    "backups_of",
+    "check_not_open",
+    "office_lock_holder",
+    "restore_backup",
+    "verify_xlsx",
+    "workspace_lock",
+]
+
+UNKNOWN = "unknown"
+
+# --------------------------------------------------------------------------- open in Excel?
+
+
+@dataclass(frozen=True)
+class _OfficeLock:
+    app: str  # "Excel" or "LibreOffice"
+    lock_file: Path
+    holder: str | None  # None when the lock file does not say who
+
+
+def _excel_owner_names(name: str) -> list[str]:
+    """Owner-file names Office may use for ``name``.
+
+    Excel (and PowerPoint) use ``~$`` + the full name.  Word cuts the stem: 8+ characters
+    lose the first two, exactly 7 lose the first one (rule as implemented by LibreOffice's
+    msodocumentlockfile.cxx).  We check both forms for every extension, so a workbook
+    opened by any Office flavour, or a stale file left by one, is seen.
+    """
+    names = [f"~${name}"]
+    stem_len = len(Path(name).stem)
+    if stem_len >= 8:
+        names.append(f"~${name[2:]}")
+    elif stem_len == 7:
+        names.append(f"~${name[1:]}")
+    return names
+
+
+def _printable(text: str) -> str | None:
+    text = text.strip().strip("\x00").strip()
+    return text if text and text.isprintable() else None
+
+
+def _parse_excel_owner(data: bytes) -> str | None:
+    """The user name in an MS Office owner file, or None.
+
+    Layout (reverse-engineered; see LibreOffice svl/source/misc/msodocumentlockfile.cxx):
+    byte 0 = length n (≤ 52) of the name in the Windows ANSI code page, then the name, then
+    padding (zeros for Word, spaces for Excel) up to offset 54 (Word) or 55 (Excel); there a
+    2-byte length and the same name in UTF-16-LE.  The UTF-16 copy is preferred because the
+    ANSI copy of a Persian name is often just question marks.
+    """
+    if not data or not 0 < data[0] <= 52:
+        return None
+    n = data[0]
+    off = 54
+    # Excel pads with spaces, so byte 54 is 0x20 and the length sits one byte later.
+    if len(data) > 54 and data[54] == 0x20 and (data[53] != 0 or data[52] != 0):
+        off = 55
+    if len(data) >= off + 2:
+        m = data[off] | (data[off + 1] << 8)
+        if 0 < m <= 52 and len(data) >= off + 2 + 2 * m:
+            with contextlib.suppress(UnicodeDecodeError):
+                name = _printable(data[off + 2 : off + 2 + 2 * m].decode("utf-16-le"))
+                if name and set(name) != {"?"}:
+                    return name
+    if len(data) < 1 + n:
+        return None
+    raw = data[1 : 1 + n]
+    try:
+        ansi = raw.decode("ascii")
+    except UnicodeDecodeError:
+        # Iranian Windows installs use code page 1256 (Arabic) as their ANSI code page.
+        ansi = raw.decode("cp1256", errors="replace")
+    name = _printable(ansi)
+    return name if name and set(name) != {"?"} else None
+
+
+def _libreoffice_fields(text: str) -> list[str]:
+    """Fields of the first record: ``,`` separates, ``;`` ends, backslash escapes ``\\ , ;``."""
+    fields: list[str] = []
+    cur: list[str] = []
+    it = iter(text)
+    for ch in it:
+        if ch == "\\":
+            cur.append(next(it, ""))
+        elif ch == ",":
+            fields.append("".join(cur))
+            cur = []
+        elif ch == ";":
+            break
+        else:
+            cur.append(ch)
+    fields.append("".join(cur))
+    return fields
+
+
+def _parse_libreoffice_lock(data: bytes) -> str | None:
+    """The user in a LibreOffice ``.~lock.<name>#`` file, or None.
+
+    The file is one CSV-like record ending in ``;``: LibreOffice user name (Tools ›
+    Options › User Data, often empty), system user name, host, time, user profile URL.
+    """
+    fields = _libreoffice_fields(data.decode("utf-8", errors="replace").strip("\r\n"))
+    for candidate in fields[:2]:
+        name = _printable(candidate)
+        if name:
+            return name
+    return None
+
+
+def _read_head(path: Path, size: int = 512) -> bytes:
+    with contextlib.suppress(OSError), path.open("rb") as fh:
+        return fh.read(size)
+    return b""
+
+
+def _find_office_lock(path: Path) -> _OfficeLock | None:
+    folder, name = path.parent, path.name
+    lo = folder / f".~lock.{name}#"
+    if lo.exists():
+        return _OfficeLock("LibreOffice", lo, _parse_libreoffice_lock(_read_head(lo)))
+    for owner_name in _excel_owner_names(name):
+        owner = folder / owner_name
+        if owner.exists():
+            return _OfficeLock("Excel", owner, _parse_excel_owner(_read_head(owner)))
+    return None
+
+
+def office_lock_holder(path: Path) -> str | None:
+    """Who has ``path`` open in Excel or LibreOffice: their name, ``"unknown"``, or None if nobody."""
+    found = _find_office_lock(Path(path))
+    if found is None:
+        return None
+    return found.holder or UNKNOWN
+
+
+def _busy_error(
+    path: Path, app: str, holder: str | None, lock_file: Path | None, *, app_fa: str | None = None
+) -> WorkbookBusyError:
+    who_fa = f"توسط {holder} " if holder else ""
+    who_en = f" by {holder}" if holder else ""
+    hint_fa = hint_en = ""
+    if lock_file is not None:
+        hint_fa = f" اگر فایل باز نیست، فایل قفل «{lock_file.name}» را در همان پوشه پاک کنید."
+        hint_en = f" If it is not open, delete the lock file {lock_file.name} in the same folder."
+    return WorkbookBusyError(
+        f"فایل «{path.name}» {who_fa}در {app_fa or app} باز است؛ آن را ببندید و دوباره تلاش کنید.{hint_fa}",
+        f"{path.name} is open in {app}{who_en}; close it and try again.{hint_en}",
+        code="workbook-open",
+        file=path,
+    )
+
+
+def check_not_open(path: Path) -> None:
+    """Raise ``WorkbookBusyError`` (code ``workbook-open``) if Excel or LibreOffice has ``path`` open."""
+    path = Path(path)
+    found = _find_office_lock(path)
+    if found is not None:
+        raise _busy_error(path, found.app, found.holder, found.lock_file)
+
+
+# --------------------------------------------------------------------------- workspace lock
+
+DEFAULT_STALE_AFTER = 600.0  # seconds without a heartbeat before anyone may break the lock
+_MARKER_MAX = 1024
+
+_held = threading.local()  # per thread: lock path -> nesting depth (reentrancy)
+
+
+@functools.cache
+def _this_host() -> str:
+    # The spelling filelock writes into its marker, so "same host" compares like with like.
+    try:
+        from filelock._identity import host_name
+
+        return str(host_name())
+    except Exception:  # private API; fall back to the plain name
+        return socket.gethostname()
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        import ctypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return ctypes.get_last_error() == 5  # access denied: it exists
+        try:
+            code = ctypes.c_ulong()
+            kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+            return code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)  # signal 0 only probes; never use this on Windows (it terminates)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return UNKNOWN
+
+
+def _read_marker(marker: Path) -> tuple[str, os.stat_result] | None:
+    """Content and lstat of the lock marker, or None if there is none."""
+    try:
+        st = marker.lstat()
+        with marker.open("rb") as fh:
+            data = fh.read(_MARKER_MAX)
+    except OSError:
+        return None
+    return data.decode("utf-8", errors="replace"), st
+
+
+def _marker_owner(content: str) -> tuple[int, str] | None:
+    lines = content.splitlines()
+    if len(lines) >= 2 and lines[0].isascii() and lines[0].isdigit():
+        return int(lines[0]), lines[1]
+    return None
+
+
+def _read_sidecar(sidecar: Path, content: str) -> dict[str, object] | None:
+    """The holder record, only if it belongs to the marker currently in place."""
+    try:
+        info = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(info, dict) and info.get("marker") == content:
+        return info
+    return None
+
+
+def _describe_holder(marker: Path, sidecar: Path) -> str:
+    got = _read_marker(marker)
+    if got is None:
+        return "another crm_xl process"
+    content, _ = got
+    info = _read_sidecar(sidecar, content)
+    owner = _marker_owner(content)
+    if info is not None:
+        return f"{info.get('user')} (pid {info.get('pid')} on {info.get('host')}, since {info.get('since')})"
+    if owner is not None:
+        return f"pid {owner[0]} on {owner[1]}"
+    return "another crm_xl process"
+
+
+def _stale_reason(
+    marker: Path, sidecar: Path, stale_after: float
+) -> tuple[str, os.stat_result] | None:
+    """Why the current marker may be broken, or None if it must be respected."""
+    got = _read_marker(marker)
+    if got is None:
+        return None
+    content, st = got
+    owner = _marker_owner(content)
+    if owner is not None and owner[1] == _this_host():
+        pid = owner[0]
+        if pid == os.getpid():
+            return None  # another thread of this process: it is alive by definition
+        if not _pid_alive(pid):
+            return f"its holder, pid {pid} on this host, is no longer running", st
+    # The holder refreshes the marker's and the sidecar's mtime every heartbeat.
+    last = st.st_mtime
+    info = _read_sidecar(sidecar, content)
+    if info is not None:
+        with contextlib.suppress(OSError):
+            last = max(last, sidecar.stat().st_mtime)
+    age = time.time() - last
+    if age > stale_after:
+        return f"no heartbeat for {age:.0f} s (stale after {stale_after:.0f} s)", st
+    return None
+
+
+def _break_stale(marker: Path, sidecar: Path, stale_after: float) -> None:
+    """Remove a stale marker so that, of several contenders, only one takes it.
+
+    The marker is renamed aside first (a rename of one directory entry succeeds once), then
+    checked to be the very file judged stale; if a peer recreated the lock in between, the
+    fresh marker is linked back.  Works on local disks, SMB and NFS alike.
+    """
+    judged = _stale_reason(marker, sidecar, stale_after)
+    if judged is None:
+        return
+    reason, st = judged
+    holder = _describe_holder(marker, sidecar)
+    aside = marker.with_name(f"{marker.name}.stale.{os.getpid()}.{secrets.token_hex(6)}")
+    try:
+        now = marker.lstat()
+        if (now.st_ino, now.st_mtime) != (st.st_ino, st.st_mtime):
+            return  # changed since judged: look again next round
+        os.rename(marker, aside)
+    except OSError:
+        return  # vanished, or (Windows) its live holder keeps it open
+    try:
+        took = aside.lstat()
+        if (took.st_ino, took.st_mtime) != (st.st_ino, st.st_mtime):
+            with contextlib.suppress(OSError):
+                os.link(aside, marker)  # put the fresh marker back; link never replaces
+            return
+        log.warning("broke stale workspace lock %s held by %s: %s", marker, holder, reason)
+    finally:
+        with contextlib.suppress(OSError):
+            aside.unlink()
+
+
+class _Heartbeat(threading.Thread):
+    """Touches the marker and sidecar so waiters can tell a long job from a dead one."""
+
+    def __init__(self, marker: Path, sidecar: Path, interval: float) -> None:
+        super().__init__(name="crm_xl-lock-heartbeat", daemon=True)
+        self.marker, self.sidecar, self.interval = marker, sidecar, interval
+        self.stop = threading.Event()
+        self.inode = marker.lstat().st_ino
+
+    def run(self) -> None:
+        while not self.stop.wait(self.interval):
+            try:
+                if self.marker.lstat().st_ino != self.inode:
+                    raise FileNotFoundError
+            except OSError:
+                # Someone judged us stale (clock skew, or we were suspended) and took over.
+                log.error(
+                    "workspace lock %s was broken while held; stopping heartbeat", self.marker
+                )
+                return
+            for p in (self.marker, self.sidecar):
+                with contextlib.suppress(OSError):
+                    os.utime(p)
+
+
+@contextlib.contextmanager
+def workspace_lock(
+    root: Path,
+    *,
+    timeout: float = 30.0,
+    stale_after: float = DEFAULT_STALE_AFTER,
+    poll_interval: float = 0.02,
+) -> Iterator[None]:
+    """Hold the workspace's write lock ``<root>/.crm_xl/lock`` for the ``with`` block.
+
+    Reentrant for the same thread.  Waits up to ``timeout`` seconds, then raises
+    ``WorkbookBusyError`` (code ``workspace-locked``) naming the holder from the sidecar
+    ``lock.holder.json`` (user, host, pid, start time).  A lock is broken (and logged) when
+    its holder ran on this host and is gone, or when neither the marker nor the sidecar was
+    touched for ``stale_after`` seconds; a live holder touches both every ``stale_after / 5``
+    seconds (at most 60 s).  Age uses file mtimes against this machine's clock, so machines
+    sharing a folder must keep their clocks within a few minutes of each other.
+    """
+    root = Path(root)
+    lock_dir = root / ".crm_xl"
+    marker, sidecar = lock_dir / "lock", lock_dir / "lock.holder.json"
+    key = os.path.abspath(marker)
+    depth: dict[str, int] = _held.__dict__.setdefault("depth", {})
+    if depth.get(key):
+        depth[key] += 1
+        try:
+            yield
+        finally:
+            depth[key] -= 1
+        return
+
+    if not root.is_dir():
+        raise WorkspaceError(
+            f"پوشهٔ کاری «{root}» وجود ندارد.",
+            f"The workspace folder {root} does not exist.",
+            code="workspace-missing",
+            file=root,
+        )
+    lock_dir.mkdir(exist_ok=True)
+    lock = SoftFileLock(marker, thread_local=True)
+    deadline = time.monotonic() + max(timeout, 0.0)
+    while True:
+        _break_stale(marker, sidecar, stale_after)
+        remaining = deadline - time.monotonic()
+        try:
+            lock.acquire(timeout=max(0.0, min(0.5, remaining)), poll_interval=poll_interval)
+            break
+        except Timeout:
+            if time.monotonic() >= deadline:
+                holder = _describe_holder(marker, sidecar)
+                raise WorkbookBusyError(
+                    f"پوشهٔ کاری در حال ویرایش توسط {holder} است؛ کمی بعد دوباره تلاش کنید."
+                    f" اگر آن برنامه دیگر اجرا نمی‌شود، قفل پس از {stale_after / 60:.0f} دقیقه خودبه‌خود آزاد می‌شود.",
+                    f"The workspace is being changed by {holder}; try again in a moment."
+                    f" If that program is no longer running, the lock is released automatically"
+                    f" after {stale_after / 60:.0f} minutes.",
+                    code="workspace-locked",
+                    file=marker,
+                ) from None
+
+    token = secrets.token_hex(8)
+    heartbeat: _Heartbeat | None = None
+    try:
+        got = _read_marker(marker)
+        record = {
+            "marker": got[0] if got else "",
+            "token": token,
+            "user": _user(),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "since": datetime.now().isoformat(timespec="seconds"),
+        }
+        tmp = sidecar.with_name(f"{sidecar.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, sidecar)
+        heartbeat = _Heartbeat(marker, sidecar, min(60.0, stale_after / 5))
+        heartbeat.start()
+        depth[key] = 1
+        yield
+    finally:
+        depth.pop(key, None)
+        if heartbeat is not None:
+            heartbeat.stop.set()
+            heartbeat.join()
+        # Remove our sidecar before the marker, never a successor's.
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(sidecar.read_text(encoding="utf-8")).get("token") == token:
+                sidecar.unlink()
+        lock.release()
+
+
+# --------------------------------------------------------------------------- atomic write
+
+#: Test hook: called with the verified temporary file just before it replaces the target.
+_before_replace: Callable[[Path], None] | None = None
+
+_STAMP = "%Y%m%d-%H%M%S-%f"
+
+
+def verify_xlsx(path: Path) -> None:
+    """Raise ``CrmError`` (code ``invalid-xlsx``) unless ``path`` is an intact xlsx/xlsm package."""
+    path = Path(path)
+    problem: str | None = None
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
+                problem = "xl/workbook.xml or [Content_Types].xml is missing"
+            elif (bad := zf.testzip()) is not None:
+                problem = f"member {bad} is corrupt"
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        problem = str(exc) or type(exc).__name__
+    if problem:
+        raise CrmError(
+            f"فایل «{path.name}» یک کارپوشهٔ Excel سالم نیست ({problem}).",
+            f"{path.name} is not a valid Excel workbook ({problem}).",
+            code="invalid-xlsx",
+            file=path,
+        )
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Makes the rename itself durable on POSIX; Windows cannot open directories this way.
+    if sys.platform == "win32":  # pragma: no cover
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _backup_pattern(path: Path) -> re.Pattern[str]:
+    return re.compile(
+        rf"^{re.escape(path.stem)}\.(\d{{8}}-\d{{6}}-\d{{6}})(?:-(\d+))?{re.escape(path.suffix)}$"
+    )
+
+
+def backups_of(path: Path, backups: Path) -> list[Path]:
+    """Backups of ``path`` in ``backups``, newest first."""
+    path, backups = Path(path), Path(backups)
+    pattern = _backup_pattern(path)
+    found: list[tuple[str, int, Path]] = []
+    with contextlib.suppress(FileNotFoundError):
+        for entry in backups.iterdir():
+            m = pattern.match(entry.name)
+            if m and entry.is_file():
+                found.append((m.group(1), int(m.group(2) or 0), entry))
+    found.sort(key=lambda t: (t[0], t[1]), reverse=True)
+    return [p for _, _, p in found]
+
+
+def _make_backup(path: Path, backups: Path) -> Path:
+    backups.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime(_STAMP)
+    target = backups / f"{path.stem}.{stamp}{path.suffix}"
+    n = 1
+    while target.exists():  # two writes within one microsecond
+        target = backups / f"{path.stem}.{stamp}-{n}{path.suffix}"
+        n += 1
+    # Copy under a name backups_of ignores, then rename: a crash never leaves a truncated backup.
+    partial = backups / f".{target.name}.partial"
+    shutil.copy2(path, partial)
+    _fsync_file(partial)
+    os.replace(partial, target)
+    return target
+
+
+def _prune(path: Path, backups: Path, keep: int) -> None:
+    for old in backups_of(path, backups)[max(keep, 1) :]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+
+
+def atomic_write(
+    path: Path,
+    write: Callable[[Path], object],
+    *,
+    backups: Path | None,
+    keep: int = 20,
+    verify: Callable[[Path], None] | None = None,
+) -> None:
+    """Replace ``path`` with what ``write(tmp)`` produces, or leave it untouched.
+
+    Order: refuse if open in Excel/LibreOffice; ``write`` a temp file in the same folder
+    (``.<stem>.tmp<pid>-<rand><suffix>``, same suffix so xlsx writers accept it); fsync;
+    ``verify``; back up the current file to ``backups/<stem>.<YYYYmmdd-HHMMSS-ffffff><suffix>``;
+    ``os.replace``; prune backups to the newest ``keep`` (only after success, so a failed write
+    never costs an old backup).  On any failure the temp file is removed and the error re-raised.
+    The caller holds ``workspace_lock``; this function does not lock.
+    """
+    path = Path(path)
+    check_not_open(path)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}-{secrets.token_hex(3)}{path.suffix}")
+    try:
+        write(tmp)
+        if not tmp.is_file():
+            raise CrmError(
+                f"فایل «{path.name}» نوشته نشد.",
+                f"{path.name} was not written.",
+                code="write-failed",
+                file=path,
+            )
+        _fsync_file(tmp)
+        if verify is not None:
+            verify(tmp)
+        if path.exists():
+            with contextlib.suppress(OSError):
+                shutil.copymode(path, tmp)
+            if backups is not None:
+                _make_backup(path, Path(backups))
+        if _before_replace is not None:
+            _before_replace(tmp)
+        check_not_open(path)  # the user may have opened it while we were writing
+        try:
+            os.replace(tmp, path)
+        except PermissionError as exc:
+            # Windows refuses to replace a file another program holds open.
+            raise _busy_error(path, "another program", None, None, app_fa="برنامهٔ دیگری") from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(path.parent)
+    if backups is not None:
+        _prune(path, Path(backups), keep)
+
+
+def restore_backup(backup: Path, path: Path, *, backups: Path | None, keep: int = 20) -> None:
+    """Put ``backup`` back as ``path``; the version it replaces becomes a backup itself (undoable)."""
+    backup = Path(backup)
+    atomic_write(path, lambda tmp: shutil.copyfile(backup, tmp), backups=backups, keep=keep)

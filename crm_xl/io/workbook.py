@@ -1,0 +1,624 @@
+"""Read and write the forms: openpyxl for the file store's primitives, calamine for fast reads.
+
+Machines find data by content, never by guessed positions: the form by the ``crm_form``
+defined name, a table's columns by its hidden key row (schema.KEY_ROW), a block's lines by
+its hidden key column.  Rows are read to the sheet's real end, not the Excel table's ref,
+because a salesperson may type rows below the table.
+
+Value convention of both readers: strings stripped (blank → None), integral numbers as
+int, Excel dates as ``datetime`` (``date`` for DATE fields), booleans as bool.  Datetimes in
+cells are naive Asia/Tehran wall time; writers convert aware datetimes to Tehran and drop
+the tzinfo.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Mapping
+from copy import copy
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
+
+import openpyxl
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from crm_xl.domain import schema
+from crm_xl.domain.enums import ENUMS, LabeledEnum
+from crm_xl.domain.errors import CrmError
+from crm_xl.domain.schema import Block, Field, FieldType, Form, Table
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+_CODE_RE = re.compile(r"F-\d{2}-\d{2}-\d{2}")
+
+__all__ = [
+    "TEHRAN",
+    "FormBook",
+    "converter",
+    "date_hint",
+    "detect_form",
+    "normalize_value",
+    "number_format_for",
+    "read_block_fast",
+    "read_table_fast",
+    "to_cell_value",
+]
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+def _err(code: str, fa: str, en: str, path: str | Path, **where: Any) -> CrmError:
+    return CrmError(fa, en, code=code, file=str(path), **where)
+
+
+def _missing_sheet(path: str | Path, sheet: str) -> CrmError:
+    return _err(
+        "missing-sheet",
+        f"برگه «{sheet}» در فایل نیست",
+        f"sheet {sheet!r} is missing from the workbook",
+        path,
+        sheet=sheet,
+    )
+
+
+def _missing_column(path: str | Path, sheet: str, key: str, cell: str | None = None) -> CrmError:
+    return _err(
+        "missing-column",
+        f"ستون/سطر «{key}» در ردیف کلیدها (پنهان) پیدا نشد",
+        f"field {key!r} not found in the hidden key row/column",
+        path,
+        sheet=sheet,
+        cell=cell,
+        field=key,
+    )
+
+
+# --- recognising a form -------------------------------------------------------------------
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    """The file as an OOXML zip, or a CrmError saying why it is not one."""
+    if not path.exists():
+        raise _err("file-not-found", "فایل پیدا نشد", "file not found", path)
+    if path.is_dir():
+        raise _err(
+            "not-xlsx", "این مسیر پوشه است نه فایل اکسل", "path is a folder, not a workbook", path
+        )
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as e:
+        raise _err("unreadable", "فایل خوانده نشد", f"cannot read file: {e.strerror}", path) from e
+    if head == _OLE_MAGIC:
+        raise _err(
+            "encrypted",
+            "فایل رمزدار است یا قالب قدیمی xls دارد؛ رمز را بردارید و با قالب xlsx ذخیره کنید",
+            "workbook is password-protected (or legacy .xls); remove the password and save as .xlsx",
+            path,
+        )
+    try:
+        zf = zipfile.ZipFile(path)
+        names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise _err(
+            "not-xlsx", "فایل، اکسل (xlsx) سالم نیست", f"not a valid .xlsx file ({e})", path
+        ) from e
+    if "xl/workbook.xml" not in names:
+        zf.close()
+        raise _err(
+            "not-xlsx",
+            "فایل، اکسل (xlsx) سالم نیست",
+            "not a valid .xlsx file (no xl/workbook.xml)",
+            path,
+        )
+    return zf
+
+
+def _workbook_xml(path: Path) -> tuple[list[str], dict[str, str]]:
+    """Sheet names and workbook-scope defined names, straight from xl/workbook.xml (cheap)."""
+    with _open_zip(path) as zf:
+        try:
+            root = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+        except (ElementTree.ParseError, zipfile.BadZipFile, OSError, KeyError) as e:
+            raise _err(
+                "not-xlsx", "فایل، اکسل (xlsx) سالم نیست", f"corrupt workbook.xml ({e})", path
+            ) from e
+    sheets = [s.get("name", "") for s in root.iterfind("m:sheets/m:sheet", _NS)]
+    names = {
+        d.get("name", ""): d.text or ""
+        for d in root.iterfind("m:definedNames/m:definedName", _NS)
+        if d.get("localSheetId") is None
+    }
+    return sheets, names
+
+
+def _form_by_header(path: Path, sheets: list[str]) -> Form | None:
+    """Fallback when the defined name was lost: a form code in some sheet's header rows."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        for s in sheets:
+            rows = book.get_sheet_by_name(s).to_python(
+                skip_empty_area=False, nrows=schema.HEADER_ROWS
+            )
+            for row in rows:
+                for v in row:
+                    m = _CODE_RE.search(str(v))
+                    if m and m.group() in schema.FORMS:
+                        return schema.FORMS[m.group()]
+    except Exception:  # a corrupt sheet just means "not recognised"
+        return None
+    return None
+
+
+def detect_form(path: str | Path) -> Form:
+    """The form a workbook is, from its ``crm_form`` defined name (else its header text).
+
+    Raises CrmError: file-not-found, not-xlsx, encrypted, unknown-form, missing-sheet.
+    """
+    path = Path(path)
+    sheets, names = _workbook_xml(path)
+    marker = names.get(schema.FORM_MARKER, "").strip().lstrip("=").strip('"')
+    form = schema.FORMS.get(marker) or _form_by_header(path, sheets)
+    if form is None:
+        raise _err(
+            "unknown-form",
+            f"فایل «{path.name}» فرم crm_xl نیست (کد فرم پیدا نشد)",
+            f"{path.name} is not a crm_xl form (no form code found)",
+            path,
+        )
+    for part in form.parts:
+        if part.sheet not in sheets:
+            raise _missing_sheet(path, part.sheet)
+    return form
+
+
+# --- values ---------------------------------------------------------------------------------
+
+
+def normalize_value(v: object) -> object:
+    """Reader convention for one raw cell value (see module doc)."""
+    if isinstance(v, str):
+        v = v.strip()
+        return v or None
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def _typed(f: Field, v: object) -> object:
+    """Date fields: DATE → date, DATETIME → datetime; any other stray date → datetime."""
+    if isinstance(v, dt.datetime):
+        return v.date() if f.type == FieldType.DATE else v
+    if isinstance(v, dt.date):
+        return v if f.type == FieldType.DATE else dt.datetime.combine(v, dt.time())
+    return v
+
+
+def converter(f: Field) -> Callable[[object], object]:
+    if f.is_date:
+        return lambda v: _typed(f, normalize_value(v))
+
+    def conv(v: object) -> object:
+        v = normalize_value(v)
+        if isinstance(v, dt.date):
+            return _typed(f, v)
+        return v
+
+    return conv
+
+
+def to_cell_value(f: Field, v: object) -> object:
+    """A Python value as the cell should hold it: enums as Persian labels, naive Tehran times."""
+    if isinstance(v, LabeledEnum):
+        return v.fa
+    if f.type == FieldType.ENUM and isinstance(v, str) and f.enum:
+        try:
+            return ENUMS[f.enum].parse(v).fa
+        except ValueError:
+            return v  # kept as typed; validation reports it with its cell
+    if isinstance(v, dt.datetime):
+        if v.tzinfo is not None:
+            v = v.astimezone(TEHRAN).replace(tzinfo=None)
+        return v
+    if isinstance(v, dt.date) and f.type == FieldType.DATETIME:
+        return dt.datetime.combine(v, dt.time())
+    return v
+
+
+def date_hint(f: Field, v: object) -> str | None:
+    """Jalali text for the hint beside a written block date, else None.
+
+    LibreOffice (and a PDF made by it) cannot show the Persian-calendar number format, so a
+    written date is also given as text where a printed form is read.
+    """
+    if not (f.is_date and isinstance(v, dt.date)):
+        return None
+    from crm_xl.domain.dates import to_jalali_str
+
+    return f"شمسی: {to_jalali_str(v, with_time=f.type == FieldType.DATETIME)}"
+
+
+def number_format_for(f: Field, v: object) -> str | None:
+    from crm_xl.io.layout import number_format
+
+    if isinstance(v, dt.datetime) and f.type != FieldType.DATE:
+        return schema.DATETIME_FORMAT
+    if isinstance(v, dt.date):
+        return schema.DATE_FORMAT if f.type != FieldType.DATETIME else schema.DATETIME_FORMAT
+    return number_format(f)
+
+
+# --- openpyxl ---------------------------------------------------------------------------------
+
+
+class FormBook:
+    """An openpyxl workbook known to be ``form``, addressed through the schema."""
+
+    def __init__(self, wb: Workbook, form: Form, path: Path | None = None) -> None:
+        self.wb = wb
+        self.form = form
+        self.path = path
+        self._cols: dict[str, dict[str, int]] = {}
+
+    # -- opening / saving
+    @classmethod
+    def open(cls, path: str | Path, *, keep_vba: bool | None = None) -> FormBook:
+        """Open a form workbook for reading and writing (keep_vba defaults to True for .xlsm)."""
+        path = Path(path)
+        form = detect_form(path)
+        if keep_vba is None:
+            keep_vba = path.suffix.lower() in (".xlsm", ".xltm")
+        try:
+            wb = openpyxl.load_workbook(path, keep_vba=keep_vba, keep_links=True)
+        except CrmError:
+            raise
+        except Exception as e:  # openpyxl raises many types for a damaged package
+            raise _err(
+                "not-xlsx", "فایل اکسل خراب است و باز نشد", f"cannot open workbook: {e}", path
+            ) from e
+        for part in form.parts:
+            if part.sheet not in wb.sheetnames:
+                raise _missing_sheet(path, part.sheet)
+        return cls(wb, form, path)
+
+    @classmethod
+    def new(cls, form: Form, *, company: str | None = None) -> FormBook:
+        """A fresh, unsaved form (the template laid out in memory)."""
+        import io
+
+        from crm_xl.io.layout import DEFAULT_COMPANY, new_workbook, write_form
+
+        buf = io.BytesIO()
+        book = new_workbook(buf, in_memory=True)
+        write_form(book, form, company=company or DEFAULT_COMPANY)
+        book.close()
+        buf.seek(0)
+        return cls(openpyxl.load_workbook(buf), form, None)
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Plain save (atomic replace and backups are ``safety``'s job: pass a temp path)."""
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise ValueError("FormBook.save needs a path for a new workbook")
+        self.wb.save(target)
+        return target
+
+    @property
+    def name(self) -> str:
+        return str(self.path) if self.path else self.form.filename
+
+    def sheet(self, part: str) -> Worksheet:
+        p = self.form.part(part)
+        try:
+            return self.wb[p.sheet]
+        except KeyError:
+            raise _missing_sheet(self.name, p.sheet) from None
+
+    # -- header
+    @property
+    def company(self) -> str:
+        """Company name from the header block (row 1) of the first sheet."""
+        ws = self.wb[self.form.parts[0].sheet]
+        v = normalize_value(ws.cell(1, 1).value)
+        return "" if v is None else str(v)
+
+    @company.setter
+    def company(self, value: str) -> None:
+        for part in self.form.parts:
+            self.wb[part.sheet].cell(1, 1).value = value
+
+    def header(self) -> dict[str, str]:
+        """Company, form code, revision and title as the workbook states them."""
+        names = self.wb.defined_names
+        code = (
+            names[schema.FORM_MARKER].attr_text.strip('"=') if schema.FORM_MARKER in names else ""
+        )
+        rev = names["crm_revision"].attr_text.strip('"=') if "crm_revision" in names else ""
+        ws = self.wb[self.form.parts[0].sheet]
+        title = normalize_value(ws.cell(2, 1).value)
+        return {
+            "company": self.company,
+            "code": code or self.form.code,
+            "revision": rev or self.form.revision,
+            "title": str(title or self.form.title_fa),
+        }
+
+    # -- blocks
+    def _block(self, name: str) -> Block:
+        p = self.form.part(name)
+        if not isinstance(p, Block):
+            raise KeyError(f"{name} is not a block")
+        return p
+
+    def block_rows(self, name: str) -> dict[str, int]:
+        """Field key → row of a block, from its hidden key column."""
+        b = self._block(name)
+        ws = self.sheet(name)
+        rows: dict[str, int] = {}
+        col = ws.iter_rows(
+            min_row=1, min_col=schema.BLOCK_KEY_COL, max_col=schema.BLOCK_KEY_COL, values_only=True
+        )
+        for r, (v,) in enumerate(col, 1):
+            if isinstance(v, str) and v.strip() in b.keys:
+                rows.setdefault(v.strip(), r)
+        for k in b.keys:
+            if k not in rows:
+                raise _missing_column(self.name, b.sheet, k)
+        return rows
+
+    def block_cell(self, name: str, key: str) -> str:
+        return f"{get_column_letter(schema.BLOCK_VALUE_COL)}{self.block_rows(name)[key]}"
+
+    def read_block(self, name: str) -> dict[str, object]:
+        b = self._block(name)
+        ws = self.sheet(name)
+        rows = self.block_rows(name)
+        return {
+            f.key: converter(f)(ws.cell(rows[f.key], schema.BLOCK_VALUE_COL).value)
+            for f in b.fields
+        }
+
+    def write_block(self, name: str, values: Mapping[str, object]) -> None:
+        """Write block values (None clears a cell); unknown keys raise KeyError."""
+        b = self._block(name)
+        ws = self.sheet(name)
+        rows = self.block_rows(name)
+        for key, v in values.items():
+            f = b.field(key)
+            self._set(ws.cell(rows[key], schema.BLOCK_VALUE_COL), f, v)
+            hint = date_hint(f, v)
+            if hint is not None:
+                ws.cell(rows[key], schema.BLOCK_HINT_COL).value = hint
+
+    # -- tables
+    def _table(self, name: str) -> Table:
+        p = self.form.part(name)
+        if not isinstance(p, Table):
+            raise KeyError(f"{name} is not a table")
+        return p
+
+    def header_columns(self, table_name: str) -> dict[str, int]:
+        """Field key → 1-based column, from the hidden key row (robust to moved columns)."""
+        if table_name in self._cols:
+            return self._cols[table_name]
+        t = self._table(table_name)
+        ws = self.sheet(table_name)
+        cols: dict[str, int] = {}
+        for c in ws.iter_rows(min_row=schema.KEY_ROW, max_row=schema.KEY_ROW):
+            for cell in c:
+                v = cell.value
+                if isinstance(v, str) and v.strip() in t.keys:
+                    cols.setdefault(v.strip(), int(cell.column or 0))
+        for k in t.keys:
+            if k not in cols:
+                raise _missing_column(self.name, t.sheet, k, f"{schema.KEY_ROW}:{schema.KEY_ROW}")
+        self._cols[table_name] = cols
+        return cols
+
+    def cell_ref(self, table: str, row: int, key: str) -> str:
+        return f"{get_column_letter(self.header_columns(table)[key])}{row}"
+
+    def read_table(self, name: str) -> list[tuple[int, dict[str, object]]]:
+        """(Excel row, values by key) of every non-empty row from FIRST_DATA_ROW to the sheet's end."""
+        t = self._table(name)
+        ws = self.sheet(name)
+        cols = self.header_columns(name)
+        spec = [(f.key, cols[f.key] - 1, converter(f)) for f in t.fields]
+        out: list[tuple[int, dict[str, object]]] = []
+        for r, raw in enumerate(
+            ws.iter_rows(min_row=schema.FIRST_DATA_ROW, values_only=True), schema.FIRST_DATA_ROW
+        ):
+            rec = {k: (conv(raw[i]) if i < len(raw) else None) for k, i, conv in spec}
+            if any(v is not None for v in rec.values()):
+                out.append((r, rec))
+        return out
+
+    def last_row(self, name: str) -> int:
+        """Last row holding data in the table's columns (LABEL_ROW when empty)."""
+        ws = self.sheet(name)
+        idx = [c - 1 for c in self.header_columns(name).values()]
+        last = schema.LABEL_ROW
+        for r, raw in enumerate(
+            ws.iter_rows(min_row=schema.FIRST_DATA_ROW, values_only=True), schema.FIRST_DATA_ROW
+        ):
+            if any(i < len(raw) and normalize_value(raw[i]) is not None for i in idx):
+                last = r
+        return last
+
+    def append_rows(self, name: str, rows: Iterable[Mapping[str, object]]) -> list[int]:
+        """Write rows after the last data row; grows the Excel table over them. Returns row numbers."""
+        t = self._table(name)
+        ws = self.sheet(name)
+        cols = self.header_columns(name)
+        fields = {f.key: f for f in t.fields}
+        styles = self._row_styles(ws, cols.values())
+        written: list[int] = []
+        r = self.last_row(name)
+        for values in rows:
+            r += 1
+            for key in values:
+                if key not in fields:
+                    raise KeyError(f"{name} has no field {key!r}")
+            if r != schema.FIRST_DATA_ROW:
+                for c, style in styles:
+                    ws.cell(r, c)._style = copy(style)  # type: ignore[union-attr]
+            for key, v in values.items():
+                if v is not None:
+                    self._set(ws.cell(r, cols[key]), fields[key], v)
+            written.append(r)
+        if written:
+            self._grow_table(t, ws, written[-1])
+        return written
+
+    def update_row(self, name: str, row: int, values: Mapping[str, object]) -> None:
+        """Overwrite the given fields of one row (None clears a cell)."""
+        t = self._table(name)
+        if row < schema.FIRST_DATA_ROW:
+            raise ValueError(f"row {row} is above the data rows of {name}")
+        ws = self.sheet(name)
+        cols = self.header_columns(name)
+        for key, v in values.items():
+            self._set(ws.cell(row, cols[key]), t.field(key), v)
+        self._grow_table(t, ws, row)
+
+    # -- helpers
+    @staticmethod
+    def _set(cell: Any, f: Field, v: object) -> None:
+        value = to_cell_value(f, v)
+        cell.value = value
+        if value is None:
+            return
+        nf = number_format_for(f, value)
+        if nf and cell.number_format != nf:
+            cell.number_format = nf
+
+    @staticmethod
+    def _row_styles(ws: Worksheet, cols: Iterable[int]) -> list[tuple[int, Any]]:
+        """Styles of the template's first data row (borders, formats, wrap), to give new rows."""
+        out = []
+        for c in cols:
+            src = ws._cells.get((schema.FIRST_DATA_ROW, c))  # no cell creation, no max_column scan
+            if src is not None and src.has_style:
+                out.append((c, src._style))  # type: ignore[union-attr]
+        return out
+
+    def _grow_table(self, t: Table, ws: Worksheet, last: int) -> None:
+        tab = ws.tables.get(t.name)
+        if tab is None:
+            return
+        m = re.fullmatch(r"\$?([A-Z]+)\$?(\d+):\$?([A-Z]+)\$?(\d+)", tab.ref)
+        if not m:
+            return
+        c1, r1, c2, r2 = m.group(1), int(m.group(2)), m.group(3), int(m.group(4))
+        if last <= r2:
+            return
+        tab.ref = f"{c1}{r1}:{c2}{last}"
+        if tab.autoFilter is not None:
+            tab.autoFilter.ref = tab.ref
+
+
+# --- calamine (fast, read-only) -----------------------------------------------------------------
+
+
+def _calamine_rows(path: str | Path, form: Form, part: str) -> tuple[list[list[Any]], str]:
+    from python_calamine import CalamineWorkbook
+
+    p = form.part(part)
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except Exception as e:
+        _open_zip(Path(path))  # the precise reason, when it is one we know
+        raise _err(
+            "not-xlsx", "فایل اکسل خراب است و باز نشد", f"cannot open workbook: {e}", path
+        ) from e
+    if p.sheet not in book.sheet_names:
+        raise _missing_sheet(path, p.sheet)
+    rows = book.get_sheet_by_name(p.sheet).to_python(skip_empty_area=False)
+    return rows, p.sheet
+
+
+def read_table_fast(
+    path: str | Path, form: Form, table_name: str
+) -> list[tuple[int, dict[str, object]]]:
+    """Same result as ``FormBook.read_table`` through calamine (read-only, much faster)."""
+    t = form.part(table_name)
+    if not isinstance(t, Table):
+        raise KeyError(f"{table_name} is not a table")
+    rows, sheet = _calamine_rows(path, form, table_name)
+    keyrow = rows[schema.KEY_ROW - 1] if len(rows) >= schema.KEY_ROW else []
+    cols: dict[str, int] = {}
+    for i, v in enumerate(keyrow):
+        if isinstance(v, str) and v.strip() in t.keys:
+            cols.setdefault(v.strip(), i)
+    for k in t.keys:
+        if k not in cols:
+            raise _missing_column(path, sheet, k, f"{schema.KEY_ROW}:{schema.KEY_ROW}")
+    plain = [(f.key, cols[f.key]) for f in t.fields if not f.is_date]
+    dated = [(f.key, cols[f.key], f) for f in t.fields if f.is_date]
+    width = max(cols.values()) + 1
+    out: list[tuple[int, dict[str, object]]] = []
+    # Hot loop: one dict per row; conversions only where a value is not already final.
+    for r, raw in enumerate(rows[schema.FIRST_DATA_ROW - 1 :], schema.FIRST_DATA_ROW):
+        if len(raw) < width:
+            raw = raw + [""] * (width - len(raw))
+        rec: dict[str, object] = {}
+        empty = True
+        for k, i in plain:
+            v = raw[i]
+            if v == "":
+                rec[k] = None
+                continue
+            if v.__class__ is str:
+                v = v.strip() or None
+            elif v.__class__ is float and v.is_integer():
+                v = int(v)
+            elif isinstance(v, dt.date):
+                v = _typed(_PLAIN, v)
+            if v is not None:
+                empty = False
+            rec[k] = v
+        for k, i, f in dated:
+            v = raw[i]
+            if v == "":
+                rec[k] = None
+                continue
+            v = _typed(f, normalize_value(v))
+            if v is not None:
+                empty = False
+            rec[k] = v
+        if not empty:
+            out.append((r, rec))
+    return out
+
+
+_PLAIN = Field("_", "_", "_")
+
+
+def read_block_fast(path: str | Path, form: Form, block_name: str) -> dict[str, object]:
+    """Same result as ``FormBook.read_block`` through calamine."""
+    b = form.part(block_name)
+    if not isinstance(b, Block):
+        raise KeyError(f"{block_name} is not a block")
+    rows, sheet = _calamine_rows(path, form, block_name)
+    kc, vc = schema.BLOCK_KEY_COL - 1, schema.BLOCK_VALUE_COL - 1
+    found: dict[str, object] = {}
+    for raw in rows:
+        k = raw[kc] if len(raw) > kc else ""
+        if isinstance(k, str) and k.strip() in b.keys and k.strip() not in found:
+            found[k.strip()] = raw[vc] if len(raw) > vc else ""
+    out: dict[str, object] = {}
+    for f in b.fields:
+        if f.key not in found:
+            raise _missing_column(path, sheet, f.key)
+        out[f.key] = converter(f)(found[f.key])
+    return out

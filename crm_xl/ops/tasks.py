@@ -1,0 +1,702 @@
+"""Each expert's task list (کارتابل), the manager's summary, and the task-list workbook (R10).
+
+A task is the most pressing deadline of one open customer (``state.evaluate``): the 24-hour
+call, the planned next action, or the "touch every N days" contact.  It lands in the list of
+whoever must act — the action's owner, else the customer's expert — sorted by due time, so
+overdue work comes first.
+
+The workbook is written with XlsxWriter in the forms' look: right-to-left, Tahoma, the
+header block (company, title, report date), A4 fit to width.  Dates are Jalali **text**
+(LibreOffice cannot show Jalali from any number format); the real date sits in a hidden
+last column for sorting and formulas.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from crm_xl.domain.dates import TEHRAN, now_tehran, to_jalali_str
+from crm_xl.domain.enums import FollowUpState, Stage
+from crm_xl.domain.followup import FIRST_ACTION_FA, FollowUpStatus, Rule, fa_moment, format_late
+from crm_xl.domain.schema import DATETIME_FORMAT, FONT_NAME, FONT_SIZE
+from crm_xl.domain.text import normalize
+from crm_xl.io.layout import FOOTER, STATE_FILLS, new_workbook
+from crm_xl.io.workspace import Workspace
+from crm_xl.ops.refresh import Evaluation, evaluate_workspace
+
+__all__ = [
+    "TITLE_FA",
+    "Task",
+    "build_summary",
+    "build_tasks",
+    "overview",
+    "print_overdue",
+    "print_tasks",
+    "safe_sheet_name",
+    "write_tasks_workbook",
+]
+
+TITLE_FA = "کارتابل پیگیری‌ها"
+TITLE_EN = "Follow-up task lists"
+#: Terminal and summary order of states: what needs action first.
+STATE_ORDER = (
+    FollowUpState.OVERDUE,
+    FollowUpState.STALLED,
+    FollowUpState.DUE_TODAY,
+    FollowUpState.ON_TIME,
+    FollowUpState.FINAL,
+)
+#: Funnel steps: (key, Persian, English, level reached).
+FUNNEL = (
+    ("first_contact", "تماس اول", "First contact", 0),
+    ("follow_up", "پیگیری", "Followed up", 1),
+    ("negotiation", "مذاکره / پیش‌فاکتور", "Negotiation / proposal", 2),
+    ("won", "فروش", "Won", 3),
+    ("crm_done", "CRM انجام شد", "CRM done", 4),
+)
+_LEVEL = {
+    Stage.FIRST_CONTACT: 0,
+    Stage.FOLLOW_UP: 1,
+    Stage.NEGOTIATION: 2,
+    Stage.PROPOSAL: 2,
+    Stage.WON: 3,
+    Stage.CRM_DONE: 4,
+}
+NO_OWNER = "بدون مسئول"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One line of a task list."""
+
+    owner: str
+    customer_no: str
+    customer_name: str
+    expert: str
+    stage: Stage
+    state: FollowUpState
+    rule: Rule
+    action: str
+    due_at: datetime | None
+    late_by: timedelta | None
+    contact: str
+    reason_fa: str
+    reason_en: str
+
+    @property
+    def due_jalali(self) -> str:
+        return to_jalali_str(self.due_at, with_time=True) if self.due_at else ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "owner": self.owner,
+            "customer_no": self.customer_no,
+            "customer_name": self.customer_name,
+            "expert": self.expert,
+            "stage": self.stage.value,
+            "stage_fa": self.stage.fa,
+            "state": self.state.value,
+            "state_fa": self.state.fa,
+            "rule": self.rule.value,
+            "action": self.action,
+            "due_at": self.due_at.isoformat() if self.due_at else None,
+            "due_jalali": self.due_jalali,
+            "late_hours": round(self.late_by.total_seconds() / 3600, 2) if self.late_by else None,
+            "late_fa": format_late(self.late_by),
+            "contact": self.contact,
+            "reason_fa": self.reason_fa,
+            "reason_en": self.reason_en,
+        }
+
+
+def _s(v: object) -> str:
+    return "" if v is None else normalize(str(v))
+
+
+def _stage(row: Mapping[str, Any]) -> Stage:
+    try:
+        return Stage.parse(row.get("stage") or Stage.FIRST_CONTACT)
+    except ValueError:
+        return Stage.FOLLOW_UP
+
+
+def _action(row: Mapping[str, Any], st: FollowUpStatus, hours: int) -> str:
+    if st.rule is Rule.NEXT_ACTION:
+        return _s(row.get("next_action")) or "اقدام بعدی"
+    if st.rule is Rule.FIRST_24H:
+        return FIRST_ACTION_FA.replace("۲۴", str(hours)) if hours != 24 else FIRST_ACTION_FA
+    if st.rule is Rule.STALLED:
+        return "تماس با مشتری (بدون تماس طولانی)"
+    return "بررسی پرونده: تاریخ تماس ثبت نشده"
+
+
+def _sort_key(t: Task) -> tuple[int, datetime]:
+    far = datetime.max.replace(tzinfo=TEHRAN)
+    return (0 if t.due_at else 1, t.due_at or far)
+
+
+def _complaint_task(ev: Evaluation, item: Mapping[str, Any]) -> Task:
+    """An open complaint action (extras.complaints) as a task of its owner."""
+    no = _s(item.get("customer_no"))
+    row = ev.rows.get(no, {})
+    due = item.get("due")
+    late = ev.now - due if isinstance(due, datetime) and due < ev.now else None
+    if late is not None:
+        state = FollowUpState.OVERDUE
+    elif isinstance(due, datetime) and due.date() == ev.now.date():
+        state = FollowUpState.DUE_TODAY
+    else:
+        state = FollowUpState.ON_TIME
+    complaint = _s(item.get("complaint_no"))
+    return Task(
+        owner=_s(item.get("owner")) or _s(row.get("expert")) or NO_OWNER,
+        customer_no=no,
+        customer_name=_s(row.get("name")),
+        expert=_s(row.get("expert")),
+        stage=_stage(row) if row else Stage.FOLLOW_UP,
+        state=state,
+        rule=Rule.COMPLAINT,
+        action=f"شکایت {complaint}: {_s(item.get('description'))}",
+        due_at=due if isinstance(due, datetime) else None,
+        late_by=late,
+        contact=_s(row.get("mobile")) or _s(row.get("phone")),
+        reason_fa=f"اقدام شکایت {complaint}",
+        reason_en=f"action on complaint {complaint}",
+    )
+
+
+def build_tasks(
+    ev: Evaluation, complaint_actions: Iterable[Mapping[str, Any]] = ()
+) -> dict[str, list[Task]]:
+    """Owner → their open tasks sorted by due time; every configured expert has a list.
+
+    ``complaint_actions`` (from ``extras.complaints.open_complaint_actions``) join the same lists.
+    """
+    hours = ev.settings.followup.first_followup_hours
+    lists: dict[str, list[Task]] = {e: [] for e in (normalize(x) for x in ev.settings.experts)}
+    for no, st in ev.statuses.items():
+        if st.state is FollowUpState.FINAL:
+            continue
+        row = ev.rows[no]
+        owner = st.owner or _s(row.get("expert")) or NO_OWNER
+        task = Task(
+            owner=owner,
+            customer_no=no,
+            customer_name=_s(row.get("name")),
+            expert=_s(row.get("expert")),
+            stage=_stage(row),
+            state=st.state,
+            rule=st.rule,
+            action=_action(row, st, hours),
+            due_at=st.due_at,
+            late_by=st.late_by,
+            contact=_s(row.get("mobile")) or _s(row.get("phone")),
+            reason_fa=st.reason_fa,
+            reason_en=st.reason_en,
+        )
+        lists.setdefault(owner, []).append(task)
+    for item in complaint_actions:
+        task = _complaint_task(ev, item)
+        lists.setdefault(task.owner, []).append(task)
+    for items in lists.values():
+        items.sort(key=_sort_key)
+    return lists
+
+
+def _level(row: Mapping[str, Any], cases: int) -> int:
+    """How far down the funnel a customer got (lost/closed ones from what they left behind)."""
+    stage = _stage(row)
+    if stage in _LEVEL:
+        return _LEVEL[stage]
+    if row.get("crm_done") not in (None, ""):
+        return 4
+    if cases:
+        return 3
+    return 1 if row.get("last_followup") not in (None, "") else 0
+
+
+def build_summary(ev: Evaluation, tasks: Mapping[str, list[Task]]) -> dict[str, Any]:
+    """The manager's numbers: by state, stage, expert; oldest overdue; the funnel."""
+    live = {
+        no: r
+        for no, r in ev.rows.items()
+        if not (ev.statuses[no].rule is Rule.FINAL and "باطل" in ev.statuses[no].reason_fa)
+    }
+    by_state = Counter(ev.statuses[no].state for no in live)
+    by_stage = Counter(_stage(r) for r in live.values())
+    experts: dict[str, Counter[FollowUpState]] = {o: Counter() for o in tasks}
+    for owner, items in tasks.items():
+        for t in items:
+            experts[owner][t.state] += 1
+    levels = [_level(r, ev.case_counts.get(no, 0)) for no, r in live.items()]
+    total = len(levels)
+    funnel = []
+    for key, fa, en, lvl in FUNNEL:
+        n = sum(1 for x in levels if x >= lvl)
+        funnel.append(
+            {
+                "step": key,
+                "fa": fa,
+                "en": en,
+                "count": n,
+                "pct": round(100 * n / total, 1) if total else 0.0,
+            }
+        )
+    overdue = [t for items in tasks.values() for t in items if t.state is FollowUpState.OVERDUE]
+    overdue.sort(key=lambda t: t.late_by or timedelta(0), reverse=True)
+    return {
+        "company": ev.settings.company,
+        "as_of": ev.now.isoformat(),
+        "as_of_jalali": to_jalali_str(ev.now, with_time=True),
+        "customers": total,
+        "by_state": [
+            {"state": s.value, "fa": s.fa, "en": s.en, "count": by_state.get(s, 0)}
+            for s in STATE_ORDER
+        ],
+        "by_stage": [
+            {"stage": s.value, "fa": s.fa, "en": s.en, "count": by_stage.get(s, 0)} for s in Stage
+        ],
+        "by_expert": [
+            {
+                "expert": owner,
+                "open": sum(c.values()),
+                **{s.value: c.get(s, 0) for s in STATE_ORDER[:4]},
+            }
+            for owner, c in experts.items()
+        ],
+        "oldest_overdue": [t.as_dict() for t in overdue[:10]],
+        "overdue": [t.as_dict() for t in overdue],
+        "funnel": funnel,
+        "forms_read": ev.forms_read,
+        "problems": [p.as_dict() for p in ev.problems],
+    }
+
+
+def overview(ws: Workspace, now: datetime | None = None) -> dict[str, Any]:
+    """The manager's first view (read-only): counts by state/stage/expert, today's overdue list,
+    the funnel, and every expert's tasks (``tasks``: owner → task dicts)."""
+    from crm_xl.ops.complaints import open_complaint_actions
+
+    ev = evaluate_workspace(ws, now or now_tehran())
+    tasks = build_tasks(ev, open_complaint_actions(ws, ev.now))
+    summary = build_summary(ev, tasks)
+    summary["tasks"] = {o: [t.as_dict() for t in items] for o, items in tasks.items()}
+    return summary
+
+
+# --- terminal ------------------------------------------------------------------------------
+
+_STYLE = {
+    FollowUpState.OVERDUE.value: "bold red",
+    FollowUpState.STALLED.value: "grey50",
+    FollowUpState.DUE_TODAY.value: "yellow",
+    FollowUpState.ON_TIME.value: "green",
+}
+
+
+def _short_late(hours: float | None) -> str:
+    """Lateness that fits a terminal column: "5 ساعت" below a day, else "3.5 روز"."""
+    if not hours:
+        return ""
+    return f"{int(hours)} ساعت" if hours < 24 else f"{hours / 24:.1f} روز"
+
+
+def _task_table(title: str, rows: Iterable[Mapping[str, Any]]) -> RichTable:
+    t = RichTable(title=title, title_justify="left", show_lines=False, expand=False, pad_edge=False)
+    t.add_column("state", max_width=10, no_wrap=True)
+    t.add_column("due (Jalali)", min_width=16, no_wrap=True)
+    t.add_column("late", max_width=9, no_wrap=True)
+    t.add_column("customer", max_width=26, overflow="ellipsis", no_wrap=True)
+    t.add_column("action", max_width=22, overflow="ellipsis", no_wrap=True)
+    for r in rows:
+        style = _STYLE.get(str(r["state"]), "")
+        t.add_row(
+            f"[{style}]{r['state_fa']}[/]" if style else str(r["state_fa"]),
+            str(r["due_jalali"] or ""),
+            _short_late(r.get("late_hours")),
+            f"{r['customer_no']} {r['customer_name']}",
+            str(r["action"]),
+        )
+    return t
+
+
+def print_tasks(
+    console: Console,
+    tasks: Mapping[str, Iterable[Mapping[str, Any]]],
+    *,
+    now: datetime,
+    show_all: bool = False,
+) -> None:
+    """Each owner's list; by default on-time items due after tomorrow are only counted."""
+    horizon = (now.astimezone(TEHRAN) + timedelta(days=1)).date()
+    for owner, items in tasks.items():
+        rows = list(items)
+        shown = [
+            r
+            for r in rows
+            if show_all
+            or r["state"] != FollowUpState.ON_TIME.value
+            or (r["due_at"] and datetime.fromisoformat(r["due_at"]).date() <= horizon)
+        ]
+        title = f"{owner} — {len(rows)} کار / tasks"
+        if not rows:
+            console.print(f"[bold]{title}[/]: کاری نیست / nothing to do")
+            continue
+        console.print(_task_table(title, shown))
+        hidden = len(rows) - len(shown)
+        if hidden:
+            console.print(f"  + {hidden} کار بعدی به‌موقع / later on-time tasks (--all)")
+
+
+def print_overdue(console: Console, overview: Mapping[str, Any]) -> None:
+    """The manager's first view in the terminal: counts by state and expert, today's overdue."""
+    console.print(
+        f"[bold]{overview.get('company', '')}[/] — {TITLE_FA} / {TITLE_EN} — "
+        f"{overview.get('as_of_jalali', '')}"
+    )
+    states = RichTable(title="وضعیت پیگیری / follow-up states", title_justify="left")
+    states.add_column("state")
+    states.add_column("n", justify="right")
+    for s in overview["by_state"]:
+        style = _STYLE.get(s["state"], "")
+        label = f"{s['fa']} / {s['en']}"
+        states.add_row(f"[{style}]{label}[/]" if style else label, str(s["count"]))
+    console.print(states)
+    experts = RichTable(title="کارشناسان / experts", title_justify="left")
+    experts.add_column("expert", max_width=24, overflow="ellipsis")
+    for head in ("open", "overdue", "stalled", "today", "on time"):
+        experts.add_column(head, justify="right")
+    for e in overview["by_expert"]:
+        experts.add_row(
+            e["expert"],
+            *(str(e[k]) for k in ("open", "overdue", "stalled", "due_today", "on_time")),
+        )
+    console.print(experts)
+    overdue = overview.get("overdue") or []
+    if overdue:
+        console.print(_overdue_table(overdue[:20]))
+        if len(overdue) > 20:
+            console.print(f"  + {len(overdue) - 20} …")
+    else:
+        console.print("[green]هیچ پیگیری معوقی نیست / nothing overdue[/]")
+
+
+def _overdue_table(rows: list[Mapping[str, Any]]) -> RichTable:
+    t = RichTable(title="معوق‌ها / overdue", title_justify="left", pad_edge=False)
+    t.add_column("owner", max_width=14, overflow="ellipsis", no_wrap=True)
+    t.add_column("due (Jalali)", min_width=16, no_wrap=True)
+    t.add_column("late", max_width=9, no_wrap=True)
+    t.add_column("customer", max_width=24, overflow="ellipsis", no_wrap=True)
+    t.add_column("action", max_width=20, overflow="ellipsis", no_wrap=True)
+    for r in rows:
+        t.add_row(
+            str(r["owner"]),
+            str(r["due_jalali"]),
+            f"[red]{_short_late(r.get('late_hours'))}[/]",
+            f"{r['customer_no']} {r['customer_name']}",
+            str(r["action"]),
+        )
+    return t
+
+
+# --- workbook --------------------------------------------------------------------------------
+
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+def safe_sheet_name(name: str, taken: Iterable[str] = ()) -> str:
+    """An Excel-safe, unique sheet name: ≤31 characters, none of []:*?/\\, no edge apostrophes."""
+    base = _BAD_SHEET_CHARS.sub("-", normalize(name)).strip().strip("'").strip() or "کارشناس"
+    if base.casefold() == "history":  # reserved by Excel
+        base = f"{base} (1)"
+    base = base[:31].rstrip()
+    used = {t.casefold() for t in taken}
+    candidate, n = base, 2
+    while candidate.casefold() in used:
+        suffix = f" ({n})"
+        candidate = base[: 31 - len(suffix)].rstrip() + suffix
+        n += 1
+    return candidate
+
+
+class _Fmt:
+    def __init__(self, book: Any) -> None:
+        self.book = book
+        self._cache: dict[tuple[tuple[str, Any], ...], Any] = {}
+
+    def __call__(self, **props: Any) -> Any:
+        props = {
+            "font_name": FONT_NAME,
+            "font_size": FONT_SIZE,
+            "valign": "vcenter",
+            "reading_order": 2,  # right-to-left text; LibreOffice otherwise guesses per cell
+            **props,
+        }
+        key = tuple(sorted(props.items()))
+        if key not in self._cache:
+            self._cache[key] = self.book.add_format(props)
+        return self._cache[key]
+
+
+def _header(ws: Any, f: _Fmt, company: str, subtitle: str, last_col: int, as_of: str) -> None:
+    ws.merge_range(0, 0, 0, last_col, company, f(bold=True, font_size=15, align="center"))
+    ws.merge_range(
+        1, 0, 1, last_col, f"{TITLE_FA} — {subtitle}", f(bold=True, font_size=12, align="center")
+    )
+    ws.merge_range(
+        2, 0, 2, last_col, f"تاریخ گزارش: {as_of}", f(font_size=9, align="center", bottom=2)
+    )
+    ws.set_row(0, 26)
+    ws.set_row(1, 22)
+    ws.set_row(2, 18)
+
+
+def _print(ws: Any, *, landscape: bool, repeat_to: int) -> None:
+    ws.set_paper(9)
+    if landscape:
+        ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0, repeat_to)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    ws.set_footer(FOOTER)
+    ws.center_horizontally()
+
+
+#: Expert sheet columns: (Persian header, width).
+_TASK_COLS = (
+    ("ردیف", 5),
+    ("وضعیت", 9),
+    ("موعد (شمسی)", 15),
+    ("تأخیر", 13),
+    ("شماره مشتری", 11),
+    ("نام مشتری", 22),
+    ("مرحله", 13),
+    ("تلفن", 13),
+    ("اقدام", 26),
+    ("علت وضعیت", 46),
+    ("موعد (تاریخ)", 16),  # real date, hidden
+)
+
+
+def _lines(text: str, width: int) -> int:
+    """Wrapped lines a text needs in a column ``width`` characters wide (a safe estimate)."""
+    per_line = max(width - 2, 4)
+    return max(1, -(-len(text) // per_line))
+
+
+def _state_fill(state: str) -> str | None:
+    for s, color in STATE_FILLS.items():
+        if s.value == state:
+            return color
+    return None
+
+
+def _expert_sheet(
+    book: Any, f: _Fmt, name: str, owner: str, items: list[Task], company: str, as_of: str
+) -> None:
+    ws = book.add_worksheet(name)
+    ws.right_to_left()
+    last = len(_TASK_COLS) - 1
+    _header(ws, f, company, owner, last - 1, as_of)
+    head = f(bold=True, text_wrap=True, align="center", bg_color="#D9E1F2", border=1)
+    hr = 4
+    for c, (label, width) in enumerate(_TASK_COLS):
+        ws.write_string(hr, c, label, head)
+        ws.set_column(c, c, width, None, {"hidden": c == last})
+    ws.set_row(hr, 30)
+    border = {"border": 1, "border_color": "#A6A6A6"}
+    for i, t in enumerate(items):
+        r = hr + 1 + i
+        fill = _state_fill(t.state.value)
+        base = {**border, **({"bg_color": fill} if fill else {})}
+        cell = f(**base)
+        wrap = f(**base, text_wrap=True, valign="top")
+        ws.write_number(r, 0, i + 1, f(**base, align="center"))
+        ws.write_string(r, 1, t.state.fa, f(**base, bold=t.state is FollowUpState.OVERDUE))
+        ltr = f(**base, align="center", reading_order=1)
+        ws.write_string(r, 2, t.due_jalali, ltr)
+        ws.write_string(r, 3, format_late(t.late_by), cell)
+        ws.write_string(r, 4, t.customer_no, ltr)
+        ws.write_string(r, 5, t.customer_name, wrap)
+        ws.write_string(r, 6, t.stage.fa, cell)
+        ws.write_string(r, 7, t.contact, ltr)
+        ws.write_string(r, 8, t.action, wrap)
+        ws.write_string(r, 9, t.reason_fa, wrap)
+        # LibreOffice does not grow rows for wrapped text on load: size them from the text.
+        lines = max(_lines(t.customer_name, 22), _lines(t.action, 26), _lines(t.reason_fa, 46))
+        ws.set_row(r, 15 * lines + 3)
+        if t.due_at:
+            naive = t.due_at.astimezone(TEHRAN).replace(tzinfo=None)
+            ws.write_datetime(r, 10, naive, f(**border, num_format=DATETIME_FORMAT))
+    if not items:
+        ws.merge_range(
+            hr + 1, 0, hr + 1, last - 1, "کاری در کارتابل نیست", f(align="center", italic=True)
+        )
+    else:
+        ws.autofilter(hr, 0, hr + len(items), last - 1)
+    ws.freeze_panes(hr + 1, 0)
+    _print(ws, landscape=True, repeat_to=hr)
+    ws.print_area(0, 0, max(hr + len(items), hr + 1), last - 1)
+
+
+def _summary_sheet(book: Any, f: _Fmt, name: str, summary: Mapping[str, Any]) -> None:
+    ws = book.add_worksheet(name)
+    ws.right_to_left()
+    widths = (24, 12, 14, 17, 15, 11, 30)
+    for c, w in enumerate(widths):
+        ws.set_column(c, c, w)
+    last = len(widths) - 1
+    _header(
+        ws, f, summary.get("company", ""), "خلاصه مدیر فروش", last, summary.get("as_of_jalali", "")
+    )
+    title = f(bold=True, font_size=11, bg_color="#D9E1F2", border=1)
+    head = f(bold=True, align="center", bg_color="#EDEDED", border=1, text_wrap=True)
+    cell = f(border=1, border_color="#A6A6A6")
+    num = f(border=1, border_color="#A6A6A6", align="center", reading_order=1)
+    r = 4
+
+    def section(label: str, headers: list[str]) -> None:
+        nonlocal r
+        ws.merge_range(r, 0, r, last, label, title)
+        r += 1
+        for c, h in enumerate(headers):
+            ws.write_string(r, c, h, head)
+        r += 1
+
+    section("وضعیت پیگیری مشتریان", ["وضعیت", "تعداد"])
+    for s in summary["by_state"]:
+        fill = _state_fill(s["state"])
+        ws.write_string(
+            r,
+            0,
+            s["fa"],
+            f(border=1, border_color="#A6A6A6", **({"bg_color": fill} if fill else {})),
+        )
+        ws.write_number(r, 1, s["count"], num)
+        r += 1
+    r += 1
+    section("مشتریان بر حسب مرحله", ["مرحله", "تعداد"])
+    for s in summary["by_stage"]:
+        ws.write_string(r, 0, s["fa"], cell)
+        ws.write_number(r, 1, s["count"], num)
+        r += 1
+    r += 1
+    section("کارشناسان", ["کارشناس", "کار باز", "معوق", "راکد", "موعد امروز", "به‌موقع"])
+    expert_first = r
+    for e in summary["by_expert"]:
+        ws.write_string(r, 0, e["expert"], cell)
+        for c, k in enumerate(("open", "overdue", "stalled", "due_today", "on_time"), start=1):
+            ws.write_number(r, c, e[k], num)
+        r += 1
+    expert_last = r - 1
+    r += 1
+    section("قیف تبدیل", ["مرحله", "تعداد", "درصد"])
+    funnel_first = r
+    for s in summary["funnel"]:
+        ws.write_string(r, 0, s["fa"], cell)
+        ws.write_number(r, 1, s["count"], num)
+        ws.write_string(r, 2, f"{s['pct']:.0f}%", num)
+        r += 1
+    funnel_last = r - 1
+    r += 1
+    section(
+        "قدیمی‌ترین پیگیری‌های معوق",
+        ["مشتری", "شماره", "مسئول", "موعد (شمسی)", "تأخیر", "", ""],
+    )
+    ws.merge_range(r - 1, 5, r - 1, last, "اقدام", head)
+    action_width = widths[5] + widths[6]
+    oldest = summary.get("oldest_overdue") or []
+    wrap = f(border=1, border_color="#A6A6A6", text_wrap=True, valign="top")
+    for t in oldest:
+        ws.write_string(r, 0, t["customer_name"], wrap)
+        ws.write_string(r, 1, t["customer_no"], cell)
+        ws.write_string(r, 2, t["owner"], cell)
+        ws.write_string(r, 3, t["due_jalali"], num)
+        ws.write_string(
+            r, 4, t["late_fa"], f(border=1, border_color="#A6A6A6", font_color="#C00000")
+        )
+        ws.merge_range(r, 5, r, last, t["action"], wrap)
+        lines = max(_lines(t["customer_name"], widths[0]), _lines(t["action"], action_width))
+        ws.set_row(r, 15 * lines + 3)
+        r += 1
+    if not oldest:
+        ws.merge_range(r, 0, r, last, "هیچ پیگیری معوقی نیست", f(align="center", italic=True))
+        r += 1
+    r += 1
+    ws.set_h_pagebreaks([r])  # the charts print together on their own page
+    sheet = "'" + name.replace("'", "''") + "'"
+    if summary["by_expert"]:
+        chart = book.add_chart({"type": "bar"})
+        chart.add_series(
+            {
+                "name": "معوق",
+                "categories": f"={sheet}!$A${expert_first + 1}:$A${expert_last + 1}",
+                "values": f"={sheet}!$C${expert_first + 1}:$C${expert_last + 1}",
+                "fill": {"color": "#C00000"},
+                "data_labels": {"value": True},
+            }
+        )
+        chart.set_title(
+            {"name": "پیگیری‌های معوق بر حسب کارشناس", "name_font": {"name": FONT_NAME, "size": 11}}
+        )
+        chart.set_legend({"none": True})
+        chart.set_x_axis({"num_font": {"name": FONT_NAME}})
+        chart.set_y_axis({"num_font": {"name": FONT_NAME}, "reverse": True})
+        chart.set_size({"width": 620, "height": 260})
+        ws.insert_chart(r, 0, chart)
+        r += 14
+    funnel = book.add_chart({"type": "bar"})
+    funnel.add_series(
+        {
+            "name": "قیف",
+            "categories": f"={sheet}!$A${funnel_first + 1}:$A${funnel_last + 1}",
+            "values": f"={sheet}!$B${funnel_first + 1}:$B${funnel_last + 1}",
+            "fill": {"color": "#2F5597"},
+            "data_labels": {"value": True},
+        }
+    )
+    funnel.set_title({"name": "قیف تبدیل مشتری", "name_font": {"name": FONT_NAME, "size": 11}})
+    funnel.set_legend({"none": True})
+    funnel.set_x_axis({"num_font": {"name": FONT_NAME}})
+    funnel.set_y_axis({"num_font": {"name": FONT_NAME}, "reverse": True})
+    funnel.set_size({"width": 620, "height": 260})
+    ws.insert_chart(r, 0, funnel)
+    r += 14
+    _print(ws, landscape=False, repeat_to=2)
+    ws.print_area(0, 0, r, last)
+
+
+def write_tasks_workbook(
+    path: str | Path,
+    tasks: Mapping[str, list[Task]],
+    summary: Mapping[str, Any],
+    now: datetime,
+) -> Path:
+    """The task-list workbook: the manager's summary sheet, then one sheet per expert."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    book = new_workbook(tmp)
+    f = _Fmt(book)
+    as_of = fa_moment(now)
+    company = str(summary.get("company", ""))
+    taken: list[str] = []
+    name = safe_sheet_name("خلاصه مدیر", taken)
+    taken.append(name)
+    _summary_sheet(book, f, name, {**summary, "as_of_jalali": as_of})
+    for owner, items in tasks.items():
+        sheet = safe_sheet_name(owner, taken)
+        taken.append(sheet)
+        _expert_sheet(book, f, sheet, owner, items, company, as_of)
+    book.close()
+    tmp.replace(path)  # never leave a half-written report under the real name
+    return path
