@@ -33,7 +33,6 @@ from pydantic import (
 from crm_xl.domain import ids
 from crm_xl.domain.dates import TEHRAN, parse_date, parse_datetime
 from crm_xl.domain.enums import (
-    AfterSalesService,
     CaseStatus,
     Channel,
     CompanyType,
@@ -42,8 +41,6 @@ from crm_xl.domain.enums import (
     Importance,
     LabeledEnum,
     MaritalStatus,
-    NoServiceReason,
-    Origin,
     PersonType,
     Priority,
     Stage,
@@ -693,137 +690,8 @@ class Invoice(_Model):
         return self
 
 
-# --- after-sales (F-31-07-01) --------------------------------------------------------------
-
-
-class ServiceItem(_Model):
-    """One after-sales service of a product; a blank "included" means not included."""
-
-    service: Annotated[AfterSalesService, BeforeValidator(_req_enum(AfterSalesService))]
-    included: Annotated[bool, BeforeValidator(lambda v: bool(_bool(v)))] = False
-    period: OptText = None
-    charged: Annotated[bool, BeforeValidator(lambda v: bool(_bool(v)))] = False
-    cost: Rial = None
-    provider: OptText = None
-    description: OptText = None
-
-    @model_validator(mode="after")
-    def _cost_rules(self) -> Self:
-        rules = _Rules()
-        if self.charged and not self.cost:
-            rules.add(
-                "cost",
-                self.cost,
-                "خدمت پولی باید هزینه شفاف (بیش از صفر) داشته باشد",
-                "a charged service states its cost (> 0)",
-            )
-        if self.cost and not self.charged:
-            rules.add(
-                "charged",
-                self.charged,
-                "هزینه آمده ولی «هزینه دارد» خیر است",
-                "a cost is given but the service is not marked charged",
-            )
-        if self.charged and not self.included:
-            rules.add(
-                "included",
-                self.included,
-                "خدمتی که ارائه نمی‌شود هزینه ندارد",
-                "a service not included cannot be charged",
-            )
-        rules.raise_if_any()
-        return self
-
-
-class AfterSalesProfile(_Model):
-    """After-sales commitment of one product (seed 003); kept apart from guarantee/warranty."""
-
-    product_code: ReqText
-    product: ReqText
-    origin: Annotated[Origin, BeforeValidator(_req_enum(Origin))]
-    has_service: Annotated[bool, BeforeValidator(_req_bool)]
-    product_group: OptText = None
-    brand: OptText = None
-    manufacturer: OptText = None
-    no_service_reason: Annotated[
-        NoServiceReason | None, BeforeValidator(_enum(NoServiceReason))
-    ] = None
-    no_service_note: OptText = None
-    stated_in_contract: OptBool = None
-    services: list[ServiceItem] = Field(default_factory=list)
-    commitment_ref: OptText = None
-    commitment_date: OptDate = None
-    guarantee: OptText = None
-    warranty: OptText = None
-    notes: OptText = None
-
-    @model_validator(mode="after")
-    def _service_rules(self) -> Self:
-        rules = _Rules()
-        included = [s for s in self.services if s.included]
-        seen: set[AfterSalesService] = set()
-        for s in self.services:
-            if s.service in seen:
-                rules.add(
-                    "services",
-                    s.service.fa,
-                    "این خدمت دو بار آمده است",
-                    "this service is listed twice",
-                )
-            seen.add(s.service)
-        if self.has_service:
-            if not included:
-                rules.add(
-                    "services",
-                    None,
-                    "دست‌کم یک خدمت باید ارائه شود",
-                    "at least one service must be included",
-                )
-            if not self.commitment_ref:
-                rules.add(
-                    "commitment_ref",
-                    None,
-                    "تعهدنامه کتبی سازنده لازم است",
-                    "the manufacturer's written commitment is required",
-                )
-            if self.no_service_reason is not None:
-                rules.add(
-                    "no_service_reason",
-                    self.no_service_reason.fa,
-                    "کالای دارای خدمات علت نداشتن خدمات ندارد",
-                    "a product with service has no reason for lacking it",
-                )
-        else:
-            if self.no_service_reason is None:
-                rules.add(
-                    "no_service_reason",
-                    None,
-                    "علت نداشتن خدمات الزامی است",
-                    "the reason for no service is required",
-                )
-            elif self.no_service_reason is NoServiceReason.OTHER and not self.no_service_note:
-                rules.add(
-                    "no_service_note",
-                    None,
-                    "برای علت «سایر» توضیح لازم است",
-                    "reason 'other' needs details",
-                )
-            if self.stated_in_contract is not True:
-                rules.add(
-                    "stated_in_contract",
-                    self.stated_in_contract,
-                    "نداشتن خدمات باید در قرارداد / پیش‌فاکتور ذکر شود",
-                    "the lack of service must be stated in the contract / proforma",
-                )
-            if included:
-                rules.add(
-                    "services",
-                    "، ".join(s.service.fa for s in included),
-                    "کالای بدون خدمات، خدمت ارائه‌شده ندارد",
-                    "a product without service cannot include services",
-                )
-        rules.raise_if_any()
-        return self
+# After-sales (F-31-07-01): ServiceItem and AfterSalesProfile live with their rules in
+# crm_xl.domain.aftersales (seed 003), built on the value parsers above.
 
 
 # --- errors for people ----------------------------------------------------------------------
@@ -993,7 +861,6 @@ def validate_model(
 __all__ = [
     "FIELD_LABELS_EN",
     "FIELD_LABELS_FA",
-    "AfterSalesProfile",
     "Case",
     "Contract",
     "Customer",
@@ -1003,7 +870,6 @@ __all__ = [
     "Party",
     "PlannedAction",
     "RuleErrors",
-    "ServiceItem",
     "explain",
     "validate_model",
 ]

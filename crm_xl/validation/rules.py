@@ -21,7 +21,7 @@ import numpy as np
 from openpyxl.utils import get_column_letter
 
 from crm_xl.domain import dates, ids
-from crm_xl.domain.enums import ENUMS, CaseStatus, LabeledEnum, PersonType, Stage, YesNo
+from crm_xl.domain.enums import ENUMS, CaseStatus, LabeledEnum, PersonType, Stage
 from crm_xl.domain.errors import InputError
 from crm_xl.domain.numbering import number_regex
 from crm_xl.domain.schema import NUMBER_KINDS, Block, Field, FieldType, Table
@@ -788,14 +788,6 @@ def followup_rows(sink: Sink, td: TableData, first_contact: dt.datetime | None) 
                   "next action due before this follow-up")  # fmt: skip
 
 
-def service_rows(sink: Sink, td: TableData) -> None:
-    """F-31-07-01 services: a charged service states its cost (transparency, seed 003)."""
-    P = td.parsed
-    for i in range(len(td)):
-        if P["charged"][i] is YesNo.YES and is_blank(td.raw["cost"][i]):
-            cross(sink, td, "cost", i, "خدمت هزینه‌دار بدون مبلغ", "charged service without a cost")
-
-
 # --- blocks --------------------------------------------------------------------------------
 
 
@@ -902,17 +894,3 @@ def registration_rules(sink: Sink, bd: BlockData) -> None:
         sink.add("identifier-error", f"کد اقتصادی با نوع شخص ({p.fa}) نمی‌خواند (حقوقی ۱۱، حقیقی ۱۴ رقم)",
                  f"economic code does not fit a {p.value} person (legal 11, natural 14 digits)",
                  **bd.where("economic_code"))  # fmt: skip
-
-
-def product_rules(sink: Sink, bd: BlockData) -> None:
-    """F-31-07-01: no after-sales service needs its reason; having it rules the reason out."""
-    has = bd.parsed.get("has_service")
-    reason = not is_blank(bd.raw.get("no_service_reason"))
-    if has is YesNo.NO and not reason:
-        sink.add("cross-field-error", "کالای بدون خدمات پس از فروش باید علت را بگوید",
-                 "a product without after-sales service must state the reason",
-                 **bd.where("no_service_reason"))  # fmt: skip
-    elif has is YesNo.YES and reason:
-        sink.add("cross-field-error", "کالا خدمات دارد ولی علت نداشتن خدمات پر شده",
-                 "product has service but a no-service reason is filled",
-                 **bd.where("no_service_reason"))  # fmt: skip
