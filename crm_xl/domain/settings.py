@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from crm_xl.domain.dates import WorkCalendar, parse_closed_days
 from crm_xl.domain.errors import WorkspaceError
 
 SETTINGS_FILE = "settings.json"
@@ -51,6 +52,23 @@ class FollowUpRules(BaseModel):
     stalled_days: int = Field(7, ge=1, le=365)
     #: Python weekday numbers of the weekend (Monday=0 … Friday=4).
     weekend: list[int] = Field(default_factory=lambda: [4])
+    #: The company's own closing days beside Iran's public holidays: Jalali dates, optionally
+    #: named ("1405/01/05" or "1405/01/05 انبارگردانی").
+    closed_days: list[str] = Field(default_factory=list)
+
+    @field_validator("closed_days")
+    @classmethod
+    def _closed_days(cls, v: list[str]) -> list[str]:
+        for text in v:
+            try:
+                parse_closed_days([text])
+            except ValueError as e:
+                raise ValueError(f"{getattr(e, 'fa', e)} / {getattr(e, 'en', e)}") from None
+        return v
+
+    def work_calendar(self) -> WorkCalendar:
+        """The closed days of the follow-up clock: weekend, public holidays, company days."""
+        return WorkCalendar.from_settings(self.weekend, self.closed_days)
 
 
 class Settings(BaseModel):
