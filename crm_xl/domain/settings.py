@@ -71,11 +71,26 @@ class FollowUpRules(BaseModel):
         return WorkCalendar.from_settings(self.weekend, self.closed_days)
 
 
+class CalendarFeeds(BaseModel):
+    """Each expert's planned actions as an .ics feed (``crm-xl calendar``)."""
+
+    #: Folder of the feeds, relative to the workspace (one ``<expert>.ics`` each).
+    dir: str = "calendar"
+    #: Regenerate the feeds at every ``refresh``.
+    on_refresh: bool = False
+    #: The reminder (VALARM) this many minutes before each action.
+    alarm_minutes: int = Field(15, ge=0, le=24 * 60)
+    #: Length of an action without an estimated duration.
+    default_minutes: int = Field(30, ge=5, le=24 * 60)
+
+
 class Settings(BaseModel):
     company: str = "شرکت بازرگانی نمونه"
     experts: list[str] = Field(default_factory=list)
     numbering: dict[str, NumberRule] = Field(default_factory=lambda: dict(DEFAULT_NUMBERING))
     followup: FollowUpRules = Field(default_factory=lambda: FollowUpRules())
+    #: Calendar feeds per expert; None: written only when ``crm-xl calendar`` is run.
+    calendar: CalendarFeeds | None = None
     #: The company's fiscal memory id (شناسه یکتای حافظه مالیاتی); tax ids are made when set.
     fiscal_memory_id: str | None = None
     backups_keep: int = Field(20, ge=1, le=1000)

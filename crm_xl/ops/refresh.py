@@ -153,6 +153,8 @@ class RefreshResult:
     forms_read: int
     seconds: float
     formatting_missing: list[str] = field(default_factory=list)
+    #: Calendar feeds regenerated because the settings ask for it (``calendar.on_refresh``).
+    calendar: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -163,6 +165,7 @@ class RefreshResult:
             "seconds": round(self.seconds, 3),
             "problems": [p.as_dict() for p in self.problems],
             "formatting_missing": self.formatting_missing,
+            "calendar": self.calendar,
             "statuses": [s.as_dict() for s in self.statuses],
         }
 
@@ -510,6 +513,32 @@ def refresh(ws: Workspace, now: datetime | None = None) -> RefreshResult:
         )
     statuses = out["statuses"]
     forms = sum(1 for s in scans.values() if s.facts is not None)
+    feeds = None
+    feed_settings = ws.settings.calendar
+    if feed_settings is not None and feed_settings.on_refresh:
+        from crm_xl.ops import calendar  # icalendar is loaded only when feeds are wanted
+
+        ev = Evaluation(
+            when,
+            ws.settings,
+            out["rows"],
+            statuses,
+            [],
+            forms,
+            facts={no: s.facts for no, s in scans.items()},
+        )
+        try:
+            feeds = calendar.write_feeds(ws, ev, calendar.feed_dir(ws), overwrite=True).as_dict()
+        except CrmError as e:  # the register is written; a feed that failed is reported
+            problems.append(
+                Problem(
+                    e.code,
+                    f"تقویم کارشناسان به‌روز نشد: {e.fa}",
+                    f"calendar feeds not regenerated: {e.en}",
+                    file=e.location.file,
+                    severity="error",
+                )
+            )
     return RefreshResult(
         when,
         out["counts"],
@@ -519,6 +548,7 @@ def refresh(ws: Workspace, now: datetime | None = None) -> RefreshResult:
         forms,
         _time.perf_counter() - started,
         missing,
+        feeds,
     )
 
 
