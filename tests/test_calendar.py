@@ -263,6 +263,17 @@ def test_cli_writes_refuses_and_forces(ws: Workspace, tmp_path: Path) -> None:
     )
     assert res.exit_code == 1 and "Traceback" not in res.output and "کسی" in res.output
 
+    # A workspace record is never a feed: not a .ics file, and not a folder to write into.
+    register = ws.register_path
+    before = register.read_bytes()
+    for extra in ([], ["--expert", ALI]):
+        res = runner.invoke(
+            main, ["-w", str(ws.root), "--json", "calendar", *extra, "--out", str(register)]
+        )
+        assert res.exit_code == 1, res.output
+        assert json.loads(res.output)["error"]["code"] == "not-a-folder"
+    assert register.read_bytes() == before
+
 
 def test_refresh_regenerates_feeds_when_settings_ask(ws: Workspace) -> None:
     path = ws.root / "settings.json"

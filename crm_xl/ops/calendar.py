@@ -41,7 +41,7 @@ import icalendar
 
 from crm_xl.domain.dates import TEHRAN
 from crm_xl.domain.enums import FollowUpState, FollowUpType
-from crm_xl.domain.errors import InputError
+from crm_xl.domain.errors import CrmError, InputError
 from crm_xl.domain.followup import (
     FIRST_ACTION_FA,
     FollowUpFacts,
@@ -472,6 +472,14 @@ def write_feeds(
             owners = [want]
         names = _file_names(owners)
         single = expert is not None and out.suffix.lower() == ".ics"
+        if not single and out.exists() and not out.is_dir():
+            raise InputError(
+                f"«{out}» پوشه نیست؛ تقویم‌ها در یک پوشه نوشته می‌شوند (یا با --expert در فایل .ics)",
+                f"'{out}' is not a folder; feeds are written into a folder "
+                "(or, with --expert, into a .ics file)",
+                code="not-a-folder",
+                file=out,
+            )
         targets = {o: out if single else out / names[o] for o in owners}
         if not overwrite:
             _refuse_existing(targets.values())
@@ -480,8 +488,16 @@ def write_feeds(
         for owner, path in targets.items():
             events = [(u, e) for u, e in state.items() if e["owner"] == owner]
             data = _calendar(owner, events, opts.alarm_minutes)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, _writer(data), backups=None)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(path, _writer(data), backups=None)
+            except OSError as e:
+                raise CrmError(
+                    f"فایل تقویم نوشته نشد: {e.strerror or e}",
+                    f"calendar feed could not be written: {e.strerror or e}",
+                    code="write-failed",
+                    file=path,
+                ) from None
             result.files[owner] = path
             result.events += sum(1 for _, e in events if e["status"] == "CONFIRMED")
             result.cancelled += sum(1 for _, e in events if e["status"] == "CANCELLED")
