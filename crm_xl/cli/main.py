@@ -354,8 +354,8 @@ def demo_cmd(ctx: Context, directory: Path, customers: int, seed: int, no_macros
 
 
 # Feature areas keep their commands in their own modules, imported explicitly here.
-from crm_xl.cli import excel, followup, products, records, validate  # noqa: E402
+from crm_xl.cli import calendar, excel, followup, products, records, validate  # noqa: E402
 
-for _module in (followup, validate, products, excel, records):
+for _module in (followup, validate, products, excel, records, calendar):
     for _command in _module.COMMANDS:
         main.add_command(_command)

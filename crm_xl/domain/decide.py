@@ -26,7 +26,7 @@ from crm_xl.domain.changes import (
     UpdateCustomerForm,
     UpdateRow,
 )
-from crm_xl.domain.dates import TEHRAN, add_hours, parse_datetime
+from crm_xl.domain.dates import TEHRAN, parse_datetime
 from crm_xl.domain.enums import (
     CaseStatus,
     Channel,
@@ -37,6 +37,7 @@ from crm_xl.domain.enums import (
     Stage,
 )
 from crm_xl.domain.errors import InputError
+from crm_xl.domain.followup import first_followup_due
 from crm_xl.domain.names import customer_folder_name
 from crm_xl.domain.numbering import Issued, highest_used, next_number, scope_of
 from crm_xl.domain.schema import CASES, CUSTOMERS, INVOICES, LOG
@@ -303,8 +304,7 @@ def _when(value: Any, actor: Actor, field_name: str) -> datetime:
 
 
 def first_due(reg: Register, first_contact: datetime) -> datetime:
-    rules = reg.settings.followup
-    return add_hours(first_contact, rules.first_followup_hours, rules.hours_mode, rules.weekend)
+    return first_followup_due(first_contact, reg.settings.followup)
 
 
 # --- operations ------------------------------------------------------------------------------

@@ -107,6 +107,8 @@ class FollowUpState(LabeledEnum):
     DUE_TODAY = "due_today", "موعد امروز", "Due today"
     OVERDUE = "overdue", "معوق", "Overdue"
     STALLED = "stalled", "راکد", "Stalled"
+    #: An open customer whose latest follow-up planned nothing (SPEC §6).
+    NO_NEXT_ACTION = "no-next-action", "بدون اقدام بعدی", "No planned next action"
     FINAL = "final", "نهایی", "Final (no follow-up due)"
 
 

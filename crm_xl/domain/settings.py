@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from crm_xl.domain.dates import WorkCalendar, parse_closed_days
 from crm_xl.domain.errors import WorkspaceError
 
 SETTINGS_FILE = "settings.json"
@@ -51,6 +52,36 @@ class FollowUpRules(BaseModel):
     stalled_days: int = Field(7, ge=1, le=365)
     #: Python weekday numbers of the weekend (Monday=0 … Friday=4).
     weekend: list[int] = Field(default_factory=lambda: [4])
+    #: The company's own closing days beside Iran's public holidays: Jalali dates, optionally
+    #: named ("1405/01/05" or "1405/01/05 انبارگردانی").
+    closed_days: list[str] = Field(default_factory=list)
+
+    @field_validator("closed_days")
+    @classmethod
+    def _closed_days(cls, v: list[str]) -> list[str]:
+        for text in v:
+            try:
+                parse_closed_days([text])
+            except ValueError as e:
+                raise ValueError(f"{getattr(e, 'fa', e)} / {getattr(e, 'en', e)}") from None
+        return v
+
+    def work_calendar(self) -> WorkCalendar:
+        """The closed days of the follow-up clock: weekend, public holidays, company days."""
+        return WorkCalendar.from_settings(self.weekend, self.closed_days)
+
+
+class CalendarFeeds(BaseModel):
+    """Each expert's planned actions as an .ics feed (``crm-xl calendar``)."""
+
+    #: Folder of the feeds, relative to the workspace (one ``<expert>.ics`` each).
+    dir: str = "calendar"
+    #: Regenerate the feeds at every ``refresh``.
+    on_refresh: bool = False
+    #: The reminder (VALARM) this many minutes before each action.
+    alarm_minutes: int = Field(15, ge=0, le=24 * 60)
+    #: Length of an action without an estimated duration.
+    default_minutes: int = Field(30, ge=5, le=24 * 60)
 
 
 class Settings(BaseModel):
@@ -58,6 +89,8 @@ class Settings(BaseModel):
     experts: list[str] = Field(default_factory=list)
     numbering: dict[str, NumberRule] = Field(default_factory=lambda: dict(DEFAULT_NUMBERING))
     followup: FollowUpRules = Field(default_factory=lambda: FollowUpRules())
+    #: Calendar feeds per expert; None: written only when ``crm-xl calendar`` is run.
+    calendar: CalendarFeeds | None = None
     #: The company's fiscal memory id (شناسه یکتای حافظه مالیاتی); tax ids are made when set.
     fiscal_memory_id: str | None = None
     backups_keep: int = Field(20, ge=1, le=1000)

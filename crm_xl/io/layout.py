@@ -64,11 +64,13 @@ TEXT_ID_TYPES = frozenset(
 DATE_INPUT_TITLE = "تاریخ"
 DATE_INPUT_MESSAGE = "تاریخ را می‌توانید شمسی تایپ کنید، مثل ۱۴۰۳/۰۷/۱۵"
 DATETIME_INPUT_MESSAGE = "تاریخ و ساعت را می‌توانید شمسی تایپ کنید، مثل ۱۴۰۳/۰۷/۱۵ ۱۰:۳۰"
-#: Row fills of the register by follow-up state (SPEC §6): overdue red, due today amber, stalled grey.
+#: Row fills of the register by follow-up state (SPEC §6): overdue red, due today amber, stalled
+#: grey, no planned next action lavender.
 STATE_FILLS: dict[FollowUpState, str] = {
     FollowUpState.OVERDUE: "#F8CBAD",
     FollowUpState.DUE_TODAY: "#FFE699",
     FollowUpState.STALLED: "#D9D9D9",
+    FollowUpState.NO_NEXT_ACTION: "#D9D2E9",
 }
 FOOTER = '&C&"Tahoma"&9صفحه &P از &N'
 BLOCK_WIDTHS = {"label": 34, "value": 44, "hint": 30}

@@ -52,6 +52,7 @@ STATE_ORDER = (
     FollowUpState.OVERDUE,
     FollowUpState.STALLED,
     FollowUpState.DUE_TODAY,
+    FollowUpState.NO_NEXT_ACTION,
     FollowUpState.ON_TIME,
     FollowUpState.FINAL,
 )
@@ -136,12 +137,15 @@ def _action(row: Mapping[str, Any], st: FollowUpStatus, hours: int) -> str:
         return FIRST_ACTION_FA.replace("۲۴", str(hours)) if hours != 24 else FIRST_ACTION_FA
     if st.rule is Rule.STALLED:
         return "تماس با مشتری (بدون تماس طولانی)"
+    if st.rule is Rule.NO_NEXT_ACTION:
+        return "برنامه‌ریزی اقدام بعدی (اقدامی برنامه‌ریزی نشده است)"
     return "بررسی پرونده: تاریخ تماس ثبت نشده"
 
 
-def _sort_key(t: Task) -> tuple[int, datetime]:
+def _sort_key(t: Task) -> tuple[bool, int, datetime]:
+    """On-time work last (a customer nobody plans to touch comes before it), then by due time."""
     far = datetime.max.replace(tzinfo=TEHRAN)
-    return (0 if t.due_at else 1, t.due_at or far)
+    return (t.state is FollowUpState.ON_TIME, 0 if t.due_at else 1, t.due_at or far)
 
 
 def _complaint_task(ev: Evaluation, item: Mapping[str, Any]) -> Task:
@@ -269,7 +273,7 @@ def build_summary(ev: Evaluation, tasks: Mapping[str, list[Task]]) -> dict[str, 
             {
                 "expert": owner,
                 "open": sum(c.values()),
-                **{s.value: c.get(s, 0) for s in STATE_ORDER[:4]},
+                **{s.value: c.get(s, 0) for s in STATE_ORDER[:-1]},  # all but final
             }
             for owner, c in experts.items()
         ],
@@ -299,6 +303,7 @@ _STYLE = {
     FollowUpState.OVERDUE.value: "bold red",
     FollowUpState.STALLED.value: "grey50",
     FollowUpState.DUE_TODAY.value: "yellow",
+    FollowUpState.NO_NEXT_ACTION.value: "magenta",
     FollowUpState.ON_TIME.value: "green",
 }
 
@@ -373,13 +378,11 @@ def print_overdue(console: Console, overview: Mapping[str, Any]) -> None:
     console.print(states)
     experts = RichTable(title="کارشناسان / experts", title_justify="left")
     experts.add_column("expert", max_width=24, overflow="ellipsis")
-    for head in ("open", "overdue", "stalled", "today", "on time"):
+    keys = ("open", "overdue", "stalled", "due_today", "no-next-action", "on_time")
+    for head in ("open", "overdue", "stalled", "today", "no plan", "on time"):
         experts.add_column(head, justify="right")
     for e in overview["by_expert"]:
-        experts.add_row(
-            e["expert"],
-            *(str(e[k]) for k in ("open", "overdue", "stalled", "due_today", "on_time")),
-        )
+        experts.add_row(e["expert"], *(str(e.get(k, 0)) for k in keys))
     console.print(experts)
     overdue = overview.get("overdue") or []
     if overdue:
