@@ -19,7 +19,8 @@ from pathlib import Path
 
 from crm_xl.domain.errors import WorkspaceError
 from crm_xl.domain.schema import F_31_07_01, F_31_08_01, F_31_08_02, Form
-from crm_xl.domain.settings import SETTINGS_FILE, Settings, load_settings, save_settings
+from crm_xl.domain.settings import SETTINGS_FILE, Settings
+from crm_xl.io.settings_file import load_settings, save_settings
 from crm_xl.io.layout import build_form
 
 REGISTER_STEM = "F-31-08-02"
