@@ -20,7 +20,8 @@ from crm_xl.domain.dates import TEHRAN, WorkCalendar, iran_public_holidays
 from crm_xl.domain.enums import FollowUpState
 from crm_xl.domain.errors import WorkspaceError
 from crm_xl.domain.followup import FollowUpFacts, Rule, evaluate
-from crm_xl.domain.settings import FollowUpRules, load_settings
+from crm_xl.domain.settings import FollowUpRules
+from crm_xl.io.settings_file import load_settings
 from crm_xl.io.workspace import Workspace, init_workspace
 
 EXPERT = "علی رضایی"

@@ -2,8 +2,9 @@
 
 Decisions:
 
-* **Jalali or Gregorian is decided by the year**: 1200-1600 is Jalali, 1700-9999 is
-  Gregorian, anything else is rejected.  The year must come first (Y/M/D): "06/10/2024" is
+* **Jalali or Gregorian is decided by the year**: 1200-1600 is Jalali, 1700-2299 is
+  Gregorian, anything else is rejected (near year 9999 the date arithmetic of follow-ups
+  and the Jalali calendar overflow; no business date lies there).  The year must come first (Y/M/D): "06/10/2024" is
   rejected because day-first and month-first are both common and cannot be told apart.
 * **Two-digit years are rejected** ("03/07/15"): "03" could be 1403 or 2003, and the year
   first/last order is ambiguous too; the reason tells the user to write four digits.
@@ -36,7 +37,8 @@ TEHRAN = ZoneInfo("Asia/Tehran")
 DEFAULT_WEEKEND: tuple[int, ...] = (4,)
 
 _EXCEL_EPOCH = date(1899, 12, 30)  # serial 0 in Excel's 1900 system after the leap-bug offset
-_MAX_SERIAL = 2958465  # 9999-12-31
+MAX_GREGORIAN_YEAR = 2299
+_MAX_SERIAL = (date(MAX_GREGORIAN_YEAR, 12, 31) - _EXCEL_EPOCH).days
 _PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
 
 _DATE_RE = re.compile(r"(?<!\d)(\d{1,4})\s*([/\-.])\s*(\d{1,2})\s*\2\s*(\d{1,4})(?!\d)")
@@ -99,15 +101,15 @@ def _make_date(y: int, m: int, d: int, value: object) -> date:
             raise _bad(
                 value, f"ماه {m} در تقویم شمسی {days} روز دارد", f"Jalali month {m} has {days} days"
             ) from None
-    if 1700 <= y <= 9999:
+    if 1700 <= y <= MAX_GREGORIAN_YEAR:
         try:
             return date(y, m, d)
         except ValueError:
             raise _bad(value, "چنین روزی در تقویم میلادی نیست", "no such Gregorian day") from None
     raise _bad(
         value,
-        "سال باید چهار رقمی باشد: ۱۲۰۰ تا ۱۶۰۰ شمسی یا میلادی از ۱۷۰۰",
-        "the year must have 4 digits: Jalali 1200-1600 or Gregorian from 1700",
+        f"سال {y} پذیرفته نیست: ۱۲۰۰ تا ۱۶۰۰ شمسی یا ۱۷۰۰ تا {MAX_GREGORIAN_YEAR} میلادی",
+        f"year {y} is not accepted: Jalali 1200-1600 or Gregorian 1700-{MAX_GREGORIAN_YEAR}",
     )
 
 
@@ -184,7 +186,8 @@ def _parse_time(text: str, value: object) -> time | None:
 
 def _iso_datetime(text: str) -> datetime | None:
     m = re.match(r"^(\d{4})-\d{2}-\d{2}[T ]\d{2}:\d{2}", text)
-    if not m or int(m.group(1)) < 1700:  # "1403-07-15 10:00" is Jalali, not ISO
+    # "1403-07-15 10:00" is Jalali, not ISO; a year out of range gets _make_date's message.
+    if not m or not 1700 <= int(m.group(1)) <= MAX_GREGORIAN_YEAR:
         return None
     try:
         return datetime.fromisoformat(text)

@@ -383,6 +383,7 @@ def find_duplicates(reg: Register, values: Mapping[str, Any]) -> list[tuple[str,
 def register_customer(reg: Register, inp: NewCustomer, actor: Actor) -> Plan:
     """R1, R4, R5, R12: number the customer, list them in the register, make their folder."""
     values, ptype = _clean_new_customer(inp)
+    values["expert"] = reg.settings.expert(values["expert"])  # a typo would split task lists
     dups = find_duplicates(reg, values)
     if dups and not inp.allow_duplicate:
         no, why = dups[0]
@@ -523,8 +524,10 @@ def log_followup(reg: Register, inp: NewFollowUp, actor: Actor) -> Plan:
                 field="next_due",
             )
         next_type = FollowUpType.parse(inp.next_type) if inp.next_type else ftype
-    expert = normalize(inp.expert) or _s(row.get("expert"))
-    owner = normalize(inp.next_owner) or expert
+    expert = reg.settings.expert(inp.expert) if normalize(inp.expert) else _s(row.get("expert"))
+    owner = (
+        reg.settings.expert(inp.next_owner, "next_owner") if normalize(inp.next_owner) else expert
+    )
     values = {
         "at": at,
         "type": ftype,

@@ -375,7 +375,11 @@ def build_form(path: str | Path, form: Form, *, company: str = DEFAULT_COMPANY) 
     return path
 
 
+def template_paths(directory: str | Path) -> list[tuple[Form, Path]]:
+    """The three templates and where ``build_templates`` writes them in ``directory``."""
+    return [(f, Path(directory) / f.filename) for f in schema.FORMS.values()]
+
+
 def build_templates(directory: str | Path, *, company: str = DEFAULT_COMPANY) -> list[Path]:
     """Write the three templates (``<code>.xlsx``) into ``directory``."""
-    directory = Path(directory)
-    return [build_form(directory / f.filename, f, company=company) for f in schema.FORMS.values()]
+    return [build_form(path, f, company=company) for f, path in template_paths(directory)]

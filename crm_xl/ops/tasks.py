@@ -30,7 +30,7 @@ from crm_xl.domain.followup import FIRST_ACTION_FA, FollowUpStatus, Rule, fa_mom
 from crm_xl.domain.schema import DATETIME_FORMAT, FONT_NAME, FONT_SIZE
 from crm_xl.domain.text import normalize
 from crm_xl.io.layout import FOOTER, STATE_FILLS, new_workbook
-from crm_xl.io.workspace import Workspace
+from crm_xl.io.workspace import Workspace, write_output
 from crm_xl.ops.refresh import Evaluation, evaluate_workspace
 
 __all__ = [
@@ -685,21 +685,21 @@ def write_tasks_workbook(
     now: datetime,
 ) -> Path:
     """The task-list workbook: the manager's summary sheet, then one sheet per expert."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    book = new_workbook(tmp)
-    f = _Fmt(book)
-    as_of = fa_moment(now)
-    company = str(summary.get("company", ""))
-    taken: list[str] = []
-    name = safe_sheet_name("خلاصه مدیر", taken)
-    taken.append(name)
-    _summary_sheet(book, f, name, {**summary, "as_of_jalali": as_of})
-    for owner, items in tasks.items():
-        sheet = safe_sheet_name(owner, taken)
-        taken.append(sheet)
-        _expert_sheet(book, f, sheet, owner, items, company, as_of)
-    book.close()
-    tmp.replace(path)  # never leave a half-written report under the real name
-    return path
+
+    def write(tmp: Path) -> None:
+        book = new_workbook(tmp)
+        f = _Fmt(book)
+        as_of = fa_moment(now)
+        company = str(summary.get("company", ""))
+        taken: list[str] = []
+        name = safe_sheet_name("خلاصه مدیر", taken)
+        taken.append(name)
+        _summary_sheet(book, f, name, {**summary, "as_of_jalali": as_of})
+        for owner, items in tasks.items():
+            sheet = safe_sheet_name(owner, taken)
+            taken.append(sheet)
+            _expert_sheet(book, f, sheet, owner, items, company, as_of)
+        book.close()
+
+    # Never over a record, never half-written, not while open in Excel (SPEC §10).
+    return write_output(path, write)

@@ -23,8 +23,9 @@ from crm_xl.domain import aftersales, schema
 from crm_xl.domain.enums import RecordStatus, Stage
 from crm_xl.domain.errors import CrmError
 from crm_xl.domain.schema import Block, Form, Table
-from crm_xl.domain.settings import SETTINGS_FILE, Settings, load_settings
+from crm_xl.domain.settings import SETTINGS_FILE, Settings
 from crm_xl.domain.text import as_text
+from crm_xl.io.settings_file import load_settings
 from crm_xl.validation import rules
 from crm_xl.validation import workspace as wsr
 from crm_xl.validation.findings import FileSummary, Finding, Report
