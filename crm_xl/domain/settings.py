@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from crm_xl.domain.errors import WorkspaceError
+from crm_xl.domain.ids import is_economic_code
+from crm_xl.domain.text import normalize_numeric
 
 SETTINGS_FILE = "settings.json"
 
@@ -60,6 +62,8 @@ class Settings(BaseModel):
     followup: FollowUpRules = Field(default_factory=lambda: FollowUpRules())
     #: The company's fiscal memory id (شناسه یکتای حافظه مالیاتی); tax ids are made when set.
     fiscal_memory_id: str | None = None
+    #: The company's economic code (کد اقتصادی), the seller (``tins``) of Moadian invoices.
+    economic_code: str | None = None
     backups_keep: int = Field(20, ge=1, le=1000)
     lock_timeout: float = Field(60.0, gt=0)
 
@@ -73,6 +77,19 @@ class Settings(BaseModel):
             raise ValueError(
                 "شناسه حافظه مالیاتی باید ۶ نویسه A-Z0-9 باشد / "
                 "fiscal memory id must be 6 characters A-Z0-9"
+            )
+        return v
+
+    @field_validator("economic_code")
+    @classmethod
+    def _economic_code(cls, v: str | None) -> str | None:
+        if v is None or v.strip() == "":
+            return None
+        v = normalize_numeric(v)
+        if not is_economic_code(v):
+            raise ValueError(
+                "کد اقتصادی باید ۱۱ رقم (شناسه ملی) یا ۱۴ رقم باشد / "
+                "the economic code has 11 digits (a valid legal ID) or 14 digits"
             )
         return v
 
