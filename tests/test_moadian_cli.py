@@ -16,7 +16,7 @@ from crm_xl.cli.main import main
 from crm_xl.domain import decide, ids, moadian
 from crm_xl.domain.dates import TEHRAN
 from crm_xl.domain.moadian import Payment
-from crm_xl.domain.schema import INVOICE_LINES, INVOICES
+from crm_xl.domain.schema import CUSTOMERS, INVOICE_LINES, INVOICES
 from crm_xl.domain.settings import load_settings, save_settings
 from crm_xl.io.moadian_xlsx import HEADER_SHEET, LINES_SHEET, write_tax_excel
 from crm_xl.io.workbook import FormBook
@@ -492,3 +492,29 @@ def test_validate_finds_what_the_commands_would_refuse(ws: Workspace) -> None:
     assert ("total-error", sheet_i, f"{ikeys['tvam']}6") in found  # Σ vam no longer matches
     # the command refuses the same invoice for export
     cli(ws, "invoice", "export", "1404-000001", "--json", str(ws.root.parent / "j"), code=1)
+
+
+def test_customer_with_a_bad_national_code_is_refused(ws: Workspace) -> None:
+    """The register's national code (typed over by hand) is the buyer's id: checked, not trusted."""
+    wb = openpyxl.load_workbook(ws.register_path)
+    sheet = wb[CUSTOMERS.sheet]
+    col = next(c.column_letter for c in sheet[4] if c.value == "national_id")
+    sheet[f"{col}7"] = "0012345678"  # C-00002 (data from row 6): wrong check digit
+    wb.save(ws.register_path)
+    before = workspace_state(ws)
+    out = json.loads(
+        cli(
+            ws,
+            "--json",
+            "invoice",
+            "issue",
+            "P-00002",
+            "--line",
+            "2330001234567|پمپ|1|عدد|1000",
+            code=1,
+        )
+    )
+    assert out["error"]["code"] == "identifier-error"
+    assert out["error"]["location"]["field"] == "bid"
+    assert "کد ملی" in out["error"]["fa"] and "national code" in out["error"]["en"]
+    assert workspace_state(ws) == before
