@@ -228,6 +228,7 @@ def test_excel_export_writes_text_never_formulas(tmp_path: Path) -> None:
             "نقدی",
             "cash",
         ),
+        (["--line", "2330001234567|پمپ|1|عدد|1000", "--cash", "500"], "cap", "نقدی", "mixed"),
     ],
 )
 def test_refused_before_anything_is_issued(

@@ -266,6 +266,13 @@ def _settlement(setm_text: Any, default: int, tbill: int, cash: Any) -> dict[str
         else m.Settlement(str(default))
     )
     cash_part = m.parse_rials(cash, "cap") if cash not in (None, "") else None
+    if cash_part is not None and member is not m.Settlement.MIXED:
+        raise InputError(
+            "مبلغ نقدی جداگانه فقط در تسویه «نقدی و نسیه» (--settlement mixed) معنا دارد",
+            "a separate cash part only goes with a mixed settlement (--settlement mixed)",
+            code="usage-error",
+            field="cap",
+        )
     cap, insp = m.settle(member, tbill, cash_part)
     return {"setm": m.code_of(member), "cap": cap, "insp": insp}
 
