@@ -15,6 +15,7 @@ are: register records without lines, which the tax export refuses.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -340,7 +341,7 @@ def _from_cell(key: str, v: Any, line: int | None, problems: list[m.Problem]) ->
         return None
     try:
         if key in _ENUM_OF:
-            return m.code_of(_ENUM_OF[key].parse(v))
+            return m.code_of(m.parse_member(_ENUM_OF[key], v if isinstance(v, int) else str(v)))
         if key == "mu":
             return m.unit_code(v, line)
         if key in ("am", "vra"):
@@ -373,8 +374,9 @@ def invoice_from_register(
     header: dict[str, Any] = {k: _from_cell(k, row.get(k), None, problems) for k in HEADER_KEYS}
     tax_id = _s(row.get("tax_id")).upper() or None
     header["taxid"] = tax_id
-    if tax_id and ids.is_tax_id(tax_id):
-        header["inno"] = ids.parse_tax_id(tax_id).inno
+    if tax_id:
+        with suppress(InputError):  # a bad tax id is the checks' to report
+            header["inno"] = ids.parse_tax_id(tax_id).inno
     issued = row.get("issued")
     if issued not in (None, ""):
         try:

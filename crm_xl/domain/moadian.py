@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from importlib import resources
 from typing import Annotated, Any, Literal
 
@@ -225,12 +226,19 @@ ALIASES: dict[type[LabeledEnum], dict[str, str]] = {
 }
 
 
+@lru_cache(maxsize=4096)
+def parse_member(enum: type[LabeledEnum], value: str | int) -> LabeledEnum:
+    """``enum.parse``, remembered: a register repeats a few units and codes thousands of times
+    and ``parse`` compares with every member's labels (ValueError when none matches)."""
+    return enum.parse(value)
+
+
 def parse_choice(enum: type[LabeledEnum], value: object, key: str) -> LabeledEnum:
     """The member for a code, either label or an alias; InputError naming the field."""
     digits = normalize_numeric(value)
     alias = ALIASES.get(enum, {}).get(normalize(value).lower())
     try:
-        return enum.parse(alias or (digits if digits.isdigit() else value))
+        return parse_member(enum, alias or (digits if digits.isdigit() else str(value)))
     except ValueError:
         fa, en = label(key)
         raise InputError(
@@ -511,8 +519,11 @@ def refuse(problems: Sequence[Problem]) -> None:
     raise err
 
 
+_UNIT_CODES = frozenset(str(u.value) for u in MeasurementUnit)
+
+
 def _unit_known(code: str) -> bool:
-    return any(m.value == code for m in MeasurementUnit)
+    return code in _UNIT_CODES
 
 
 def line_problems(n: int, ln: Line) -> list[Problem]:
@@ -1053,7 +1064,7 @@ def unit_code(value: object, line: int | None = None) -> str:
     """The unit's code from a code, its Persian or English name (عدد, 1627, piece…)."""
     digits = normalize_numeric(value)
     try:
-        return str(MeasurementUnit.parse(digits if digits.isdigit() else value).value)
+        return str(parse_member(MeasurementUnit, digits if digits.isdigit() else str(value)).value)
     except ValueError:
         raise _problem(
             "enum-error",
