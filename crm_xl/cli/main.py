@@ -317,21 +317,6 @@ def invoice_group() -> None:
     """Invoices and tax ids / فاکتورها."""
 
 
-@invoice_group.command("issue")
-@click.argument("case")
-@click.option("--amount", default=None, help="Amount in Rial")
-@click.option("--at", default=None, help="Issue time (Jalali or ISO; default now)")
-@json_option
-@pass_ctx
-@handle_errors
-def invoice_issue(ctx: Context, case: str, amount: str | None, at: str | None) -> None:
-    """Issue an invoice; prints its number and tax id (R8) / صدور فاکتور."""
-    plan = store.issue_invoice(ctx.ws(), case, amount=amount, at=at)
-    _plan_out(ctx, plan, "invoice_no")
-    if not ctx.json and plan.result.get("tax_id"):
-        click.echo(plan.result["tax_id"])
-
-
 @main.command("void")
 @click.argument("number")
 @click.option("--reason", default="", help="Why it is voided")
@@ -365,7 +350,10 @@ def demo_cmd(ctx: Context, directory: Path, customers: int, seed: int, no_macros
 
 
 # Feature areas keep their commands in their own modules, imported explicitly here.
-from crm_xl.cli import calendar, excel, followup, products, records, validate  # noqa: E402
+from crm_xl.cli import calendar, excel, followup, invoices, products, records, validate  # noqa: E402
+
+for _command in invoices.INVOICE_COMMANDS:
+    invoice_group.add_command(_command)
 
 for _module in (followup, validate, products, excel, records, calendar):
     for _command in _module.COMMANDS:

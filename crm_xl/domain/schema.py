@@ -18,6 +18,7 @@ import builtins
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from crm_xl.domain import moadian
 from crm_xl.domain.enums import ENUMS, LabeledEnum
 
 
@@ -25,6 +26,7 @@ class FieldType(StrEnum):
     TEXT = "text"
     LONGTEXT = "longtext"
     INTEGER = "integer"
+    DECIMAL = "decimal"  # a number that may have a fraction: quantities, rates
     RIAL = "rial"  # whole Rials, shown with digit grouping
     DATE = "date"
     DATETIME = "datetime"
@@ -385,6 +387,18 @@ CASES = Table(
     ),
 )
 
+
+def _m(key: str, type: FieldType = FieldType.TEXT, **kw: object) -> Field:
+    """A register column holding the Moadian field ``key``, with the specification's labels."""
+    fa, en = moadian.label(key)
+    return declare_field(key, fa, en, type, **kw)
+
+
+def _me(key: str, enum: str, **kw: object) -> Field:
+    fa, en = moadian.label(key)
+    return declare_enum(key, fa, en, enum, **kw)
+
+
 INVOICES = Table(
     name="Invoices",
     sheet="فاکتورها",
@@ -405,7 +419,55 @@ INVOICES = Table(
         _f("issued", "تاریخ و ساعت صدور", "Issued", T.DATETIME, required=True, width=17),
         _f("amount", "مبلغ (ریال)", "Amount (Rial)", T.RIAL, width=18),
         _f("tax_id", "شماره منحصربه‌فرد مالیاتی", "Tax id", T.TAX_ID, unique=True, width=26),
+        # The Moadian header of an invoice issued with lines (SPEC §11); blank on an
+        # amount-only invoice, which stays a register record the tax export refuses.
+        _me("ins", "InvoiceSubject", width=12),
+        _m("irtaxid", T.TAX_ID, width=26),
+        _me("inty", "InvoiceType", width=16),
+        _me("inp", "InvoicePattern", width=12),
+        _me("tob", "BuyerType", width=12),
+        _m("bid", T.NATIONAL_ID, width=14),
+        _m("tinb", T.ECONOMIC_CODE, width=16),
+        _m("bpc", T.POSTAL_CODE, width=12),
+        _m("tins", T.ECONOMIC_CODE, width=16),
+        _me("setm", "Settlement", width=12),
+        _m("cap", T.RIAL, width=16),
+        _m("insp", T.RIAL, width=16),
+        _m("tprdis", T.RIAL, width=17),
+        _m("tdis", T.RIAL, width=15),
+        _m("tadis", T.RIAL, width=17),
+        _m("tvam", T.RIAL, width=16),
+        _m("todam", T.RIAL, width=14),
+        _m("tbill", T.RIAL, width=17),
+        _f(
+            "superseded_by",
+            "فاکتور جایگزین (اصلاحی/ابطالی/برگشتی)",
+            "Superseded by (corrective, void or return)",
+            T.INVOICE_NO,
+            width=16,
+        ),
         _e("record_status", "وضعیت رکورد", "Record status", "RecordStatus", width=11),
+    ),
+)
+
+INVOICE_LINES = Table(
+    name="InvoiceLines",
+    sheet="اقلام فاکتورها",
+    title_fa="اقلام فاکتورهای فروش (سامانه مودیان)",
+    fields=(
+        _f("invoice_no", "شماره فاکتور", "Invoice number", T.INVOICE_NO, required=True, width=14),
+        _f("line_no", "ردیف", "Line", T.INTEGER, required=True, width=6),
+        _m("sstid", required=True, width=15, hint="۱۳ رقم"),
+        _m("sstt", required=True, width=30),
+        _m("am", T.DECIMAL, required=True, width=10),
+        _me("mu", "MeasurementUnit", required=True, width=12),
+        _m("fee", T.RIAL, required=True, width=16),
+        _m("prdis", T.RIAL, required=True, width=17),
+        _m("dis", T.RIAL, width=15),
+        _m("adis", T.RIAL, required=True, width=17),
+        _m("vra", T.DECIMAL, required=True, width=10),
+        _m("vam", T.RIAL, required=True, width=16),
+        _m("tsstam", T.RIAL, required=True, width=17),
     ),
 )
 
@@ -443,7 +505,7 @@ F_31_08_02 = Form(
     title_en="Customer and employer order register",
     revision="00",
     filename="F-31-08-02.xlsx",
-    parts=(CUSTOMERS, CASES, INVOICES, COUNTERS, LOG),
+    parts=(CUSTOMERS, CASES, INVOICES, INVOICE_LINES, COUNTERS, LOG),
 )
 
 # --- F-31-07-01: after-sales service of one product -------------------------------------

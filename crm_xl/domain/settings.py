@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from crm_xl.domain.dates import WorkCalendar, parse_closed_days
 from crm_xl.domain.errors import InputError
-from crm_xl.domain.text import normalize
+from crm_xl.domain.ids import is_economic_code
+from crm_xl.domain.text import normalize, normalize_numeric
 
 SETTINGS_FILE = "settings.json"
 
@@ -177,6 +178,8 @@ class Settings(_Strict):
     calendar: CalendarFeeds | None = None
     #: The company's fiscal memory id (شناسه یکتای حافظه مالیاتی); tax ids are made when set.
     fiscal_memory_id: str | None = None
+    #: The company's economic code (کد اقتصادی), the seller (``tins``) of Moadian invoices.
+    economic_code: str | None = None
     backups_keep: int = Field(20, ge=1, le=1000)
     lock_timeout: float = Field(60.0, gt=0)
 
@@ -207,6 +210,19 @@ class Settings(_Strict):
                     code="unknown-setting",
                     field=f"numbering.{kind}",
                 )
+        return v
+
+    @field_validator("economic_code")
+    @classmethod
+    def _economic_code(cls, v: str | None) -> str | None:
+        if v is None or v.strip() == "":
+            return None
+        v = normalize_numeric(v)
+        if not is_economic_code(v):
+            raise ValueError(
+                "کد اقتصادی باید ۱۱ رقم (شناسه ملی) یا ۱۴ رقم باشد / "
+                "the economic code has 11 digits (a valid legal ID) or 14 digits"
+            )
         return v
 
     def rule(self, kind: str) -> NumberRule:

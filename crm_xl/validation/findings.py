@@ -51,6 +51,13 @@ CODES: dict[str, tuple[Severity, str, str]] = {
     "tax-id-error": ("error", "شماره مالیاتی نامعتبر", "invalid tax id"),
     "person-type-field": ("warning", "فیلد نوع دیگر شخص پر شده", "field of the other person type"),
     "cross-field-error": ("error", "ناسازگاری بین فیلدها", "fields contradict each other"),
+    # -- Moadian invoices (SPEC §11)
+    "total-error": ("error", "مبالغ فاکتور جمع نمی‌خورند", "invoice amounts do not add up"),
+    "correction-error": (
+        "error",
+        "اصلاحی/ابطالی/برگشتی با فاکتور مرجع نمی‌خواند",
+        "a corrective, void or return invoice breaks its original's rules",
+    ),
     # -- numbering
     "unique-error": ("error", "شماره تکراری", "duplicate value in a unique field"),
     "number-format": ("error", "شماره با الگو نمی‌خواند", "number does not fit its pattern"),

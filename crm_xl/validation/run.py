@@ -29,6 +29,7 @@ from crm_xl.io.settings_file import load_settings
 from crm_xl.validation import rules
 from crm_xl.validation import workspace as wsr
 from crm_xl.validation.findings import FileSummary, Finding, Report
+from crm_xl.validation.invoices import invoice_rules
 from crm_xl.validation.rules import BlockData, Sink, TableData, is_blank
 
 #: Refuse packages that expand beyond this many bytes in total (zip-bomb guard).
@@ -372,6 +373,7 @@ def _form_rules(res: FileResult, settings: Settings) -> None:
                         str(n), (cases.parsed["customer_no"][i], cases.parsed["opened"][i])
                     )
             rules.invoice_rows(sink, invoices, case_map)  # type: ignore[arg-type]
+        invoice_rules(sink, invoices, t.get(schema.INVOICE_LINES.name), settings)
         wsr.unique_rule(sink, t)
         wsr.numbering_rules(sink, t, settings, logged)
         wsr.duplicate_customers(sink, customers)
