@@ -350,11 +350,20 @@ def demo_cmd(ctx: Context, directory: Path, customers: int, seed: int, no_macros
 
 
 # Feature areas keep their commands in their own modules, imported explicitly here.
-from crm_xl.cli import calendar, excel, followup, invoices, products, records, validate  # noqa: E402
+from crm_xl.cli import (  # noqa: E402
+    calendar,
+    excel,
+    followup,
+    invoices,
+    products,
+    records,
+    upgrade,
+    validate,
+)
 
 for _command in invoices.INVOICE_COMMANDS:
     invoice_group.add_command(_command)
 
-for _module in (followup, validate, products, excel, records, calendar):
+for _module in (followup, validate, products, excel, records, calendar, upgrade):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -62,8 +62,9 @@ def _err(code: str, fa: str, en: str, path: str | Path, **where: Any) -> CrmErro
 def _missing_sheet(path: str | Path, sheet: str) -> CrmError:
     return _err(
         "missing-sheet",
-        f"برگه «{sheet}» در فایل نیست",
-        f"sheet {sheet!r} is missing from the workbook",
+        f"برگه «{sheet}» در فایل نیست (فایلی از نسخه قدیمی‌تر؟ «crm-xl upgrade» آن را به‌روز می‌کند)",
+        f"sheet {sheet!r} is missing from the workbook (made by an older crm_xl? "
+        "'crm-xl upgrade' brings it up to date)",
         path,
         sheet=sheet,
     )
@@ -72,8 +73,10 @@ def _missing_sheet(path: str | Path, sheet: str) -> CrmError:
 def _missing_column(path: str | Path, sheet: str, key: str, cell: str | None = None) -> CrmError:
     return _err(
         "missing-column",
-        f"ستون/سطر «{key}» در ردیف کلیدها (پنهان) پیدا نشد",
-        f"field {key!r} not found in the hidden key row/column",
+        f"ستون/سطر «{key}» در ردیف کلیدها (پنهان) پیدا نشد (فایلی از نسخه قدیمی‌تر؟ "
+        "«crm-xl upgrade» آن را به‌روز می‌کند)",
+        f"field {key!r} not found in the hidden key row/column (made by an older crm_xl? "
+        "'crm-xl upgrade' brings it up to date)",
         path,
         sheet=sheet,
         cell=cell,

@@ -1,0 +1,203 @@
+"""Carry workbooks made by an older crm_xl into the current form: nothing lost, backed up.
+
+A form gains sheets and columns as the toolkit grows (the invoice lines table, new header
+fields). An older register then lacks them and every command would refuse it. ``upgrade``
+lays out a fresh form from today's schema, copies every row and block value across by its
+hidden key (never by position) and replaces the file atomically with a backup. A key the
+current form no longer knows is refused rather than dropped, so an upgrade never loses data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+
+from crm_xl.domain import schema
+from crm_xl.domain.errors import CrmError
+from crm_xl.domain.schema import F_31_07_01, F_31_08_01, F_31_08_02, Block, Form, Table
+from crm_xl.io.layout import build_form
+from crm_xl.io.safety import atomic_write, verify_xlsx, workspace_lock
+from crm_xl.io.workbook import FormBook, converter, normalize_value
+from crm_xl.io.workspace import Workspace
+from crm_xl.ops.products import form_paths
+
+__all__ = ["BookUpgrade", "needs_upgrade", "upgrade_book", "upgrade_workspace"]
+
+
+@dataclass
+class BookUpgrade:
+    """What upgrading one workbook found and did."""
+
+    path: Path
+    missing: list[str] = field(default_factory=list)  # sheets / keys the file lacked
+    rows: int = 0  # table rows carried across
+    extra_sheets: list[str] = field(default_factory=list)  # a person's own sheets (kept in backup)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": str(self.path),
+            "missing": self.missing,
+            "rows": self.rows,
+            "extra_sheets": self.extra_sheets,
+        }
+
+
+def _keys_in_row(ws: Any, row: int) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for cells in ws.iter_rows(min_row=row, max_row=row):
+        for cell in cells:
+            if isinstance(cell.value, str) and cell.value.strip():
+                out.setdefault(cell.value.strip(), int(cell.column or 0))
+    return out
+
+
+def _keys_in_column(ws: Any, col: int) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r, (v,) in enumerate(ws.iter_rows(min_col=col, max_col=col, values_only=True), 1):
+        if isinstance(v, str) and v.strip():
+            out.setdefault(v.strip(), r)
+    return out
+
+
+def needs_upgrade(wb: Any, form: Form) -> list[str]:
+    """Sheets and keys of ``form`` that the open workbook ``wb`` lacks ([] when current)."""
+    missing: list[str] = []
+    for part in form.parts:
+        if part.sheet not in wb.sheetnames:
+            missing.append(part.sheet)
+            continue
+        ws = wb[part.sheet]
+        have = (
+            _keys_in_row(ws, schema.KEY_ROW)
+            if isinstance(part, Table)
+            else _keys_in_column(ws, schema.BLOCK_KEY_COL)
+        )
+        missing += [f"{part.sheet}:{k}" for k in part.keys if k not in have]
+    return missing
+
+
+def _unknown_key_error(path: Path, sheet: str, key: str) -> CrmError:
+    return CrmError(
+        f"ستون «{key}» در برگه «{sheet}» در فرم فعلی نیست؛ برای اینکه داده‌ای از دست نرود "
+        "به‌روزرسانی انجام نشد",
+        f"column '{key}' of sheet '{sheet}' is not in the current form; the upgrade was not "
+        "done so that no data is lost",
+        code="upgrade-unknown-key",
+        file=path,
+        sheet=sheet,
+    )
+
+
+def _carry(old: Any, form: Form, path: Path, company: str) -> tuple[FormBook, int]:
+    """A fresh ``form`` holding every value of the old workbook, by key."""
+    new = FormBook.new(form, company=company)
+    rows = 0
+    for part in form.parts:
+        if part.sheet not in old.sheetnames:
+            continue
+        ws = old[part.sheet]
+        if isinstance(part, Table):
+            cols = _keys_in_row(ws, schema.KEY_ROW)
+            known = set(part.keys)
+            data_cols = {k: c for k, c in cols.items() if k in known}
+            records: list[dict[str, object]] = []
+            for raw in ws.iter_rows(min_row=schema.FIRST_DATA_ROW, values_only=True):
+                rec = {
+                    k: converter(part.field(k))(raw[c - 1] if c - 1 < len(raw) else None)
+                    for k, c in data_cols.items()
+                }
+                if any(v is not None for v in rec.values()):
+                    stray = [
+                        k
+                        for k, c in cols.items()
+                        if k not in known
+                        and c - 1 < len(raw)
+                        and normalize_value(raw[c - 1]) is not None
+                    ]
+                    if stray:
+                        raise _unknown_key_error(path, part.sheet, stray[0])
+                    records.append(rec)
+            if records:
+                new.append_rows(part.name, records)
+                rows += len(records)
+        elif isinstance(part, Block):
+            keys = _keys_in_column(ws, schema.BLOCK_KEY_COL)
+            values = {
+                k: converter(part.field(k))(ws.cell(r, schema.BLOCK_VALUE_COL).value)
+                for k, r in keys.items()
+                if k in part.keys
+            }
+            new.write_block(part.name, {k: v for k, v in values.items() if v is not None})
+    return new, rows
+
+
+def upgrade_book(ws: Workspace, path: Path, form: Form) -> BookUpgrade | None:
+    """Upgrade one workbook in place (atomic, backed up); None when it is already current.
+
+    The caller holds the workspace lock.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise CrmError(
+            "فقط فایل‌های ‎.xlsx‎ به‌روز می‌شوند؛ دفتر ماکرودار را با «crm-xl excel build --force» "
+            "دوباره بسازید",
+            "only .xlsx workbooks are upgraded; rebuild a macro register with "
+            "'crm-xl excel build --force'",
+            code="upgrade-unsupported",
+            file=path,
+        )
+    try:
+        old = openpyxl.load_workbook(path)
+    except Exception as e:  # a damaged package: say so, change nothing
+        raise CrmError(
+            "فایل اکسل خراب است و باز نشد", f"cannot open workbook: {e}", code="not-xlsx", file=path
+        ) from e
+    missing = needs_upgrade(old, form)
+    if not missing:
+        return None
+    first = old[old.sheetnames[0]]
+    company = str(normalize_value(first.cell(1, 1).value) or "") or ws.settings.company
+    new, rows = _carry(old, form, path, company)
+    own = {p.sheet for p in form.parts} | set(new.wb.sheetnames)
+    extra = [s for s in old.sheetnames if s not in own]
+    atomic_write(
+        path,
+        new.save,
+        backups=ws.backups_dir,
+        keep=ws.settings.backups_keep,
+        verify=verify_xlsx,
+    )
+    return BookUpgrade(path, missing, rows, extra)
+
+
+def _blank(tmp: Path, *, form: Form, company: str) -> None:
+    build_form(tmp, form, company=company)
+
+
+def _forms(ws: Workspace) -> list[tuple[Path, Form]]:
+    found: list[tuple[Path, Form]] = [(ws.register_path, F_31_08_02)]
+    for folder in (ws.customers_dir, ws.archive_dir):
+        found += [(p, F_31_08_01) for p in sorted(folder.glob("*/F-31-08-01*.xlsx"))]
+    found += [(p, F_31_07_01) for p in form_paths(ws).values()]
+    return [(p, f) for p, f in found if p.is_file()]
+
+
+def upgrade_workspace(ws: Workspace) -> list[BookUpgrade]:
+    """Upgrade the register, every customer form and every after-sales form that needs it."""
+    done: list[BookUpgrade] = []
+    with workspace_lock(ws.root, timeout=ws.settings.lock_timeout):
+        for path, form in _forms(ws):
+            result = upgrade_book(ws, path, form)
+            if result is not None:
+                done.append(result)
+        company = ws.settings.company
+        # The blank forms new customers and products are stamped from: rebuilt when stale.
+        for form in (F_31_08_01, F_31_07_01):
+            blank = ws.internal_dir / "templates" / form.filename
+            if blank.is_file() and needs_upgrade(openpyxl.load_workbook(blank), form):
+                atomic_write(blank, partial(_blank, form=form, company=company), backups=None)
+    return done
