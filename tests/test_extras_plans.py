@@ -15,7 +15,7 @@ from crm_xl.domain.errors import InputError
 from crm_xl.domain.schema import F_31_07_01, PRODUCT
 from crm_xl.io.layout import build_form
 from crm_xl.io.workbook import FormBook
-from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.io.workspace import Workspace
 from crm_xl.ops import plans, store
 from crm_xl.ops.books import parse_period
 
@@ -52,8 +52,8 @@ def _sale(
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    ws = init_workspace(tmp_path / "ws", company="شرکت آزمون", experts=["علی", "مریم"])
+def ws(ws: Workspace) -> Workspace:
+    """The shared workspace with two products and four sales (one in the previous year)."""
     _product(ws, "PMP-1", "پمپ")
     _product(ws, "VLV-1", "شیرآلات")
     _sale(ws, "شرکت الف", "legal", "علی", "PMP-1", [("1404/01/15", 100), ("1404/04/02", 40)])
