@@ -97,22 +97,30 @@ def _pump_form(ws: Workspace) -> None:
     products.add_product(ws, profile)
 
 
+def _sold_pump_with_form(ws: Workspace) -> None:
+    _invoiced(ws, "PMP-100")
+    _pump_form(ws)
+
+
+def _crm_done(ws: Workspace) -> None:
+    _invoiced(ws)
+    store.crm_done(ws, "C-00001", at=BEFORE, now=BEFORE)
+
+
+def _closed(ws: Workspace) -> None:
+    _crm_done(ws)
+    store.close_customer(ws, "C-00001", at=BEFORE, now=BEFORE)
+
+
 SETUPS: dict[str, Callable[[Workspace], None]] = {
     "empty": lambda ws: None,
     "customer": _customer,
-    "case": lambda ws: _case(ws),
-    "invoiced": lambda ws: _invoiced(ws),
+    "case": _case,
+    "invoiced": _invoiced,
     "sold pump, no form": lambda ws: _invoiced(ws, "PMP-100"),
-    "sold pump with form": lambda ws: (_invoiced(ws, "PMP-100"), _pump_form(ws)),
-    "crm done": lambda ws: (
-        _invoiced(ws),
-        store.crm_done(ws, "C-00001", at=BEFORE, now=BEFORE),
-    ),
-    "closed": lambda ws: (
-        _invoiced(ws),
-        store.crm_done(ws, "C-00001", at=BEFORE, now=BEFORE),
-        store.close_customer(ws, "C-00001", at=BEFORE, now=BEFORE),
-    ),
+    "sold pump with form": _sold_pump_with_form,
+    "crm done": _crm_done,
+    "closed": _closed,
 }
 
 

@@ -171,11 +171,12 @@ class CrmMachine(RuleBasedStateMachine):
         if entry.wrong == name:
             long_ago = _text_date(START - timedelta(days=90))
             return entry.data.draw(st.sampled_from([*FIXED_DATES, long_ago]), label=name)
-        near = st.builds(
-            lambda hours, persian: _text_date(self.now - timedelta(hours=hours), persian),
-            st.integers(-24, 24 * back_days),
-            st.booleans(),
-        )
+        now = self.now
+
+        def typed(hours: int, persian: bool) -> str:
+            return _text_date(now - timedelta(hours=hours), persian)
+
+        near = st.builds(typed, st.integers(-24, 24 * back_days), st.booleans())
         iso = st.just(self.now.isoformat())
         return entry.data.draw(st.one_of(st.none(), near, iso), label=name)
 
@@ -231,9 +232,11 @@ class CrmMachine(RuleBasedStateMachine):
         A second form for the same product is refused (and must leave no trace)."""
         for code in codes:
             profile = products.build_profile(**PRODUCTS[code])  # type: ignore[arg-type]
-            self.attempt(
-                f"add_product {code}", lambda now, p=profile: products.add_product(self.ws, p)
-            )
+
+            def add(now: datetime, profile: Any = profile) -> Path:
+                return products.add_product(self.ws, profile)
+
+            self.attempt(f"add_product {code}", add)
 
     @rule(data=st.data(), legal=st.booleans(), allow_duplicate=st.booleans())
     def add_customer(self, data: st.DataObject, legal: bool, allow_duplicate: bool) -> None:
