@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from helpers_cli import Cli
+from helpers_workspace import EXPERTS, cell_ref, form_path, rows, rows_by_key, set_cells
 
 from crm_xl.domain import decide
 from crm_xl.domain.dates import TEHRAN
 from crm_xl.domain.enums import FollowUpState, Stage
-from crm_xl.domain.schema import CUSTOMERS, FIRST_DATA_ROW, FOLLOWUPS, KEY_ROW, LOG
+from crm_xl.domain.schema import CUSTOMERS, FIRST_DATA_ROW, FOLLOWUPS, LOG
 from crm_xl.io.layout import STATE_FILLS
 from crm_xl.io.workbook import FormBook
-from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.io.workspace import Workspace
 from crm_xl.ops import store
 from crm_xl.ops.refresh import missing_state_formatting, refresh
-
-EXPERTS = ["علی رضایی", "مریم احمدی"]
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -29,34 +28,19 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def customers(ws: Workspace) -> dict[str, dict[str, object]]:
-    book = FormBook.open(ws.register_path)
-    return {str(r["customer_no"]): r for _, r in book.read_table(CUSTOMERS.name)}
+    return rows_by_key(ws, CUSTOMERS)
 
 
-def form_path(ws: Workspace, no: str) -> Path:
-    (path,) = ws.customers_dir.glob(f"{no} - */*.xlsx")
-    return path
-
-
-def type_row(path: Path, values: dict[str, Any]) -> str:
+def type_row(path: Any, values: dict[str, Any]) -> int:
     """Write a follow-up row as Excel saves what a salesperson typed (text cells); its row."""
-    wb = openpyxl.load_workbook(path)
-    sheet = wb[FOLLOWUPS.sheet]
-    cols = {
-        c.value: c.column for c in sheet[KEY_ROW] if isinstance(c.value, str) and c.value.strip()
-    }
-    r = FIRST_DATA_ROW
-    while sheet.cell(r, cols["at"]).value not in (None, ""):
-        r += 1
-    for key, v in values.items():
-        sheet.cell(r, cols[key]).value = v
-    wb.save(path)
-    return str(r)
+    r = FIRST_DATA_ROW + len(FormBook.open(path).read_table(FOLLOWUPS.name))
+    set_cells(path, FOLLOWUPS, r, values)
+    return r
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    ws = init_workspace(tmp_path / "ws", company="شرکت آزمون", experts=EXPERTS)
+def ws(ws: Workspace) -> Workspace:
+    """Two customers (Wed 10:00 and 11:00); C-00002 followed up Thu with an action for Sun."""
     store.add_customer(
         ws,
         decide.NewCustomer(
@@ -131,7 +115,7 @@ def test_typed_followup_is_picked_up(ws: Workspace) -> None:
     assert problem.customer_no == "C-00001"
     assert problem.file and problem.file.endswith(path.name)
     assert problem.sheet == FOLLOWUPS.sheet
-    assert problem.cell == f"B{bad_row}"  # the "at" column of the typed row
+    assert problem.cell == cell_ref(path, FOLLOWUPS, bad_row, "at")  # the typed row's date
     assert "skipped" in problem.en and "ردیف" in problem.fa
 
     # Saturday 12:00: the typed action is two hours late, in the register too.
@@ -143,8 +127,7 @@ def test_only_changed_rows_written_and_logged(ws: Workspace) -> None:
     refresh(ws, at(3, 11))
     again = refresh(ws, at(3, 11, 30))
     assert again.changed == []  # nothing moved in half an hour
-    book = FormBook.open(ws.register_path)
-    log = [r for _, r in book.read_table(LOG.name) if r["operation"] == "refresh"]
+    log = [r for r in rows(ws, LOG) if r["operation"] == "refresh"]
     assert len(log) == 2
     details = json.loads(str(log[-1]["details"]))
     assert details["changed"] == 0 and details["counts"]["overdue"] == 1
@@ -192,18 +175,14 @@ def test_broken_form_is_a_problem_not_a_crash(ws: Workspace) -> None:
     assert customers(ws)["C-00002"]["followup_state"] == FollowUpState.ON_TIME.fa
 
 
-def test_refresh_cli(ws: Workspace) -> None:
-    from crm_xl.cli.main import main
-
-    runner = CliRunner()
-    out = runner.invoke(main, ["-w", str(ws.root), "refresh", "--at", "1403/07/12 11:00"])
+def test_refresh_cli(ws: Workspace, cli: Cli) -> None:
+    out = cli(ws, "refresh", "--at", "1403/07/12 11:00")
     assert out.exit_code == 0, out.output
     assert "معوق / Overdue: 1" in out.output
-    out = runner.invoke(main, ["-w", str(ws.root), "--json", "refresh", "--at", "2024-10-03T11:00"])
+    out = cli(ws, "refresh", "--at", "2024-10-03T11:00", json=True)
     assert out.exit_code == 0, out.output
-    data = json.loads(out.output)
-    assert data["counts"]["overdue"] == 1 and data["problems"] == []
-    out = runner.invoke(main, ["-w", str(ws.root), "refresh", "--at", "1403/13/01"])
+    assert out.data["counts"]["overdue"] == 1 and out.data["problems"] == []
+    out = cli(ws, "refresh", "--at", "1403/13/01")
     assert out.exit_code != 0 and "Traceback" not in out.output
 
 

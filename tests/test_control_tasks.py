@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from datetime import datetime
 from pathlib import Path
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
+from helpers_cli import Cli
+from helpers_office import pdf_text, to_pdf
+from helpers_workspace import COMPANY, copy_workspace, with_settings
 from rich.console import Console
 
 from crm_xl.domain import decide
 from crm_xl.domain.dates import TEHRAN
 from crm_xl.domain.enums import FollowUpState
-from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.io.workspace import Workspace
 from crm_xl.ops import store
 from crm_xl.ops.refresh import evaluate_workspace
 from crm_xl.ops.tasks import (
@@ -38,10 +38,9 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    ws = init_workspace(
-        tmp_path_factory.mktemp("tasks") / "ws", company="شرکت بازرگانی آزمون", experts=EXPERTS
-    )
+def ws(pristine: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    ws = copy_workspace(pristine, tmp_path_factory.mktemp("tasks") / "ws")
+    ws = with_settings(ws, experts=EXPERTS)
     people = [
         ("رضا کریمی", EXPERTS[0], at(2, 10)),  # never called back: overdue since Thu 10:00
         ("شرکت پتروشیمی نوین", EXPERTS[0], at(6, 9)),  # 24 h call due Mon 09:00: overdue
@@ -144,7 +143,7 @@ def test_workbook_layout(ws: Workspace, tmp_path: Path) -> None:
     assert wb.sheetnames == ["خلاصه مدیر", "علی رضایی", "مریم احمدی", "حسین- فروش-شمال"]
     for sheet in wb.worksheets:
         assert sheet.sheet_view.rightToLeft
-        assert sheet["A1"].value == "شرکت بازرگانی آزمون"
+        assert sheet["A1"].value == COMPANY
         assert "1403/07/17" in str(sheet["A3"].value)
     ali = wb["علی رضایی"]
     assert ali["A2"].value == "کارتابل پیگیری‌ها — علی رضایی"
@@ -156,84 +155,35 @@ def test_workbook_layout(ws: Workspace, tmp_path: Path) -> None:
 
 
 @pytest.mark.libreoffice
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
 def test_workbook_opens_in_libreoffice(ws: Workspace, tmp_path: Path) -> None:
     path = _workbook(ws, tmp_path / "tasks.xlsx")
-    pdf = _to_pdf(path, tmp_path)
-    text = _pdf_text(pdf)
+    text = pdf_text(to_pdf(path, tmp_path))
+    text = re.sub(r"[\u200e\u200f\u202a-\u202e\u2066-\u2069]", "", text)  # bidi marks
     assert "علی رضایی" in text
     assert "1403/07/12 10:00" in text  # Jalali date text of the oldest overdue task
     assert "C-00004" in text
 
 
-def _to_pdf(path: Path, out: Path) -> Path:
-    try:
-        from tests.helpers_office import to_pdf  # shared helper, when present
-
-        return Path(to_pdf(path, out))
-    except ImportError:
-        subprocess.run(
-            ["soffice", "--headless", f"-env:UserInstallation=file://{out}/lo",
-             "--convert-to", "pdf", "--outdir", str(out), str(path)],
-            check=True, capture_output=True, timeout=180,
-        )  # fmt: skip
-        return out / f"{path.stem}.pdf"
-
-
-def _pdf_text(pdf: Path) -> str:
-    try:
-        from tests.helpers_office import pdf_text
-
-        text = str(pdf_text(pdf))
-    except ImportError:
-        if shutil.which("pdftotext") is None:
-            pytest.skip("pdftotext not installed")
-        text = subprocess.run(
-            ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True
-        ).stdout
-    return re.sub(r"[\u200e\u200f\u202a-\u202e\u2066-\u2069]", "", text)  # bidi marks
-
-
-def test_overdue_cli(ws: Workspace, tmp_path: Path) -> None:
-    from crm_xl.cli.main import main
-
-    runner = CliRunner()
+def test_overdue_cli(ws: Workspace, tmp_path: Path, cli: Cli) -> None:
     out_xlsx = tmp_path / "out" / "tasks.xlsx"
-    res = runner.invoke(
-        main,
-        ["-w", str(ws.root), "overdue", "--at", "1403/07/17 11:00", "--xlsx", str(out_xlsx)],
-    )
+    res = cli(ws, "overdue", "--at", "1403/07/17 11:00", "--xlsx", str(out_xlsx))
     assert res.exit_code == 0, res.output
     assert "C-00001" in res.output and out_xlsx.exists()
-    res = runner.invoke(
-        main,
-        [
-            "-w",
-            str(ws.root),
-            "--json",
-            "overdue",
-            "--at",
-            "2024-10-08T11:00",
-            "--expert",
-            EXPERTS[1],
-        ],
-    )
+    res = cli(ws, "overdue", "--at", "2024-10-08T11:00", "--expert", EXPERTS[1], json=True)
     assert res.exit_code == 0, res.output
-    data = json.loads(res.output)
-    assert list(data["tasks"]) == [EXPERTS[1]]
-    assert data["tasks"][EXPERTS[1]][0]["due_jalali"] == "1403/07/17 15:00"
-    res = runner.invoke(main, ["-w", str(ws.root), "overdue", "--expert", "کسی دیگر"])
+    assert list(res.data["tasks"]) == [EXPERTS[1]]
+    assert res.data["tasks"][EXPERTS[1]][0]["due_jalali"] == "1403/07/17 15:00"
+    res = cli(ws, "overdue", "--expert", "کسی دیگر")
     assert res.exit_code != 0 and "Traceback" not in res.output
 
 
-def test_open_complaint_actions_join_the_owners_task_list(tmp_path: Path) -> None:
-    from crm_xl.domain import decide
+def test_open_complaint_actions_join_the_owners_task_list(pristine: Path, tmp_path: Path) -> None:
     from crm_xl.domain.dates import parse_datetime
-    from crm_xl.io.workspace import init_workspace
-    from crm_xl.ops import complaints, store
-    from crm_xl.ops.tasks import overview
+    from crm_xl.ops import complaints
 
-    ws = init_workspace(tmp_path / "cw", experts=["سارا احمدی", "نگار کریمی"])
+    ws = with_settings(
+        copy_workspace(pristine, tmp_path / "cw"), experts=["سارا احمدی", "نگار کریمی"]
+    )
     first = parse_datetime("1405/08/20 10:00")
     store.add_customer(
         ws,

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from helpers_office import pdf_text, soffice, to_pdfs
+from helpers_cli import Cli
+from helpers_office import pdf_text, to_pdfs
 
 from crm_xl.cli.main import main
 from crm_xl.domain import decide
@@ -28,6 +27,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, ob
     return build_demo(tmp_path_factory.mktemp("demo") / "ws", customers=24, now=NOW)
 
 
+@pytest.mark.slow  # the demo workspace takes ~20 s to build
 def test_demo_covers_the_funnel_and_leaves_some_overdue(demo: tuple[object, dict]) -> None:
     ws, summary = demo
     reg = store.load_register(ws)  # type: ignore[arg-type]
@@ -53,8 +53,8 @@ def test_demo_covers_the_funnel_and_leaves_some_overdue(demo: tuple[object, dict
     assert report.exit_code == 0, [f.code for f in report.findings if f.severity == "error"]
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
-@pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) not installed")
 def test_demo_register_opens_in_libreoffice(demo: tuple[object, dict], tmp_path: Path) -> None:
     ws, _ = demo
     (pdf,) = to_pdfs([ws.register_path], tmp_path)  # type: ignore[attr-defined]
@@ -62,8 +62,8 @@ def test_demo_register_opens_in_libreoffice(demo: tuple[object, dict], tmp_path:
     assert "F-31-08-02" in text and "C-00001" in text
 
 
-def test_help_lists_every_command_with_one_line() -> None:
-    out = CliRunner().invoke(main, ["--help"], terminal_width=200).output
+def test_help_lists_every_command_with_one_line(cli: Cli) -> None:
+    out = cli(None, "--help", terminal_width=200).output
     listed = out.split("Commands:")[1].strip().splitlines()
     names = {line.split()[0] for line in listed}
     assert names == set(main.commands)
@@ -91,15 +91,13 @@ def test_help_lists_every_command_with_one_line() -> None:
     assert all(len(line.split(maxsplit=1)) == 2 for line in listed)  # each has its help line
 
 
-def test_demo_cli_json(tmp_path: Path) -> None:
-    res = CliRunner().invoke(
-        main, ["demo", str(tmp_path / "d"), "--customers", "6", "--no-macros", "--json"]
-    )
+@pytest.mark.slow
+def test_demo_cli_json(tmp_path: Path, cli: Cli) -> None:
+    res = cli(None, "demo", str(tmp_path / "d"), "--customers", "6", "--no-macros", json=True)
     assert res.exit_code == 0, res.output
-    data = json.loads(res.output)
-    assert data["customers"] == 6 and data["register"].endswith("F-31-08-02.xlsx")
-    res = CliRunner().invoke(main, ["demo", str(tmp_path / "m"), "--customers", "3", "--json"])
+    assert res.data["customers"] == 6 and res.data["register"].endswith("F-31-08-02.xlsx")
+    res = cli(None, "demo", str(tmp_path / "m"), "--customers", "3", json=True)
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["register"].endswith("F-31-08-02.xlsm")
-    res = CliRunner().invoke(main, ["demo", str(tmp_path / "d")])
+    assert res.data["register"].endswith("F-31-08-02.xlsm")
+    res = cli(None, "demo", str(tmp_path / "d"))
     assert res.exit_code == 2 and "already holds a workspace" in res.output

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
+from helpers_cli import Cli
+from helpers_workspace import EXPERTS, rows
 
 from crm_xl.domain import decide
 from crm_xl.domain.errors import CrmError
@@ -16,14 +17,10 @@ from crm_xl.domain.schema import COUNTERS, CUSTOMERS
 from crm_xl.excel.build import build_macro_register
 from crm_xl.io import vba
 from crm_xl.io.workbook import FormBook
-from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.io.workspace import Workspace
 from crm_xl.ops import store
 
-EXPERT = "سارا احمدی"
-
-
-def _ws(tmp_path: Path) -> Workspace:
-    return init_workspace(tmp_path / "ws", company="شرکت آزمون", experts=[EXPERT])
+EXPERT = EXPERTS[1]
 
 
 def _add(ws: Workspace, name: str, mobile: str) -> str:
@@ -34,17 +31,10 @@ def _add(ws: Workspace, name: str, mobile: str) -> str:
 
 
 def _customers(path: Path) -> list[dict[str, object]]:
-    return [r for _, r in FormBook.open(path).read_table(CUSTOMERS.name)]
+    return rows(path, CUSTOMERS)
 
 
-def _cli():  # type: ignore[no-untyped-def]
-    from crm_xl.cli.main import main
-
-    return main
-
-
-def test_build_on_a_fresh_workspace(tmp_path: Path) -> None:
-    ws = _ws(tmp_path)
+def test_build_on_a_fresh_workspace(ws: Workspace) -> None:
     path = build_macro_register(ws, interpreter="C:\\Python312\\python.exe")
     assert path == ws.root / "F-31-08-02.xlsm" == ws.register_path
     assert not (ws.root / "F-31-08-02.xlsx").exists()
@@ -60,23 +50,21 @@ def test_build_on_a_fresh_workspace(tmp_path: Path) -> None:
     FormBook.open(path)  # still detected as F-31-08-02
 
 
-def test_data_of_the_xlsx_is_carried_over_and_numbering_continues(tmp_path: Path) -> None:
-    ws = _ws(tmp_path)
+def test_data_of_the_xlsx_is_carried_over_and_numbering_continues(ws: Workspace) -> None:
     first = _add(ws, "علی رضایی", "09121111111")
     second = _add(ws, "مریم کاظمی", "09122222222")
     before = _customers(ws.register_path)
-    counters = [r for _, r in FormBook.open(ws.register_path).read_table(COUNTERS.name)]
+    counters = rows(ws, COUNTERS)
     path = build_macro_register(ws)
     assert _customers(path) == before
-    assert [r for _, r in FormBook.open(path).read_table(COUNTERS.name)] == counters
+    assert rows(path, COUNTERS) == counters
     assert [r["mobile"] for r in _customers(path)] == ["09121111111", "09122222222"]
     third = _add(ws, "حسن موسوی", "09123333333")  # the file store now writes the .xlsm
     assert [r["customer_no"] for r in _customers(path)] == [first, second, third]
     assert vba.check_xlsm(path) == []
 
 
-def test_existing_xlsm_is_refused_unless_forced(tmp_path: Path) -> None:
-    ws = _ws(tmp_path)
+def test_existing_xlsm_is_refused_unless_forced(ws: Workspace) -> None:
     build_macro_register(ws)
     no = _add(ws, "علی رضایی", "09121111111")
     with pytest.raises(CrmError) as err:
@@ -89,30 +77,15 @@ def test_existing_xlsm_is_refused_unless_forced(tmp_path: Path) -> None:
     assert vba.check_xlsm(path) == []
 
 
-def test_cli_write_keeps_vba_buttons_and_content_type(tmp_path: Path) -> None:
+def test_cli_write_keeps_vba_buttons_and_content_type(ws: Workspace, cli: Cli) -> None:
     """Acceptance 3: an ordinary CLI write on the .xlsm register loses nothing of the macros."""
-    ws = _ws(tmp_path)
     path = build_macro_register(ws)
     with zipfile.ZipFile(path) as z:
         bin_before = z.read("xl/vbaProject.bin")
-    result = CliRunner().invoke(
-        _cli(),
-        [
-            "-w",
-            str(ws.root),
-            "customer",
-            "add",
-            "--name",
-            "شرکت آزمون نو",
-            "--type",
-            "legal",
-            "--channel",
-            "phone",
-            "--expert",
-            EXPERT,
-            "--mobile",
-            "09121234567",
-        ],
+    result = cli(
+        ws,
+        *("customer", "add", "--name", "شرکت آزمون نو", "--type", "legal"),
+        *("--channel", "phone", "--expert", EXPERT, "--mobile", "09121234567"),
     )
     assert result.exit_code == 0, result.output
     assert ws.register_path == path and len(_customers(path)) == 1
@@ -126,34 +99,29 @@ def test_cli_write_keeps_vba_buttons_and_content_type(tmp_path: Path) -> None:
     assert vba.check_xlsm(path) == []
 
 
-def test_cli_excel_build_and_check(tmp_path: Path) -> None:
-    ws = _ws(tmp_path)
-    runner = CliRunner()
-    w = ["-w", str(ws.root)]
-    res = runner.invoke(_cli(), [*w, "excel", "check"])
+def test_cli_excel_build_and_check(ws: Workspace, cli: Cli) -> None:
+    res = cli(ws, "excel", "check")
     assert res.exit_code != 0 and "excel build" in res.output
-    res = runner.invoke(_cli(), [*w, "--json", "excel", "build", "--interpreter", sys.executable])
+    res = cli(ws, "excel", "build", "--interpreter", sys.executable, json=True)
     assert res.exit_code == 0, res.output
-    res = runner.invoke(_cli(), [*w, "excel", "build"])
+    res = cli(ws, "excel", "build")
     assert res.exit_code != 0 and "--force" in res.output
-    res = runner.invoke(_cli(), [*w, "excel", "build", "--force"])
+    res = cli(ws, "excel", "build", "--force")
     assert res.exit_code == 0, res.output
-    res = runner.invoke(_cli(), [*w, "--json", "excel", "check"])
-    assert res.exit_code == 0 and '"ok": true' in res.output
+    res = cli(ws, "excel", "check", json=True)
+    assert res.exit_code == 0 and res.data["ok"] is True
     # a save without keep_vba breaks it; check says so
     wb = openpyxl.load_workbook(ws.register_path)
     wb.save(ws.register_path)
-    res = runner.invoke(_cli(), [*w, "excel", "check"])
+    res = cli(ws, "excel", "check")
     assert res.exit_code == 1 and "vbaProject.bin" in res.output
 
 
-def test_libreoffice_opens_the_panel(tmp_path: Path) -> None:
+@pytest.mark.libreoffice
+def test_libreoffice_opens_the_panel(ws: Workspace, tmp_path: Path) -> None:
     """Acceptance 4: LibreOffice opens the .xlsm; the panel renders (PNG kept for a look)."""
-    from tests import helpers_office as office
+    import helpers_office as office
 
-    if office.soffice() is None:
-        pytest.skip("LibreOffice (soffice) not installed")
-    ws = _ws(tmp_path)
     _add(ws, "علی رضایی", "09121111111")
     path = build_macro_register(ws)
     pdf = office.to_pdf(path, tmp_path / "pdf")

@@ -2,36 +2,30 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
-from click.testing import CliRunner
+from helpers_cli import Cli
 
-from crm_xl.cli.main import main
-
-
-def run(ws: Path, *args: str) -> dict:  # type: ignore[type-arg]
-    res = CliRunner().invoke(main, ["-w", str(ws), "--json", *args], catch_exceptions=False)
-    assert res.exit_code == 0, res.output
-    return json.loads(res.output)  # type: ignore[no-any-return]
+from crm_xl.io.workspace import Workspace
 
 
-def test_cli_round_trip(tmp_path: Path) -> None:
-    ws = tmp_path / "ws"
-    assert (
-        CliRunner().invoke(main, ["init", str(ws), "--no-macros", "--expert", "علی"]).exit_code == 0
-    )
+def test_cli_round_trip(ws: Workspace, cli: Cli, tmp_path: Path) -> None:
+    def run(*args: str) -> Any:
+        res = cli(ws, *args, json=True)
+        assert res.exit_code == 0, res.output
+        return res.data
+
     src = tmp_path / "leads.csv"
     src.write_text(
         "نام,موبایل\nرضا کریمی,۰۹۱۲۱۱۱۲۲۳۳\nزهرا موسوی,09351112233\nرضا کريمي,\n", "utf-8"
     )
-    pre = run(ws, "import", str(src), "--channel", "exhibition", "--expert", "علی")
+    pre = run("import", str(src), "--channel", "exhibition", "--expert", "علی رضایی")
     assert (pre["new"], pre["duplicate"], pre["committed"]) == (2, 1, False)
-    done = run(ws, "import", str(src), "--channel", "exhibition", "--expert", "علی", "--commit")
+    done = run("import", str(src), "--channel", "exhibition", "--expert", "علی رضایی", "--commit")
     assert done["registered"] == 2
 
     cmp = run(
-        ws,
         "complaint",
         "add",
         "C-00001",
@@ -43,20 +37,19 @@ def test_cli_round_trip(tmp_path: Path) -> None:
         "high",
     )
     no = cmp["complaint_no"]
-    run(ws, "complaint", "ack", no)
-    run(ws, "complaint", "action", no, "--action", "تماس", "--owner", "علی", "--due", "1404/02/01")
-    res = CliRunner().invoke(main, ["-w", str(ws), "complaint", "close", no])
+    run("complaint", "ack", no)
+    run("complaint", "action", no, "--action", "تماس", "--owner", "علی رضایی", "--due", "1404/02/01")
+    res = cli(ws, "complaint", "close", no)
     assert res.exit_code == 1 and "resolution" in res.output  # a clear error, no traceback
-    run(ws, "complaint", "resolve", no, "--resolution", "حل شد")
-    run(ws, "complaint", "close", no)
-    rep = run(ws, "complaint", "report", "--xlsx", str(tmp_path / "c.xlsx"))
+    run("complaint", "resolve", no, "--resolution", "حل شد")
+    run("complaint", "close", no)
+    rep = run("complaint", "report", "--xlsx", str(tmp_path / "c.xlsx"))
     assert rep["total"] == 1 and (tmp_path / "c.xlsx").exists()
 
-    sv = run(ws, "survey", "add", "C-00002", "--score", "q1=5", "--score", "q2=4")
+    sv = run("survey", "add", "C-00002", "--score", "q1=5", "--score", "q2=4")
     assert sv["crm"]["done"] is False
-    assert run(ws, "survey", "report")["count"] == 1
+    assert run("survey", "report")["count"] == 1
     run(
-        ws,
         "plan",
         "add",
         "--period",
@@ -68,5 +61,5 @@ def test_cli_round_trip(tmp_path: Path) -> None:
         "--target",
         "1000",
     )
-    assert run(ws, "plan", "report")["rows"][0]["actual"] == 0
-    assert run(ws, "parties", "export", str(tmp_path / "p.xlsx"))["parties"] == 2
+    assert run("plan", "report")["rows"][0]["actual"] == 0
+    assert run("parties", "export", str(tmp_path / "p.xlsx"))["parties"] == 2

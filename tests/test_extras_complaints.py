@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -12,7 +11,7 @@ from crm_xl.domain import decide
 from crm_xl.domain.dates import TEHRAN
 from crm_xl.domain.errors import InputError
 from crm_xl.io.workbook import read_table_fast
-from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.io.workspace import Workspace
 from crm_xl.ops import complaints, store
 from crm_xl.ops.books import COMPLAINT_ACTIONS, COMPLAINTS, COMPLAINTS_FORM, ComplaintStatus
 
@@ -21,8 +20,8 @@ S = ComplaintStatus
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    ws = init_workspace(tmp_path / "ws", company="شرکت آزمون", experts=["علی رضایی"])
+def ws(ws: Workspace) -> Workspace:
+    """The shared workspace with one customer, C-00001."""
     inp = decide.NewCustomer(
         name="شرکت پارس", person_type="legal", channel="phone", expert="علی رضایی"
     )

@@ -16,18 +16,13 @@ from crm_xl.domain.errors import InputError
 from crm_xl.domain.schema import F_31_08_01, REGISTRATION
 from crm_xl.io.formstamp import FormStamper
 from crm_xl.io.workbook import FormBook, read_block_fast
-from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.io.workspace import Workspace
 from crm_xl.ops import leads, store
 
 NOW = dt.datetime(2025, 5, 1, 10, 0, tzinfo=TEHRAN)
 FA = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 FIRST = ["علی", "مریم", "رضا", "زهرا", "حسین", "فاطمه", "محمد", "سارا", "امیر", "نرگس"]
 LAST = ["رضایی", "احمدی", "کریمی", "محمدی", "حسینی", "موسوی", "جعفری", "کاظمی", "صادقی", "رحیمی"]
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    return init_workspace(tmp_path / "ws", company="شرکت آزمون", experts=["علی رضایی"])
 
 
 def _add(ws: Workspace, name: str, mobile: str = "", code: str = "") -> str:

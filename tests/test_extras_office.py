@@ -8,17 +8,15 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from helpers_office import pdf_pages, pdf_text, pdf_to_png, soffice, to_pdfs
+from helpers_office import pdf_pages, pdf_text, pdf_to_png, to_pdfs
+from helpers_workspace import copy_workspace
 
 from crm_xl.domain import decide
 from crm_xl.domain.dates import TEHRAN
-from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.io.workspace import Workspace
 from crm_xl.ops import complaints, parties, plans, store, surveys
 
-pytestmark = [
-    pytest.mark.libreoffice,
-    pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) not installed"),
-]
+pytestmark = pytest.mark.libreoffice
 
 NOW = dt.datetime(2025, 9, 1, 10, 0, tzinfo=TEHRAN)
 
@@ -29,8 +27,7 @@ def plain(text: str) -> str:
     return " ".join(text.split())
 
 
-def _workspace(root: Path) -> Workspace:
-    ws = init_workspace(root, company="شرکت بازرگانی نمونه", experts=["علی رضایی", "مریم احمدی"])
+def _workspace(ws: Workspace) -> Workspace:
     sales = [
         (
             "شرکت پتروپارس",
@@ -110,9 +107,11 @@ def _workspace(root: Path) -> Workspace:
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, list[Path]]]:
+def rendered(
+    pristine: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[Path, list[Path]]]:
     d = tmp_path_factory.mktemp("extras_render")
-    ws = _workspace(d / "ws")
+    ws = _workspace(copy_workspace(pristine, d / "ws"))
     out = d / "xlsx"
     books = [
         Path(complaints.complaint_report(ws, NOW, out / "complaints-report.xlsx")["xlsx"]),

@@ -11,7 +11,7 @@ import openpyxl
 from crm_xl.domain import decide, ids
 from crm_xl.domain.dates import TEHRAN
 from crm_xl.domain.schema import FIRST_DATA_ROW, KEY_ROW
-from crm_xl.io.workspace import init_workspace
+from crm_xl.io.workspace import Workspace
 from crm_xl.ops import parties, store
 
 NOW = dt.datetime(2025, 5, 1, 10, 0, tzinfo=TEHRAN)
@@ -34,8 +34,7 @@ def test_split_and_tree() -> None:
     ]
 
 
-def test_export_has_all_fields_and_the_category_dropdown(tmp_path: Path) -> None:
-    ws = init_workspace(tmp_path / "ws", company="شرکت آزمون", experts=["علی رضایی"])
+def test_export_has_all_fields_and_the_category_dropdown(ws: Workspace, tmp_path: Path) -> None:
     legal = decide.NewCustomer(
         name="شرکت پتروپارس",
         person_type="legal",

@@ -15,7 +15,7 @@ from crm_xl.domain.errors import InputError
 from crm_xl.domain.schema import F_31_07_01, PRODUCT
 from crm_xl.io.layout import build_form
 from crm_xl.io.workbook import FormBook
-from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.io.workspace import Workspace
 from crm_xl.ops import plans, store
 from crm_xl.ops.books import parse_period
 
@@ -52,21 +52,21 @@ def _sale(
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    ws = init_workspace(tmp_path / "ws", company="شرکت آزمون", experts=["علی", "مریم"])
+def ws(ws: Workspace) -> Workspace:
+    """The shared workspace with two products and four sales (one in the previous year)."""
     _product(ws, "PMP-1", "پمپ")
     _product(ws, "VLV-1", "شیرآلات")
-    _sale(ws, "شرکت الف", "legal", "علی", "PMP-1", [("1404/01/15", 100), ("1404/04/02", 40)])
-    _sale(ws, "شرکت ب", "legal", "مریم", "VLV-1", [("1404/02/20", 70)])
-    _sale(ws, "رضا کریمی", "natural", "علی", "PMP-1", [("1404/03/30", 5)])
-    _sale(ws, "شرکت ج", "legal", "علی", "VLV-1", [("1403/12/25", 999)])  # previous year
+    _sale(ws, "شرکت الف", "legal", "علی رضایی", "PMP-1", [("1404/01/15", 100), ("1404/04/02", 40)])
+    _sale(ws, "شرکت ب", "legal", "مریم احمدی", "VLV-1", [("1404/02/20", 70)])
+    _sale(ws, "رضا کریمی", "natural", "علی رضایی", "PMP-1", [("1404/03/30", 5)])
+    _sale(ws, "شرکت ج", "legal", "علی رضایی", "VLV-1", [("1403/12/25", 999)])  # previous year
     return ws
 
 
 def test_plan_vs_actual(ws: Workspace, tmp_path: Path) -> None:
     add = plans.add_plan
     add(ws, period="1404", horizon="long", market="B2B", target=1000, now=NOW)
-    add(ws, period="1404/Q1", horizon="short", market="B2B", expert="علی", target=200, now=NOW)
+    add(ws, period="1404/Q1", horizon="short", market="B2B", expert="علی رضایی", target=200, now=NOW)
     add(ws, period="1404/Q1", horizon="short", market="b2b", group="شیرآلات", target=50, now=NOW)
     add(
         ws,
@@ -78,7 +78,7 @@ def test_plan_vs_actual(ws: Workspace, tmp_path: Path) -> None:
         target=10,
         now=NOW,
     )
-    add(ws, period="1404/Q2", horizon="short", market="B2B", expert="مریم", target=80, now=NOW)
+    add(ws, period="1404/Q2", horizon="short", market="B2B", expert="مریم احمدی", target=80, now=NOW)
     rows = plans.plan_report(ws, NOW, tmp_path / "plan.xlsx")["rows"]
     got = [(r["period"], r["target"], r["actual"], r["achievement"]) for r in rows]
     assert got == [

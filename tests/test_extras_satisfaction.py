@@ -11,15 +11,15 @@ from crm_xl.domain import decide
 from crm_xl.domain.dates import TEHRAN
 from crm_xl.domain.enums import Stage
 from crm_xl.domain.errors import InputError
-from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.io.workspace import Workspace
 from crm_xl.ops import store, surveys
 
 NOW = dt.datetime(2025, 5, 1, 10, 0, tzinfo=TEHRAN)
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    ws = init_workspace(tmp_path / "ws", company="شرکت آزمون", experts=["علی رضایی", "مریم احمدی"])
+def ws(ws: Workspace) -> Workspace:
+    """The shared workspace with two customers, one per expert."""
     for name, expert in (("رضا کریمی", "علی رضایی"), ("زهرا موسوی", "مریم احمدی")):
         inp = decide.NewCustomer(name=name, person_type="natural", channel="phone", expert=expert)
         store.add_customer(ws, inp, now=NOW)

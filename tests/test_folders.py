@@ -113,6 +113,7 @@ TRICKY = st.sampled_from(
 TEXT = st.text(max_size=400) | st.lists(TRICKY | st.text(max_size=5), max_size=12).map("".join)
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(TEXT, st.integers(min_value=1, max_value=300))
 def test_safe_name_property(raw: str, max_len: int) -> None:

@@ -6,15 +6,12 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from helpers_office import pdf_pages, pdf_text, pdf_to_png, soffice, to_pdfs
+from helpers_office import pdf_pages, pdf_text, pdf_to_png, to_pdfs
 
 from crm_xl.domain import schema
 from crm_xl.io.layout import build_templates
 
-pytestmark = [
-    pytest.mark.libreoffice,
-    pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) not installed"),
-]
+pytestmark = pytest.mark.libreoffice
 
 
 def plain(text: str) -> str:

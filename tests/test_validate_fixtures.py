@@ -5,10 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import openpyxl
+from helpers_workspace import set_block, set_cells
 
 from crm_xl.domain import decide, schema
 from crm_xl.domain.ids import make_national_code
+from crm_xl.io.workbook import FormBook
 from crm_xl.io.workspace import Workspace, init_workspace
 from crm_xl.ops import store
 
@@ -49,46 +50,54 @@ def _form_of(ws: Workspace, no: str) -> Path:
     return next(ws.root.glob(f"*/{no} - */F-31-08-01 {no}.xlsx"))
 
 
+#: The layout the schema gives a fresh register and customer form: cells found by field key.
+_REGISTER = FormBook.new(schema.F_31_08_02)
+_FORM = FormBook.new(schema.F_31_08_01)
+
+
+def at(table: schema.Table, row: int, key: str) -> str:
+    """The A1 cell of field ``key`` in row ``row`` of a register table."""
+    return _REGISTER.cell_ref(table.name, row, key)
+
+
+CU, CA, IN = schema.CUSTOMERS, schema.CASES, schema.INVOICES
+
+
 def break_workspace(ws: Workspace) -> None:
     reg = ws.register_path
-    wb = openpyxl.load_workbook(reg)
-    cu = wb[schema.CUSTOMERS.sheet]
-    cu[f"D{R}"] = "0012345678"  # C-00001: national code with a wrong check digit
-    cu[f"B{R + 4}"] = "حسين رضايي"  # C-00005: Arabic ي
-    cu[f"T{R + 2}"] = None  # C-00003: closed (not lost) but CRM date cleared
-    cu[f"L{R + 3}"] = "۱۴۰۳/۰۷/۱۵ ۱۰:۳۰"  # C-00004: Jalali text date: valid, no finding
-    cu[f"N{R + 5}"] = "1404/12/30"  # C-00006: 1404 is not a leap year
-    cu[f"K{R + 5}"] = "خرید ۱۰ دستگاه 2"  # C-00006: mixed digits
-    ca = wb[schema.CASES.sheet]
-    ca[f"A{R + 1}"] = "P-00001"  # P-00002 renumbered as P-00001: duplicate
-    inv = wb[schema.INVOICES.sheet]
-    inv[f"B{R}"] = "P-00077"  # invoice whose case does not exist
-    wb.save(reg)
+    set_cells(reg, CU, R, {"national_id": "0012345678"})  # C-00001: wrong check digit
+    set_cells(reg, CU, R + 4, {"name": "حسين رضايي"})  # C-00005: Arabic ي
+    set_cells(reg, CU, R + 2, {"crm_done": None})  # C-00003: closed (not lost), CRM date cleared
+    set_cells(reg, CU, R + 3, {"first_contact": "۱۴۰۳/۰۷/۱۵ ۱۰:۳۰"})  # C-00004: Jalali text: fine
+    set_cells(reg, CU, R + 5, {"last_followup": "1404/12/30"})  # C-00006: 1404 is not a leap year
+    set_cells(reg, CU, R + 5, {"need": "خرید ۱۰ دستگاه 2"})  # C-00006: mixed digits
+    set_cells(reg, CA, R + 1, {"case_no": "P-00001"})  # P-00002 renumbered as P-00001: duplicate
+    set_cells(reg, IN, R, {"case_no": "P-00077"})  # invoice whose case does not exist
     shutil.rmtree(next(ws.customers_dir.glob("C-00002 - *")))  # missing folder
     (ws.customers_dir / "C-00099 - ناشناس").mkdir()  # orphan folder
-    form = _form_of(ws, "C-00006")
-    fb = openpyxl.load_workbook(form)
-    sh = fb[schema.REGISTRATION.sheet]
-    for row in sh.iter_rows(min_col=1, max_col=3):
-        if row[0].value == "last_name":
-            row[2].value = "نوری‌زاده"  # name differs from the register
-    fb.save(form)
+    # C-00006: the name in the form differs from the register
+    set_block(_form_of(ws, "C-00006"), schema.REGISTRATION, {"last_name": "نوری‌زاده"})
 
 
 #: (code, sheet, cell) of every finding the broken workspace must give, and nothing else.
 REG, CASES, INV = schema.CUSTOMERS.sheet, schema.CASES.sheet, schema.INVOICES.sheet
 EXPECTED = sorted(
     [
-        ("identifier-error", REG, f"D{R}"),
-        ("arabic-letters", REG, f"B{R + 4}"),
-        ("cross-field-error", REG, f"T{R + 2}"),
-        ("date-error", REG, f"N{R + 5}"),
-        ("mixed-digits", REG, f"K{R + 5}"),
-        ("unique-error", CASES, f"A{R + 1}"),
-        ("cross-field-error", INV, f"B{R}"),
-        ("missing-folder", REG, f"V{R + 1}"),
+        ("identifier-error", REG, at(CU, R, "national_id")),
+        ("arabic-letters", REG, at(CU, R + 4, "name")),
+        ("cross-field-error", REG, at(CU, R + 2, "crm_done")),
+        ("date-error", REG, at(CU, R + 5, "last_followup")),
+        ("mixed-digits", REG, at(CU, R + 5, "need")),
+        ("unique-error", CASES, at(CA, R + 1, "case_no")),
+        ("cross-field-error", INV, at(IN, R, "case_no")),
+        ("missing-folder", REG, at(CU, R + 1, "folder")),
         ("orphan-folder", None, None),
-        ("form-mismatch", schema.REGISTRATION.sheet, "C7"),
+        # reported on the name's first line (first name), where the form's name starts
+        (
+            "form-mismatch",
+            schema.REGISTRATION.sheet,
+            _FORM.block_cell(schema.REGISTRATION.name, "first_name"),
+        ),
     ],
     key=str,
 )
