@@ -314,6 +314,7 @@ def _form_rules(res: FileResult, settings: Settings) -> None:
                         str(n), (cases.parsed["customer_no"][i], cases.parsed["opened"][i])
                     )
             rules.invoice_rows(sink, invoices, case_map)  # type: ignore[arg-type]
+        rules.void_references(sink, customers, cases, invoices)
         wsr.unique_rule(sink, t)
         wsr.numbering_rules(sink, t, settings, logged)
         wsr.duplicate_customers(sink, customers)
