@@ -59,6 +59,7 @@ def ws(tmp_path: Path) -> Workspace:
     store.add_customer(
         ws,
         decide.NewCustomer(
+            need="پمپ",
             name="رضا کریمی",
             person_type="natural",
             channel="phone",
@@ -70,7 +71,12 @@ def ws(tmp_path: Path) -> Workspace:
     store.add_customer(
         ws,
         decide.NewCustomer(
-            name="شرکت نوین", person_type="legal", channel="email", expert=EXPERTS[1], at=at(2, 11)
+            need="پمپ",
+            name="شرکت نوین",
+            person_type="legal",
+            channel="email",
+            expert=EXPERTS[1],
+            at=at(2, 11),
         ),
         now=at(2, 11),
     )

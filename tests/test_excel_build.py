@@ -28,7 +28,7 @@ def _ws(tmp_path: Path) -> Workspace:
 
 def _add(ws: Workspace, name: str, mobile: str) -> str:
     inp = decide.NewCustomer(
-        name=name, person_type="natural", channel="phone", expert=EXPERT, mobile=mobile
+        need="پمپ", name=name, person_type="natural", channel="phone", expert=EXPERT, mobile=mobile
     )
     return str(store.add_customer(ws, inp).result["customer_no"])
 
@@ -112,6 +112,8 @@ def test_cli_write_keeps_vba_buttons_and_content_type(tmp_path: Path) -> None:
             EXPERT,
             "--mobile",
             "09121234567",
+            "--need",
+            "پمپ",
         ],
     )
     assert result.exit_code == 0, result.output

@@ -23,7 +23,8 @@ def test_cli_round_trip(tmp_path: Path) -> None:
     )
     src = tmp_path / "leads.csv"
     src.write_text(
-        "نام,موبایل\nرضا کریمی,۰۹۱۲۱۱۱۲۲۳۳\nزهرا موسوی,09351112233\nرضا کريمي,\n", "utf-8"
+        "نام,موبایل,نیاز\nرضا کریمی,۰۹۱۲۱۱۱۲۲۳۳,پمپ\nزهرا موسوی,09351112233,شیر\nرضا کريمي,,پمپ\n",
+        "utf-8",
     )
     pre = run(ws, "import", str(src), "--channel", "exhibition", "--expert", "علی")
     assert (pre["new"], pre["duplicate"], pre["committed"]) == (2, 1, False)

@@ -24,7 +24,7 @@ S = ComplaintStatus
 def ws(tmp_path: Path) -> Workspace:
     ws = init_workspace(tmp_path / "ws", company="شرکت آزمون", experts=["علی رضایی"])
     inp = decide.NewCustomer(
-        name="شرکت پارس", person_type="legal", channel="phone", expert="علی رضایی"
+        need="پمپ", name="شرکت پارس", person_type="legal", channel="phone", expert="علی رضایی"
     )
     store.add_customer(ws, inp, now=NOW)
     return ws

@@ -37,6 +37,7 @@ def test_split_and_tree() -> None:
 def test_export_has_all_fields_and_the_category_dropdown(tmp_path: Path) -> None:
     ws = init_workspace(tmp_path / "ws", company="شرکت آزمون", experts=["علی رضایی"])
     legal = decide.NewCustomer(
+        need="پمپ",
         name="شرکت پتروپارس",
         person_type="legal",
         channel="exhibition",
@@ -60,6 +61,7 @@ def test_export_has_all_fields_and_the_category_dropdown(tmp_path: Path) -> None
         },
     )
     natural = decide.NewCustomer(
+        need="پمپ",
         name="مریم احمدی",
         person_type="natural",
         channel="phone",
