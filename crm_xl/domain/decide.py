@@ -346,10 +346,6 @@ def parse_when(value: Any, default: datetime, field_name: str) -> datetime:
         ) from None
 
 
-def _when(value: Any, actor: Actor, field_name: str) -> datetime:
-    return parse_when(value, actor.now, field_name)
-
-
 def first_due(reg: Register, first_contact: datetime) -> datetime:
     rules = reg.settings.followup
     return add_hours(first_contact, rules.first_followup_hours, rules.hours_mode, rules.weekend)

@@ -275,49 +275,16 @@ def _rial(minimum: int) -> Callable[[object], int | None]:
     return lambda v: _int(v, minimum=minimum, what_fa="مبلغ ریالی", what_en="a Rial amount")
 
 
-def _req_rial(v: object) -> int:
-    if _blank(v):
-        raise _err("الزامی است", "is required")
-    amount = _rial(1)(v)
-    assert amount is not None
-    return amount
-
-
-def _count(v: object) -> int | None:
-    return _int(v, minimum=0, what_fa="مقدار", what_en="the value")
-
-
 def _opt_date(v: object) -> date | None:
     return None if _blank(v) else parse_date(v)
-
-
-def _opt_datetime(v: object) -> datetime | None:
-    return None if _blank(v) else parse_datetime(v)
-
-
-def _req_datetime(v: object) -> datetime:
-    if _blank(v):
-        raise _err("الزامی است", "is required")
-    return parse_datetime(v)
-
-
-def _req_date(v: object) -> date:
-    if _blank(v):
-        raise _err("الزامی است", "is required")
-    return parse_date(v)
 
 
 # Annotated field types: the BeforeValidator does the work, the declared type documents it.
 OptText = Annotated[str | None, BeforeValidator(_opt_text)]
 ReqText = Annotated[str, BeforeValidator(_req_text)]
 OptDate = Annotated[date | None, BeforeValidator(_opt_date)]
-ReqDate = Annotated[date, BeforeValidator(_req_date)]
-OptDateTime = Annotated[datetime | None, BeforeValidator(_opt_datetime)]
-ReqDateTime = Annotated[datetime, BeforeValidator(_req_datetime)]
 OptBool = Annotated[bool | None, BeforeValidator(_bool)]
-Count = Annotated[int | None, BeforeValidator(_count)]
 Rial = Annotated[int | None, BeforeValidator(_rial(0))]
-PositiveRial = Annotated[int | None, BeforeValidator(_rial(1))]
 
 
 # --- the value rule of each schema field type --------------------------------------------------
@@ -788,10 +755,6 @@ def is_void(record_status: object) -> bool:
 
 
 # --- models ---------------------------------------------------------------------------------
-
-
-def _alias(*names: str) -> Any:
-    return Field(default=None, validation_alias=AliasChoices(*names))
 
 
 class _Model(BaseModel):

@@ -69,7 +69,6 @@ _FA_DIGIT = re.compile("[۰-۹٠-٩]")
 _ASCII_DIGIT = re.compile("[0-9]")
 _BAD_SPACE = re.compile(r"^\s|\s$| {2,}|\u00a0")
 _NC_W = (10, 9, 8, 7, 6, 5, 4, 3, 2)
-VOID_SUFFIX = models.VOID_MARK  # what a voided contract number carries in its case row
 
 
 def is_blank(v: object) -> bool:
@@ -157,9 +156,10 @@ def _number_check(kind: str, settings: Settings) -> Check:
     rx = number_regex(rule.pattern)
 
     def check(v: object) -> tuple[object, Issue | None]:
-        s = to_ascii_digits(normalize(as_text(v)))
-        if kind == "contract" and s.endswith(VOID_SUFFIX):
-            s = s[: -len(VOID_SUFFIX)].strip()
+        if kind == "contract":
+            s = models.contract_number(v)  # a voided one keeps its number, marked
+        else:
+            s = to_ascii_digits(normalize(as_text(v)))
         if rx.match(s):
             return s, None
         return None, _issue(
