@@ -21,8 +21,9 @@ from pathlib import Path
 from crm_xl.domain import schema
 from crm_xl.domain.enums import CaseStatus, Channel, FollowUpState, PersonType, RecordStatus, Stage
 from crm_xl.domain.ids import make_legal_id, make_national_code
-from crm_xl.domain.settings import Settings, save_settings
+from crm_xl.domain.settings import Settings
 from crm_xl.io.layout import DEFAULT_COMPANY, new_workbook, write_form
+from crm_xl.io.settings_file import save_settings
 
 FIRST = [
     "علی",

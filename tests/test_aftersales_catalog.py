@@ -10,18 +10,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from crm_xl.domain.decide import NewCustomer
 from crm_xl.domain.errors import CrmError
-from crm_xl.domain.ids import make_legal_id
 from crm_xl.io.safety import backups_of
 from crm_xl.io.workbook import FormBook
 from crm_xl.io.workspace import Workspace, init_workspace
-from crm_xl.ops import store
 from crm_xl.ops.products import (
     add_product,
     build_profile,
-    case_product_findings,
-    cases_missing_products,
     catalog_path,
     check_product_form,
     crm_check,
@@ -120,7 +115,7 @@ def test_hand_edited_form_findings_with_cells(ws: Workspace) -> None:
     book.save(path)
     found = {(f["code"], f["sheet"], f["cell"]) for f in check_product_form(path)}
     assert found == {
-        ("constraint-error", "مشخصات کالا", book.block_cell("Product", "origin")),
+        ("enum-error", "مشخصات کالا", book.block_cell("Product", "origin")),
         ("aftersales-no-commitment", "مشخصات کالا", book.block_cell("Product", "commitment_ref")),
         (
             "aftersales-cost-missing",
@@ -147,26 +142,8 @@ def test_unreadable_form_is_a_finding(ws: Workspace) -> None:
     assert [r.complete for r in list_products(ws)] == [False]
 
 
-def test_cases_link_to_products(ws: Workspace) -> None:
-    plan = store.add_customer(
-        ws,
-        NewCustomer(
-            name="شرکت پارس",
-            person_type="legal",
-            channel="phone",
-            expert="علی رضایی",
-            need="پمپ",
-            national_id=make_legal_id("1010030274"),  # a sale needs the buyer's id
-        ),
-    )
-    customer = plan.result["customer_no"]
-    # Sold before the catalog had products (with products, an unknown code is refused).
-    case = store.open_case(ws, customer, products=["PMP-100", "X-9"]).result["case_no"]
+def test_crm_check_names_products_without_a_form(ws: Workspace) -> None:
     add_product(ws, build_profile(**pump()))  # type: ignore[arg-type]
-    assert cases_missing_products(ws) == [(case, "X-9")]
-    (f,) = case_product_findings(ws)
-    assert f["code"] == "aftersales-missing" and f["sheet"] == "پرونده‌ها"
-    assert re.fullmatch(r"[A-Z]+\d+", f["cell"]) and "X-9" in f["message_en"]
     assert [p["product"] for p in crm_check(ws, ["PMP-100", "X-9"])] == ["X-9"]
     assert crm_check({"pmp-100"}, ["PMP-100"]) == []
 

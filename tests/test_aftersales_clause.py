@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
+from crm_xl.domain.aftersales import AfterSalesProfile
 from crm_xl.domain.clause import clause_for, clause_lines, format_rial
 from crm_xl.domain.enums import AfterSalesService, NoServiceReason, Origin
 from crm_xl.domain.errors import InputError
-from crm_xl.domain.models import AfterSalesProfile
 
 
 def with_service() -> AfterSalesProfile:

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from crm_xl.domain import aftersales as rules
+from crm_xl.domain.aftersales import AfterSalesProfile, ServiceItem
 from crm_xl.domain.enums import AfterSalesService, NoServiceReason, Origin
 from crm_xl.domain.errors import InputError
-from crm_xl.domain.models import AfterSalesProfile, ServiceItem
 from crm_xl.ops.products import clean_code, parse_cost, parse_service
 
 
@@ -70,11 +70,17 @@ def test_valid_profiles_have_no_findings() -> None:
 
 
 def test_identity_required() -> None:
-    assert codes(profile(product_code=None, product="", origin=None)) == ["aftersales-required"] * 3
+    found = rules.check_profile(profile(product_code=None, product="", origin=None))
+    assert [(f.code, f.field) for f in found] == [
+        ("required-error", "product_code"),
+        ("required-error", "product"),
+        ("required-error", "origin"),
+    ]
 
 
 def test_has_service_must_be_stated() -> None:
-    assert "aftersales-has-service-missing" in codes(profile(has_service=None))
+    found = rules.check_profile(profile(has_service=None))
+    assert [(f.code, f.field) for f in found] == [("required-error", "has_service")]
 
 
 def test_no_service_needs_reason() -> None:

@@ -15,6 +15,7 @@ from crm_xl.domain import decide
 from crm_xl.domain.dates import TEHRAN
 from crm_xl.domain.enums import FollowUpState, Stage
 from crm_xl.domain.schema import CUSTOMERS, FIRST_DATA_ROW, FOLLOWUPS, KEY_ROW, LOG
+from crm_xl.io.layout import STATE_FILLS
 from crm_xl.io.workbook import FormBook
 from crm_xl.io.workspace import Workspace, init_workspace
 from crm_xl.ops import store
@@ -171,14 +172,21 @@ def test_conditional_formatting_survives_refresh(ws: Workspace) -> None:
     refresh(ws, at(3, 11))
     assert missing_state_formatting(ws.register_path) == []
     wb = openpyxl.load_workbook(ws.register_path)
-    rules = [
-        rule.formula[0]
+    fills = {
+        rule.formula[0]: rule.dxf.fill.bgColor.rgb
         for cf in wb[CUSTOMERS.sheet].conditional_formatting
         for rule in cf.rules
         if rule.formula
-    ]
-    for state in (FollowUpState.OVERDUE, FollowUpState.DUE_TODAY, FollowUpState.STALLED):
-        assert any(f'"{state.fa}"' in f for f in rules), state
+    }
+    for state in (
+        FollowUpState.OVERDUE,
+        FollowUpState.DUE_TODAY,
+        FollowUpState.STALLED,
+        FollowUpState.NO_NEXT_ACTION,
+    ):
+        (color,) = [c for f, c in fills.items() if f'"{state.fa}"' in f]
+        assert str(color).endswith(STATE_FILLS[state].lstrip("#")), state
+    assert len(set(fills.values())) == len(fills)  # each state its own colour
 
 
 def test_broken_form_is_a_problem_not_a_crash(ws: Workspace) -> None:
@@ -203,3 +211,91 @@ def test_refresh_cli(ws: Workspace) -> None:
     assert data["counts"]["overdue"] == 1 and data["problems"] == []
     out = runner.invoke(main, ["-w", str(ws.root), "refresh", "--at", "1403/13/01"])
     assert out.exit_code != 0 and "Traceback" not in out.output
+
+
+# --- no planned next action (issue 18, acceptance 1) -------------------------------------------
+
+
+def test_no_planned_next_action_in_register_and_overdue_json(ws: Workspace) -> None:
+    """A customer whose last follow-up planned nothing is "no-next-action" in the register and
+    in ``overdue --json``; one whose last follow-up planned an action is not."""
+    from crm_xl.cli.main import main
+
+    store.add_followup(
+        ws,
+        decide.NewFollowUp(
+            customer_no="C-00001", type="phone", note="فعلاً نیازی ندارد", at=at(3, 9)
+        ),
+        now=at(3, 9),
+    )
+    result = refresh(ws, at(3, 12))
+    rows = customers(ws)
+    assert rows["C-00001"]["followup_state"] == FollowUpState.NO_NEXT_ACTION.fa
+    assert "برنامه‌ریزی نشده" in str(rows["C-00001"]["state_reason"])
+    assert rows["C-00001"]["next_due"] is None and rows["C-00001"]["next_action"] is None
+    assert rows["C-00002"]["followup_state"] == FollowUpState.ON_TIME.fa  # action planned
+    assert result.counts["no-next-action"] == 1
+
+    out = CliRunner().invoke(
+        main, ["-w", str(ws.root), "--json", "overdue", "--at", "1403/07/12 12:00"]
+    )
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    states = {t["customer_no"]: t["state"] for ts in data["tasks"].values() for t in ts}
+    assert states == {"C-00001": "no-next-action", "C-00002": "on_time"}
+    counts = {s["state"]: s["count"] for s in data["by_state"]}
+    assert counts["no-next-action"] == 1 and counts["on_time"] == 1
+    ali = next(e for e in data["by_expert"] if e["expert"] == EXPERTS[0])
+    assert ali["no-next-action"] == 1
+
+    # Planning the next call takes the customer off the list.
+    store.add_followup(
+        ws,
+        decide.NewFollowUp(
+            customer_no="C-00001",
+            type="phone",
+            note="دوباره تماس گرفت",
+            at=at(3, 12),
+            next_action="تماس پس از جلسه",
+            next_due=at(7, 10),
+        ),
+        now=at(3, 12),
+    )
+    refresh(ws, at(3, 13))
+    assert customers(ws)["C-00001"]["followup_state"] == FollowUpState.ON_TIME.fa
+
+
+def test_no_next_action_listed_before_on_time(ws: Workspace) -> None:
+    """In an expert's task list the customer nobody plans to touch comes before on-time work,
+    even when the on-time call is due sooner."""
+    from crm_xl.ops.refresh import evaluate_workspace
+    from crm_xl.ops.tasks import build_tasks, overview
+
+    store.add_followup(
+        ws,
+        decide.NewFollowUp(customer_no="C-00001", type="phone", note="تماس", at=at(3, 9)),
+        now=at(3, 9),
+    )
+    store.add_customer(
+        ws,
+        decide.NewCustomer(
+            need="پمپ",
+            name="زهرا موسوی",
+            person_type="natural",
+            channel="phone",
+            expert=EXPERTS[0],
+            at=at(5, 9),
+        ),
+        now=at(5, 9),
+    )
+    now = at(5, 10)  # C-00003's 24 h call is due tomorrow 09:00, C-00001 stalls on the 10th
+    tasks = build_tasks(evaluate_workspace(ws, now))[EXPERTS[0]]
+    assert [(t.customer_no, t.state) for t in tasks] == [
+        ("C-00001", FollowUpState.NO_NEXT_ACTION),
+        ("C-00003", FollowUpState.ON_TIME),
+    ]
+    assert tasks[1].due_at is not None and tasks[0].due_at is not None
+    assert tasks[1].due_at < tasks[0].due_at
+    assert "برنامه‌ریزی اقدام بعدی" in tasks[0].action
+    states = [s["state"] for s in overview(ws, now)["by_state"]]
+    assert states.index("no-next-action") < states.index("on_time")

@@ -102,13 +102,14 @@ CASES = [
     ),
     ("friday-due-rolls", NEXT_FRI, at(4, 11), S.ON_TIME, Rule.NEXT_ACTION, at(5, 10), None, EXPERT),
     ("friday-due-sat", NEXT_FRI, at(5, 9), S.DUE_TODAY, Rule.NEXT_ACTION, at(5, 10), None, EXPERT),
-    # Nothing planned: touch at least every 7 days (Thu 09:30 + 7 d = Thu 10 Oct 09:30).
+    # Nothing planned: "no planned next action" until the 7-day rule (Thu 09:30 + 7 d =
+    # Thu 10 Oct 09:30) makes it due today, then stalled.
     (
-        "quiet-on-time",
+        "quiet-no-next-action",
         NOTHING_PLANNED,
         at(9, 12),
-        S.ON_TIME,
-        Rule.STALLED,
+        S.NO_NEXT_ACTION,
+        Rule.NO_NEXT_ACTION,
         at(10, 9, 30),
         None,
         EXPERT,
@@ -279,7 +280,7 @@ def test_working_mode_lateness_and_stalling_skip_fridays() -> None:
     row = {**ROW, "stage": Stage.FOLLOW_UP.fa}
     assert evaluate(row, NOTHING_PLANNED, RULES, at(11, 12)).state is S.STALLED
     st = evaluate(row, NOTHING_PLANNED, WORKING, at(11, 12))
-    assert (st.state, st.due_at) == (S.ON_TIME, at(12, 9, 30))
+    assert (st.state, st.due_at) == (S.NO_NEXT_ACTION, at(12, 9, 30))
 
 
 def test_roll_weekend_and_format_late() -> None:
@@ -311,7 +312,7 @@ def test_facts_from_typed_rows() -> None:
         (13, {"row_no": 8, "at": "1403/07/10 09:00", "type": "کبوتر نامه‌بر"}),  # odd type
     ]  # fmt: skip
     facts, problems = facts_from_followups(rows, at(6, 12), expert=EXPERT)
-    assert facts == FollowUpFacts(at(5, 11), at(7, 10), "ارسال پیش‌فاکتور", OWNER, 4)
+    assert facts == FollowUpFacts(at(5, 11), at(7, 10), "ارسال پیش‌فاکتور", OWNER, 4, row_key="2")
     found = {(p.row, p.field, p.skipped) for p in problems}
     assert found == {(9, "at", True), (10, "at", True), (11, "at", True), (13, "type", False)}
     bad = next(p for p in problems if p.row == 9)

@@ -47,7 +47,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
         ("شرکت پتروشیمی نوین", EXPERTS[0], at(6, 9)),  # 24 h call due Mon 09:00: overdue
         ("زهرا موسوی", EXPERTS[1], at(8, 9)),  # first contact today: due tomorrow, on time
         ("صنایع فولاد البرز", EXPERTS[1], at(2, 12)),  # followed up, action due today 15:00
-        ("امیر جعفری", EXPERTS[2], at(2, 9)),  # followed up Thu, nothing planned: on time
+        ("امیر جعفری", EXPERTS[2], at(2, 9)),  # followed up Thu, nothing planned: no next action
     ]
     for name, expert, when in people:
         store.add_customer(
@@ -97,13 +97,20 @@ def test_task_lists_sorted_by_due(ws: Workspace) -> None:
         ("C-00003", FollowUpState.ON_TIME),
     ]
     assert maryam[0].action == "ارسال پیش‌فاکتور"
-    assert tasks[EXPERTS[2]][0].state is FollowUpState.ON_TIME  # touched Thu, 7-day rule
+    assert tasks[EXPERTS[2]][0].state is FollowUpState.NO_NEXT_ACTION  # touched Thu, no plan
 
 
 def test_summary_counts_and_funnel(ws: Workspace) -> None:
     data = overview(ws, NOW)
     states = {s["state"]: s["count"] for s in data["by_state"]}
-    assert states == {"overdue": 2, "stalled": 0, "due_today": 1, "on_time": 2, "final": 0}
+    assert states == {
+        "overdue": 2,
+        "stalled": 0,
+        "due_today": 1,
+        "no-next-action": 1,
+        "on_time": 1,
+        "final": 0,
+    }
     by_expert = {e["expert"]: e for e in data["by_expert"]}
     assert by_expert[EXPERTS[0]]["overdue"] == 2 and by_expert[EXPERTS[1]]["open"] == 2
     assert [t["customer_no"] for t in data["oldest_overdue"]] == ["C-00001", "C-00002"]

@@ -8,15 +8,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crm_xl.domain.dates import (
+    COMPANY_DAY_FA,
     TEHRAN,
+    WorkCalendar,
     add_hours,
     excel_serial,
     from_excel_serial,
     is_weekend,
     now_tehran,
+    parse_closed_days,
     parse_date,
     parse_datetime,
     to_jalali_str,
+    working_delta,
 )
 from crm_xl.domain.errors import InputError
 
@@ -213,3 +217,94 @@ def test_add_hours_rejects_bad_input() -> None:
         add_hours(WED, -1)
     with pytest.raises(ValueError):
         add_hours(WED, 1, mode="office")  # type: ignore[arg-type]
+
+
+# --- working time with Iran's public holidays and the company's closing days ---------------------
+
+
+def jt(y: int, m: int, d: int, hour: int = 0, minute: int = 0) -> datetime:
+    """A Tehran moment from a Jalali date."""
+    return datetime.combine(jdatetime.date(y, m, d).togregorian(), time(hour, minute), TEHRAN)
+
+
+IRAN = WorkCalendar()  # Friday weekend + public holidays
+#: The last working afternoon before Nowruz 1405: Thursday 1404/12/28 (the 29th is a Friday and
+#: Oil Nationalization Day; 1-4 Farvardin are Nowruz, 1-2 also Eid al-Fitr this year).
+BEFORE_NOWRUZ = jt(1404, 12, 28, 15)
+
+
+def test_nowruz_is_closed_with_persian_names() -> None:
+    assert BEFORE_NOWRUZ.weekday() == 3 and not IRAN.is_closed(BEFORE_NOWRUZ.date())
+    for day in range(1, 5):
+        assert IRAN.is_closed(jt(1405, 1, day).date())
+    assert "جشن نوروز" in IRAN.holidays(jt(1405, 1, 1).date())
+    assert "عیدنوروز" in IRAN.holidays(jt(1405, 1, 4).date())
+    assert "Nowruz" in IRAN.holidays(jt(1405, 1, 1).date(), "en")
+    assert not IRAN.is_closed(jt(1405, 1, 5).date())  # Wednesday: back to work
+
+
+def test_working_hours_skip_nowruz() -> None:
+    # 9 h on Thursday, then Friday and the holidays skipped, 15 h on 1405/01/05.
+    assert add_hours(BEFORE_NOWRUZ, 24, "working", IRAN) == jt(1405, 1, 5, 15)
+    # Calendar hours land on Friday 1404/12/29 and roll past the holidays, same time of day.
+    assert add_hours(BEFORE_NOWRUZ, 24, "calendar", IRAN) == jt(1405, 1, 5, 15)
+    # A start on a closed day counts from the next working day's 00:00 (as on a Friday):
+    # the whole first working day after the holidays is the 24 hours.
+    assert add_hours(jt(1404, 12, 29, 15), 24, "working", IRAN) == jt(1405, 1, 6, 0)
+    assert add_hours(jt(1404, 12, 29, 15), 24, "calendar", IRAN) == jt(1405, 1, 5, 15)
+    # A bare weekday list is the weekend alone, as before: due Saturday 1 Farvardin.
+    assert add_hours(BEFORE_NOWRUZ, 24, "working", [4]) == jt(1405, 1, 1, 15)
+
+
+def test_working_delta_skips_holidays() -> None:
+    due = jt(1404, 12, 28, 10)
+    assert working_delta(due, jt(1405, 1, 5, 10), IRAN) == timedelta(hours=24)
+    assert working_delta(due, jt(1405, 1, 5, 10), [4]) == timedelta(hours=24 + 4 * 24)
+    assert working_delta(jt(1405, 1, 5, 10), due, IRAN) == timedelta(0)
+
+
+def test_company_closing_days() -> None:
+    days = parse_closed_days(["1405/01/05", "۱۴۰۵/۰۱/۰۶ انبارگردانی"])
+    assert days == (
+        (jt(1405, 1, 5).date(), COMPANY_DAY_FA),
+        (jt(1405, 1, 6).date(), "انبارگردانی"),
+    )
+    cal = WorkCalendar(frozenset({4}), days)
+    assert cal.holidays(jt(1405, 1, 6).date()) == ("انبارگردانی",)
+    assert cal.holidays(jt(1405, 1, 5).date(), "en") == ("company closing day",)
+    # 1405/01/05-06 closed too and 01/07 is a Friday: Saturday 01/08 is the first working day.
+    assert add_hours(BEFORE_NOWRUZ, 24, "working", cal) == jt(1405, 1, 8, 15)
+    assert cal.holidays_between(jt(1405, 1, 4).date(), jt(1405, 1, 8).date()) == [
+        "عیدنوروز",
+        COMPANY_DAY_FA,
+        "انبارگردانی",
+    ]
+    with pytest.raises(InputError) as e:
+        parse_closed_days(["1405/13/01"])
+    assert "13" in e.value.en
+
+
+def test_a_calendar_closed_every_day_is_refused() -> None:
+    with pytest.raises(ValueError):
+        WorkCalendar(frozenset(range(7)))
+    everything = tuple((date(2026, 1, 1) + timedelta(days=i), "x") for i in range(500))
+    with pytest.raises(ValueError):
+        add_hours(
+            datetime(2026, 1, 1, 10, tzinfo=TEHRAN),
+            24,
+            "working",
+            WorkCalendar(company_days=everything),
+        )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(2023, 1, 1), max_value=datetime(2030, 1, 1)),
+    st.integers(0, 24 * 14),
+    st.sampled_from(["calendar", "working"]),
+)
+def test_add_hours_never_due_on_a_holiday(start: datetime, hours: int, mode: str) -> None:
+    due = add_hours(start, hours, mode, IRAN)  # type: ignore[arg-type]
+    assert not IRAN.is_closed(due.date())
+    # Never sooner than the weekend-only count: holidays only ever add time.
+    assert due >= add_hours(start, hours, mode, [4])  # type: ignore[arg-type]

@@ -19,8 +19,8 @@ from crm_xl.domain.dates import TEHRAN
 from crm_xl.domain.enums import Stage
 from crm_xl.domain.errors import CrmError, InputError, WorkbookBusyError
 from crm_xl.domain.schema import CASES, CUSTOMERS, FOLLOWUPS, INVOICES, LOG, REGISTRATION
-from crm_xl.domain.settings import load_settings, save_settings
 from crm_xl.io import safety
+from crm_xl.io.settings_file import load_settings, save_settings
 from crm_xl.io.workbook import FormBook
 from crm_xl.io.workspace import Workspace, init_workspace
 from crm_xl.ops import store
@@ -476,7 +476,7 @@ def test_duplicate_rules_report_each_customer_once_by_its_strongest_key() -> Non
     from crm_xl.domain.settings import Settings
 
     reg = decide.Register.from_rows(
-        Settings(),
+        Settings(experts=["سارا احمدی"]),
         customers=[
             {"customer_no": "C-00001", "name": "علی محمدی", "mobile": "09121111111"},
             {"customer_no": "C-00002", "name": "علی محمدی", "national_id": "0012345679"},

@@ -164,6 +164,8 @@ def test_cancel_needs_the_invoices_voided_and_a_reason(ws: Workspace) -> None:
     store.void_number(ws, inv, now=NOW)
     refused(ws, lambda: store.cancel_case(ws, case, reason="  ", now=NOW), "required-error")
     refused(ws, lambda: store.cancel_case(ws, "P-09999", reason="x", now=NOW), "not-found")
+    cancel = lambda at: store.cancel_case(ws, case, reason="x", at=at, now=NOW)  # noqa: E731
+    refused(ws, lambda: cancel("1404/01/01"), "cross-field-error")  # before the case was opened
     plan = store.cancel_case(ws, case, reason="انصراف", at="1404/07/15 12:00", now=NOW)
     assert plan.result == {"case_no": case, "customer_no": no, "status": "cancelled"}
     details = json.loads(str(log(ws)[-1]["details"]))
@@ -196,6 +198,9 @@ def test_reopen_refusals(ws: Workspace) -> None:
     assert "not lost or closed" in err.en and "باز است" in err.fa
     store.close_customer(ws, no, lost=True, now=NOW)
     refused(ws, lambda: store.reopen_customer(ws, no, reason="", now=NOW), "required-error")
+    # Its planned follow-up would fall before the last contact (first contact 1404/07/10).
+    early = lambda: store.reopen_customer(ws, no, reason="x", at="1404/07/01", now=NOW)  # noqa: E731
+    assert "last contact" in refused(ws, early, "cross-field-error").en
     # A folder of the same name in customers/ is never merged with the archived one.
     archived = find_customer_folder(ws.archive_dir, no)
     assert archived is not None

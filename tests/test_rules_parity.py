@@ -169,6 +169,12 @@ def test_winning_needs_the_buyers_national_code(ws: Workspace) -> None:
     assert {("required-error", "national_id"), ("required-error", "national_code")} <= errors(ws)
 
 
+def test_unknown_registration_fields_are_refused_not_dropped(ws: Workspace) -> None:
+    refused(ws, lambda: add(ws, extra={"nick_name": "x"}), "nick_name")
+    add(ws, extra={"email": "Ali@Example.IR", "postal_code": "۱۳۱۵۷-۶۳۴۱۱"})
+    assert errors(ws) == set()
+
+
 def test_a_legal_buyer_gives_its_legal_id(ws: Workspace) -> None:
     no = add(ws, "شرکت پارس", person_type="legal")
     refused(ws, lambda: store.open_case(ws, no, national_id=CODE, now=NOW), "legal_id")

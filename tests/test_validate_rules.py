@@ -70,8 +70,8 @@ def test_after_sales_and_followup_rules(tmp_path: Path) -> None:
     sv[f"B{schema.FIRST_DATA_ROW}"], sv[f"D{schema.FIRST_DATA_ROW}"] = "بله", "بله"
     wb.save(p)
     codes = {(f.code, f.field) for f in validate_paths([p]).findings}
-    assert ("cross-field-error", "no_service_reason") in codes
-    assert ("cross-field-error", "cost") in codes
+    assert ("aftersales-no-reason", "no_service_reason") in codes  # seed 003's rules
+    assert ("aftersales-cost-missing", "cost") in codes
     assert ("required-error", "included") in codes  # prefilled services need yes/no
 
     f = build_form(tmp_path / "customer.xlsx", schema.F_31_08_01)

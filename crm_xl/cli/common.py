@@ -2,7 +2,13 @@
 
 Commands stay thin: parse options, call one library function, print its result with
 ``emit``. A ``CrmError`` becomes a two-language message naming file, sheet and cell and an
-exit code; any other exception becomes a short message too (``--debug`` shows the traceback).
+exit code; the operating system's refusals (disk full, read-only share, no permission) become
+a message saying what to do (exit 2); anything else becomes a short message too (``--debug``
+shows the traceback).
+
+Every command that writes a file a person asked for (``--xlsx``, ``--annotate``, an export)
+takes it through ``output_option`` and ``Context.output``: never a workspace record, an existing
+file only with ``--force``.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,8 +25,13 @@ from typing import Any, TypeVar
 
 import click
 
-from crm_xl.domain.errors import CrmError
-from crm_xl.io.workspace import Workspace
+from crm_xl.domain.errors import CrmError, InputError
+from crm_xl.io.workspace import (
+    Workspace,
+    check_output_path,
+    environment_error,
+    looks_like_workspace,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,6 +44,13 @@ class Context:
 
     def ws(self) -> Workspace:
         return Workspace.open(self.workspace)
+
+    def output(self, path: Path, force: bool, *, folder: bool = False) -> Path:
+        """Where an output may be written (resolved): never a record of the ``-w`` workspace
+        or of any workspace ``path`` lies in; an existing file only with ``--force``."""
+        root = self.workspace.resolve()
+        ws = root if looks_like_workspace(root) else None
+        return check_output_path(path, force=force, ws=ws, folder=folder)
 
 
 def _default(o: Any) -> Any:
@@ -66,6 +85,30 @@ def json_option(f: F) -> F:
         callback=cb,
         help="Print the result as JSON / خروجی JSON",
     )(f)
+
+
+FORCE_HELP = (
+    "Replace the output file if it exists (never a workspace record) / جایگزینی فایل خروجی موجود"
+)
+
+
+def output_option(
+    *param_decls: str, help: str = "", argument: bool = False, dir_okay: bool = False
+) -> Callable[[F], F]:
+    """An output path (option, or argument when ``argument``) and the ``--force`` flag.
+
+    The command checks the path with ``Context.output(path, force)`` before it writes.
+    """
+
+    def deco(f: F) -> F:
+        kind = click.Path(dir_okay=dir_okay, path_type=Path)
+        if argument:
+            f = click.argument(*param_decls, type=kind)(f)
+        else:
+            f = click.option(*param_decls, type=kind, default=None, help=help)(f)
+        return click.option("--force", is_flag=True, help=FORCE_HELP)(f)
+
+    return deco
 
 
 def emit(
@@ -106,6 +149,10 @@ def handle_errors(f: F) -> F:
         except Exception as e:  # the last guard: a clear message, traceback only on --debug
             if ctx.debug:
                 raise
+            known = known_failure(e, ctx.workspace.resolve())
+            if known is not None:
+                _report(ctx, known.as_dict(), str(known))
+                sys.exit(known.exit_code)
             text = (
                 f"خطای پیش‌بینی‌نشده: {type(e).__name__}: {e} / "
                 f"unexpected error: {type(e).__name__}: {e} (run with --debug for details)"
@@ -114,6 +161,35 @@ def handle_errors(f: F) -> F:
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
+
+
+def known_failure(e: BaseException, workspace: Path | None = None) -> CrmError | None:
+    """A clear error for failures that are not bugs: the operating system refusing a write
+    (disk full, read-only share, no permission; also when a library wrapped the OSError, as
+    XlsxWriter does), and text a workbook cannot hold (control characters)."""
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, OSError) and cur.errno is not None:
+            return environment_error(cur, workspace)
+        if type(cur).__name__ == "IllegalCharacterError":  # openpyxl: a control character
+            text = str(cur.args[0] if cur.args else "").removesuffix(
+                " cannot be used in worksheets."
+            )
+            shown = "".join(
+                f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in text
+            )
+            return InputError(
+                f"متن «{shown}» نویسهٔ کنترلی نامرئی دارد (مثلاً از کپی‌کردن) که در اکسل نوشته "
+                "نمی‌شود؛ آن را دوباره تایپ کنید. چیزی ثبت نشد.",
+                f"the text '{shown}' holds an invisible control character (often from "
+                "copy-paste) that Excel cannot store; type it again. Nothing was recorded.",
+                code="control-character",
+            )
+        nested = next((a for a in cur.args if isinstance(a, BaseException)), None)
+        cur = cur.__cause__ or nested or cur.__context__
+    return None
 
 
 def _report(ctx: Context, data: dict[str, Any], text: str) -> None:

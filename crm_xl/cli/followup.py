@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from crm_xl.cli.common import Context, emit, handle_errors, json_option, pass_ctx
+from crm_xl.cli.common import Context, emit, handle_errors, json_option, output_option, pass_ctx
 from crm_xl.domain import decide
 from crm_xl.domain.dates import now_tehran
 from crm_xl.domain.errors import InputError
@@ -26,24 +26,26 @@ _AT_HELP = "As of this moment (Jalali or ISO, e.g. «1403/07/15 10:00»; default
 @click.command("overdue")
 @click.option("--at", "at", default=None, help=_AT_HELP)
 @click.option("--expert", default=None, help="Only this expert's task list / فقط این کارشناس")
-@click.option(
-    "--xlsx",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also write the task-list workbook here / ذخیره کارتابل در اکسل",
-)
+@output_option("--xlsx", help="Also write the task-list workbook here / ذخیره کارتابل در اکسل")
 @click.option("--all", "show_all", is_flag=True, help="Also list on-time tasks due after tomorrow")
 @json_option
 @pass_ctx
 @handle_errors
 def overdue_cmd(
-    ctx: Context, at: str | None, expert: str | None, xlsx: Path | None, show_all: bool
+    ctx: Context,
+    at: str | None,
+    expert: str | None,
+    xlsx: Path | None,
+    force: bool,
+    show_all: bool,
 ) -> None:
     """Each expert's task list (کارتابل): overdue, stalled and due follow-ups (R10)."""
     from crm_xl.ops.refresh import evaluate_workspace
     from crm_xl.ops.tasks import build_summary, build_tasks, print_tasks, write_tasks_workbook
 
     now = _when(at)
+    if xlsx is not None:
+        xlsx = ctx.output(xlsx, force)
     from crm_xl.ops.complaints import open_complaint_actions
 
     ws = ctx.ws()

@@ -10,8 +10,9 @@ from typing import Any
 
 import click
 
-from crm_xl.cli.common import Context, emit, handle_errors, json_option, pass_ctx
+from crm_xl.cli.common import FORCE_HELP, Context, emit, handle_errors, json_option, pass_ctx
 from crm_xl.domain import decide
+from crm_xl.domain.errors import InputError
 from crm_xl.ops import store
 
 
@@ -44,7 +45,7 @@ def main(ctx: click.Context, workspace: Path, as_json: bool, debug: bool) -> Non
 
 
 @main.command("init")
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=click.Path(path_type=Path))  # a file there: init says so
 @click.option("--company", help="Company name for the form headers / نام شرکت")
 @click.option(
     "--expert", "experts", multiple=True, help="A sales expert (repeatable) / کارشناس فروش"
@@ -98,14 +99,25 @@ def templates_group() -> None:
     "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("templates")
 )
 @click.option("--company", default=None, help="Company name in the headers")
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @json_option
 @pass_ctx
 @handle_errors
-def templates_build(ctx: Context, directory: Path, company: str | None) -> None:
-    """Write F-31-08-01, F-31-08-02 and F-31-07-01 from the schema / ساخت قالب‌ها."""
-    from crm_xl.io.layout import DEFAULT_COMPANY, build_templates
+def templates_build(ctx: Context, directory: Path, company: str | None, force: bool) -> None:
+    """Write F-31-08-01, F-31-08-02 and F-31-07-01 from the schema / ساخت قالب‌ها.
 
-    paths = build_templates(directory, company=company or DEFAULT_COMPANY)
+    Blank templates only: a workspace's register or any other record is never replaced.
+    """
+    from crm_xl.io.layout import DEFAULT_COMPANY, build_form, template_paths
+    from crm_xl.io.workspace import write_output
+
+    name = company or DEFAULT_COMPANY
+    # Every target checked before the first is written: all three or none.
+    targets = [(form, ctx.output(path, force)) for form, path in template_paths(directory)]
+    paths = [
+        write_output(path, lambda tmp, f=form: build_form(tmp, f, company=name))  # type: ignore[misc]
+        for form, path in targets
+    ]
     emit(
         ctx,
         {"templates": [str(p) for p in paths]},
@@ -307,6 +319,13 @@ def case_open(
     A sale needs the buyer's national code (natural) or legal ID (legal): give it here when
     the customer was registered without it.
     """
+    if national_code and national_id:
+        raise InputError(
+            "یکی از --national-code (حقیقی) یا --national-id (حقوقی) را بدهید، نه هر دو",
+            "give --national-code (natural) or --national-id (legal), not both",
+            code="constraint-error",
+            field="national_id",
+        )
     plan = store.open_case(
         ctx.ws(), customer, products=products, at=at, national_id=national_code or national_id
     )
@@ -395,8 +414,8 @@ def demo_cmd(ctx: Context, directory: Path, customers: int, seed: int, no_macros
 
 
 # Feature areas keep their commands in their own modules, imported explicitly here.
-from crm_xl.cli import excel, followup, products, records, validate  # noqa: E402
+from crm_xl.cli import calendar, excel, followup, products, records, validate  # noqa: E402
 
-for _module in (followup, validate, products, excel, records):
+for _module in (followup, validate, products, excel, records, calendar):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -1,4 +1,4 @@
-"""``crm-xl product …``: after-sales forms (F-31-07-01), a thin layer over ``crm_xl.aftersales``."""
+"""``crm-xl product …``: after-sales forms (F-31-07-01), a thin layer over ``crm_xl.ops.products``."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ SERVICE_HELP = (
 def product_group() -> None:
     """After-sales service of products, form F-31-07-01 / خدمات پس از فروش کالا.
 
-    One form per product in after-sales/, and after-sales/products.xlsx across products,
+    One form per product in after-sales/, and after-sales/catalog.xlsx across products,
     rebuilt on every change.
     """
 
@@ -172,7 +172,7 @@ def product_clause(ctx: Context, code: str, fmt: str) -> None:
 @pass_ctx
 @handle_errors
 def product_catalog(ctx: Context) -> None:
-    """Rebuild after-sales/products.xlsx from the forms (after editing them by hand)."""
+    """Rebuild after-sales/catalog.xlsx from the forms (after editing them by hand)."""
     path = products.rebuild_catalog(ctx.ws())
     emit(ctx, {"catalog": path}, "فهرست کالاها بازسازی شد", "catalog rebuilt", [str(path)])
 

@@ -7,9 +7,11 @@ from typing import Any
 
 import click
 
-from crm_xl.cli.common import Context, emit, handle_errors, json_option, pass_ctx
+from crm_xl.cli.common import Context, emit, handle_errors, json_option, output_option, pass_ctx
 from crm_xl.domain.changes import Plan
 from crm_xl.domain.dates import now_tehran, to_jalali_str
+
+_XLSX_HELP = "Also write the report workbook here / ذخیره گزارش در اکسل"
 
 
 def _out(ctx: Context, plan: Plan) -> None:
@@ -131,14 +133,15 @@ def complaint_escalate(ctx: Context, number: str, to: str, at: str | None) -> No
 
 
 @complaint_group.command("report")
-@click.option("--xlsx", "out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@output_option("--xlsx", "out", help=_XLSX_HELP)
 @json_option
 @pass_ctx
 @handle_errors
-def complaint_report(ctx: Context, out: Path | None) -> None:
+def complaint_report(ctx: Context, out: Path | None, force: bool) -> None:
     """Open complaints, overdue actions, counts by cause / گزارش شکایات."""
     from crm_xl.ops import complaints
 
+    out = ctx.output(out, force) if out else None
     data = complaints.complaint_report(ctx.ws(), now_tehran(), out)
     lines = [f"open: {len(data['open'])} / total: {data['total']} / escalated: {data['escalated']}"]
     lines += [
@@ -185,14 +188,15 @@ def survey_add(ctx: Context, customer: str, scores: tuple[str, ...], **kw: Any) 
 
 
 @survey_group.command("report")
-@click.option("--xlsx", "out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@output_option("--xlsx", "out", help=_XLSX_HELP)
 @json_option
 @pass_ctx
 @handle_errors
-def survey_report(ctx: Context, out: Path | None) -> None:
+def survey_report(ctx: Context, out: Path | None, force: bool) -> None:
     """Averages and trends by expert, product group, Jalali month and quarter / گزارش رضایت."""
     from crm_xl.ops import surveys
 
+    out = ctx.output(out, force) if out else None
     data = surveys.survey_report(ctx.ws(), now_tehran(), out)
     lines = [f"surveys: {data['count']}"]
     for title, key in (
@@ -235,14 +239,15 @@ def plan_add(ctx: Context, **kw: Any) -> None:
 
 
 @plan_group.command("report")
-@click.option("--xlsx", "out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@output_option("--xlsx", "out", help=_XLSX_HELP)
 @json_option
 @pass_ctx
 @handle_errors
-def plan_report(ctx: Context, out: Path | None) -> None:
+def plan_report(ctx: Context, out: Path | None, force: bool) -> None:
     """Plan vs actual sales (invoices) with a chart / مقایسه برنامه و فروش واقعی."""
     from crm_xl.ops import plans
 
+    out = ctx.output(out, force) if out else None
     data = plans.plan_report(ctx.ws(), now_tehran(), out)
     lines = [
         f"{r['period']} {r['market']} {r['product_group'] or '-'} {r['expert'] or '-'}: "
@@ -263,14 +268,15 @@ def parties_group() -> None:
 
 
 @parties_group.command("export")
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@output_option("out", argument=True)
 @json_option
 @pass_ctx
 @handle_errors
-def parties_export(ctx: Context, out: Path) -> None:
-    """Export every party with all fields and the category tree to Excel / خروجی اکسل."""
+def parties_export(ctx: Context, out: Path, force: bool) -> None:
+    """Export every party with all fields and the category tree to OUT (.xlsx) / خروجی اکسل."""
     from crm_xl.ops import parties
 
+    out = ctx.output(out, force)
     data = parties.export_parties(ctx.ws(), out)
     lines = [f"parties: {data['parties']}, categories: {data['categories']}", data["xlsx"]]
     if data["missing_forms"]:

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from crm_xl.cli.common import Context, handle_errors, json_option, pass_ctx, to_json
+from crm_xl.cli.common import (
+    FORCE_HELP,
+    Context,
+    handle_errors,
+    json_option,
+    pass_ctx,
+    to_json,
+)
+from crm_xl.domain.errors import CrmError
 from crm_xl.validation.findings import Report
 
 #: Show a progress bar from this many files on (only on a terminal, never with JSON).
@@ -86,23 +94,38 @@ def print_table(report: Report) -> None:
     "--annotate", "annotate_out", type=click.Path(path_type=Path),
     help="Write a copy with comments on offending cells (a folder for several files)",
 )  # fmt: skip
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @click.option("--fix", is_flag=True, help="Apply safe normalisations (letters, digits, spaces)")
 @json_option
 @pass_ctx
 @handle_errors
 def validate_cmd(
-    ctx: Context, paths: tuple[Path, ...], fmt: str | None, annotate_out: Path | None, fix: bool
+    ctx: Context,
+    paths: tuple[Path, ...],
+    fmt: str | None,
+    annotate_out: Path | None,
+    force: bool,
+    fix: bool,
 ) -> None:
     """Validate workbooks, folders or the workspace / بررسی فرم‌ها و پوشه کاری.
 
     PATHS default to the workspace (-w). Exit code: 0 clean (warnings allowed),
     1 errors found, 2 cannot run.
     """
-    from crm_xl.validation.annotate import annotate, apply_fixes
-    from crm_xl.validation.run import validate_paths
+    from crm_xl.validation.annotate import annotate_file, apply_fixes, targets
+    from crm_xl.validation.run import ValidateError, validate_paths
 
     as_json = fmt == "json" or (fmt is None and ctx.json)
     ctx.json = as_json  # so an error that stops the run is JSON too
+
+    def output(path: Path, folder: bool = False) -> Path:
+        try:
+            return ctx.output(path, force, folder=folder)
+        except CrmError as e:  # the run cannot do what was asked: exit 2, not "errors found"
+            raise ValidateError(e.fa, e.en, code=e.code, file=e.location.file) from None
+
+    if annotate_out:  # refuse before a long run, not after it
+        output(annotate_out, folder=annotate_out.suffix.lower() not in (".xlsx", ".xlsm"))
     show = not as_json and sys.stderr.isatty()
     cb, close = _progress_bar(show)
     try:
@@ -111,7 +134,9 @@ def validate_cmd(
         close()
     if fix:
         apply_fixes(report)
-    written = annotate(report, annotate_out) if annotate_out else []
+    todo = targets(report, annotate_out) if annotate_out else []
+    checked = [(src, items, output(target)) for src, items, target in todo]  # all, then write
+    written = [annotate_file(src, items, target) for src, items, target in checked]
     if as_json:
         data = report.model_dump(mode="json")
         if annotate_out:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from crm_xl.domain.aftersales import check_profile, errors_of
+from crm_xl.domain.aftersales import AfterSalesProfile, ServiceItem, check_profile, errors_of
 from crm_xl.domain.dates import to_jalali_str
 from crm_xl.domain.enums import NoServiceReason, Origin
 from crm_xl.domain.errors import InputError
-from crm_xl.domain.models import AfterSalesProfile, ServiceItem
 from crm_xl.domain.text import normalize
 
 PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")

@@ -2,8 +2,9 @@
 
 Decisions:
 
-* **Jalali or Gregorian is decided by the year**: 1200-1600 is Jalali, 1700-9999 is
-  Gregorian, anything else is rejected.  The year must come first (Y/M/D): "06/10/2024" is
+* **Jalali or Gregorian is decided by the year**: 1200-1600 is Jalali, 1700-2299 is
+  Gregorian, anything else is rejected (near year 9999 the date arithmetic of follow-ups
+  and the Jalali calendar overflow; no business date lies there).  The year must come first (Y/M/D): "06/10/2024" is
   rejected because day-first and month-first are both common and cannot be told apart.
 * **Two-digit years are rejected** ("03/07/15"): "03" could be 1403 or 2003, and the year
   first/last order is ambiguous too; the reason tells the user to write four digits.
@@ -11,14 +12,17 @@ Decisions:
 * Excel serial numbers use the 1900 date system (serial 1 = 1900-01-01, with Excel's fake
   1900-02-29 at serial 60, which is rejected).  The 1904 system is not supported.
 * Naive datetimes are Tehran wall time; aware ones are converted to Tehran.
-* Working time (R2 "call again 24 hours after first contact"): see :func:`add_hours`.
+* Working time (R2 "call again 24 hours after first contact"): see :func:`add_hours`; the
+  closed days are the weekend, Iran's public holidays and the company's own (:class:`WorkCalendar`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -33,7 +37,8 @@ TEHRAN = ZoneInfo("Asia/Tehran")
 DEFAULT_WEEKEND: tuple[int, ...] = (4,)
 
 _EXCEL_EPOCH = date(1899, 12, 30)  # serial 0 in Excel's 1900 system after the leap-bug offset
-_MAX_SERIAL = 2958465  # 9999-12-31
+MAX_GREGORIAN_YEAR = 2299
+_MAX_SERIAL = (date(MAX_GREGORIAN_YEAR, 12, 31) - _EXCEL_EPOCH).days
 _PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
 
 _DATE_RE = re.compile(r"(?<!\d)(\d{1,4})\s*([/\-.])\s*(\d{1,2})\s*\2\s*(\d{1,4})(?!\d)")
@@ -96,15 +101,15 @@ def _make_date(y: int, m: int, d: int, value: object) -> date:
             raise _bad(
                 value, f"ماه {m} در تقویم شمسی {days} روز دارد", f"Jalali month {m} has {days} days"
             ) from None
-    if 1700 <= y <= 9999:
+    if 1700 <= y <= MAX_GREGORIAN_YEAR:
         try:
             return date(y, m, d)
         except ValueError:
             raise _bad(value, "چنین روزی در تقویم میلادی نیست", "no such Gregorian day") from None
     raise _bad(
         value,
-        "سال باید چهار رقمی باشد: ۱۲۰۰ تا ۱۶۰۰ شمسی یا میلادی از ۱۷۰۰",
-        "the year must have 4 digits: Jalali 1200-1600 or Gregorian from 1700",
+        f"سال {y} پذیرفته نیست: ۱۲۰۰ تا ۱۶۰۰ شمسی یا ۱۷۰۰ تا {MAX_GREGORIAN_YEAR} میلادی",
+        f"year {y} is not accepted: Jalali 1200-1600 or Gregorian 1700-{MAX_GREGORIAN_YEAR}",
     )
 
 
@@ -181,7 +186,8 @@ def _parse_time(text: str, value: object) -> time | None:
 
 def _iso_datetime(text: str) -> datetime | None:
     m = re.match(r"^(\d{4})-\d{2}-\d{2}[T ]\d{2}:\d{2}", text)
-    if not m or int(m.group(1)) < 1700:  # "1403-07-15 10:00" is Jalali, not ISO
+    # "1403-07-15 10:00" is Jalali, not ISO; a year out of range gets _make_date's message.
+    if not m or not 1700 <= int(m.group(1)) <= MAX_GREGORIAN_YEAR:
         return None
     try:
         return datetime.fromisoformat(text)
@@ -237,6 +243,133 @@ def now_tehran() -> datetime:
 
 # --- working time ---------------------------------------------------------------------------
 
+#: Persian and English names of a day the company itself closes (a bare date in the settings).
+COMPANY_DAY_FA = "تعطیلی شرکت"
+COMPANY_DAY_EN = "company closing day"
+#: The ``holidays`` package's name for Persian (it silently falls back to English on "fa").
+_HOLIDAY_LANG = {"fa": "fa_IR", "en": "en_US"}
+_PUBLIC: dict[tuple[int, str], dict[date, tuple[str, ...]]] = {}
+
+
+def iran_public_holidays(year: int, lang: str = "fa") -> dict[date, tuple[str, ...]]:
+    """Iran's official holidays in Gregorian ``year``: day → names (``lang`` "fa" or "en").
+
+    From the ``holidays`` package (country IR: Nowruz 1-4 Farvardin, 29 Esfand and 30 Esfand
+    of leap years, 12-13 Farvardin, 14-15 Khordad, 22 Bahman and the Islamic holidays, whose
+    future dates carry the package's "(تخمینی)" mark until confirmed; special closures decreed
+    by the government as the package records them).  Computed once per year and language;
+    the package is imported on first use.
+    """
+    key = (year, lang)
+    if key not in _PUBLIC:
+        import holidays
+
+        table = holidays.country_holidays("IR", years=year, language=_HOLIDAY_LANG[lang])
+        _PUBLIC[key] = {d: tuple(table.get_list(d)) for d in sorted(table)}
+    return _PUBLIC[key]
+
+
+def parse_closed_days(values: Iterable[str]) -> tuple[tuple[date, str], ...]:
+    """Company closing days from the settings: "1405/01/05" or "1405/01/05 انبارگردانی".
+
+    The text beside the date (if any) names the day; InputError names an unreadable entry.
+    """
+    out: list[tuple[date, str]] = []
+    for raw in values:
+        text = _clean(raw)
+        day = parse_date(raw)
+        name = _DATE_RE.sub(" ", text, count=1) if _DATE_RE.search(text) else ""
+        out.append((day, re.sub(r"\s+", " ", name).strip(" -–:،,") or COMPANY_DAY_FA))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    """Which days nobody works: the weekend, Iran's public holidays, the company's own days.
+
+    ``public_holidays=False`` leaves only the weekend and the company's days (the behaviour of
+    a bare weekday list passed to :func:`add_hours`).
+    """
+
+    weekend: frozenset[int] = frozenset(DEFAULT_WEEKEND)
+    company_days: tuple[tuple[date, str], ...] = ()
+    public_holidays: bool = True
+    #: Days already looked up (a refresh asks about the same few weeks for every customer).
+    _closed: dict[date, bool] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    _between: dict[tuple[date, date, str], list[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+
+    def __post_init__(self) -> None:
+        if len(set(self.weekend)) >= 7:
+            raise ValueError("every day of the week is a weekend day")
+
+    @classmethod
+    def from_settings(cls, weekend: Iterable[int], closed_days: Iterable[str]) -> WorkCalendar:
+        """The calendar of the follow-up settings; the same settings give the same object, so
+        its lookups are shared by every customer of a refresh."""
+        return _settings_calendar(tuple(weekend), tuple(closed_days))
+
+    def weekend_only(self) -> WorkCalendar:
+        """The same weekend without holidays: what the deadline would be if no holiday fell."""
+        return _settings_calendar(tuple(sorted(self.weekend)), (), public=False)
+
+    @classmethod
+    def of(cls, weekend: Iterable[int] | WorkCalendar) -> WorkCalendar:
+        """A calendar as given, or the weekend alone from a list of weekday numbers."""
+        if isinstance(weekend, WorkCalendar):
+            return weekend
+        return cls(frozenset(weekend), public_holidays=False)
+
+    def holidays(self, d: date, lang: str = "fa") -> tuple[str, ...]:
+        """Names of the holidays on ``d`` (public, then the company's); () on an ordinary day."""
+        names: tuple[str, ...] = ()
+        if self.public_holidays:
+            names = iran_public_holidays(d.year, lang).get(d, ())
+        own = COMPANY_DAY_FA if lang == "fa" else COMPANY_DAY_EN
+        for day, name in self.company_days:
+            if day == d:
+                names += (name if lang == "fa" or name != COMPANY_DAY_FA else own,)
+        return names
+
+    def is_closed(self, d: date) -> bool:
+        closed = self._closed.get(d)
+        if closed is None:
+            closed = self._closed[d] = d.weekday() in self.weekend or bool(self.holidays(d))
+        return closed
+
+    def next_open_day(self, d: date) -> date:
+        """``d`` itself if it is a working day, else the first working day after it."""
+        for _ in range(400):  # a year of closed days in a row is a broken setting, not a calendar
+            if not self.is_closed(d):
+                return d
+            d += timedelta(days=1)
+        raise ValueError("no working day within a year")
+
+    def holidays_between(self, first: date, last: date, lang: str = "fa") -> list[str]:
+        """Names of the holidays from ``first`` to ``last`` inclusive, each name once, in order."""
+        key = (first, last, lang)
+        if key in self._between:
+            return list(self._between[key])
+        seen: list[str] = []
+        d = first
+        while d <= last:
+            for name in self.holidays(d, lang):
+                if name not in seen:
+                    seen.append(name)
+            d += timedelta(days=1)
+        self._between[key] = seen
+        return list(seen)
+
+
+@functools.lru_cache(maxsize=16)
+def _settings_calendar(
+    weekend: tuple[int, ...], closed_days: tuple[str, ...], public: bool = True
+) -> WorkCalendar:
+    return WorkCalendar(frozenset(weekend), parse_closed_days(closed_days), public)
+
 
 def _tehran(dt: datetime) -> datetime:
     return dt.astimezone(TEHRAN) if dt.tzinfo else dt.replace(tzinfo=TEHRAN)
@@ -249,50 +382,66 @@ def is_weekend(d: date | datetime, weekend: Iterable[int] = DEFAULT_WEEKEND) -> 
     return d.weekday() in set(weekend)
 
 
-def next_working_day(d: date, weekend: Iterable[int] = DEFAULT_WEEKEND) -> date:
+def next_working_day(d: date, weekend: Iterable[int] | WorkCalendar = DEFAULT_WEEKEND) -> date:
     """``d`` itself if it is a working day, else the first working day after it."""
-    days = set(weekend)
-    if len(days) >= 7:
-        raise ValueError("every day of the week is a weekend day")
-    while d.weekday() in days:
-        d += timedelta(days=1)
-    return d
+    return WorkCalendar.of(weekend).next_open_day(d)
 
 
 def add_hours(
     start: datetime,
     hours: float,
     mode: Literal["calendar", "working"] = "calendar",
-    weekend: Iterable[int] = DEFAULT_WEEKEND,
+    weekend: Iterable[int] | WorkCalendar = DEFAULT_WEEKEND,
 ) -> datetime:
     """The moment ``hours`` after ``start`` (aware, Tehran); how R2's "24 hours" is counted.
 
+    ``weekend`` is a :class:`WorkCalendar` (weekend, public holidays, company days) or just
+    the weekend's weekday numbers; "closed day" below means a day that calendar closes.
+
     * ``calendar`` (default): plain wall-clock hours, then, if the due moment lands on a
-      weekend day, it rolls to the next working day **at the same time of day** — nobody
+      closed day, it rolls to the next working day **at the same time of day** — nobody
       calls customers on Friday.  Wednesday 10:00 + 24 h → Thursday 10:00;
       Thursday 10:00 + 24 h → Friday 10:00 → Saturday 10:00.
     * ``working``: only the hours of working days count (whole days, not office hours);
-      a start on a weekend day counts from the next working day's 00:00.
+      a start on a closed day counts from the next working day's 00:00.
       Thursday 10:00 + 24 h → 14 h on Thursday + 10 h on Saturday = Saturday 10:00;
-      Wednesday 10:00 + 24 h → Thursday 10:00.
+      Wednesday 10:00 + 24 h → Thursday 10:00; the Thursday afternoon before Nowruz at 15:00
+      + 24 h → the first working day after the holidays at 15:00.
 
     Wall-clock arithmetic: Iran has had no daylight saving time since 2022.
     """
     if hours < 0:
         raise ValueError("hours must not be negative")
-    days = set(weekend)
+    cal = WorkCalendar.of(weekend)
     cur = _tehran(start)
     if mode == "calendar":
         due = cur + timedelta(hours=hours)
-        return datetime.combine(next_working_day(due.date(), days), due.timetz())
+        return datetime.combine(cal.next_open_day(due.date()), due.timetz())
     if mode != "working":
         raise ValueError(f"unknown mode {mode!r}")
-    if cur.weekday() in days:
-        cur = datetime.combine(next_working_day(cur.date(), days), time(), tzinfo=TEHRAN)
+    if cal.is_closed(cur.date()):
+        cur = datetime.combine(cal.next_open_day(cur.date()), time(), tzinfo=TEHRAN)
     left = timedelta(hours=hours)
     while True:
         midnight = datetime.combine(cur.date() + timedelta(days=1), time(), tzinfo=TEHRAN)
-        if cur + left < midnight:  # "<": a due moment never lands on a weekend's 00:00
+        if cur + left < midnight:  # "<": a due moment never lands on a closed day's 00:00
             return cur + left
         left -= midnight - cur
-        cur = datetime.combine(next_working_day(midnight.date(), days), time(), tzinfo=TEHRAN)
+        cur = datetime.combine(cal.next_open_day(midnight.date()), time(), tzinfo=TEHRAN)
+
+
+def working_delta(
+    start: datetime, end: datetime, weekend: Iterable[int] | WorkCalendar
+) -> timedelta:
+    """Time between two moments counting only working days' hours (0 if ``end <= start``)."""
+    cal = WorkCalendar.of(weekend)
+    start, end = _tehran(start), _tehran(end)
+    total = timedelta(0)
+    cur = start
+    while cur < end:
+        midnight = datetime.combine(cur.date() + timedelta(days=1), time(), tzinfo=TEHRAN)
+        stop = min(midnight, end)
+        if not cal.is_closed(cur.date()):
+            total += stop - cur
+        cur = stop
+    return total

@@ -33,7 +33,7 @@ from crm_xl.domain.changes import (
     UpdateCustomerForm,
     UpdateRow,
 )
-from crm_xl.domain.dates import TEHRAN, add_hours, now_tehran, parse_datetime
+from crm_xl.domain.dates import TEHRAN, now_tehran, parse_datetime
 from crm_xl.domain.enums import (
     CaseStatus,
     FollowUpState,
@@ -42,6 +42,7 @@ from crm_xl.domain.enums import (
     Stage,
 )
 from crm_xl.domain.errors import InputError
+from crm_xl.domain.followup import first_followup_due
 from crm_xl.domain.models import (
     CLOSED_AFTER_CRM,
     FOLLOWUP_AFTER_FIRST_CONTACT,
@@ -347,8 +348,7 @@ def parse_when(value: Any, default: datetime, field_name: str) -> datetime:
 
 
 def first_due(reg: Register, first_contact: datetime) -> datetime:
-    rules = reg.settings.followup
-    return add_hours(first_contact, rules.first_followup_hours, rules.hours_mode, rules.weekend)
+    return first_followup_due(first_contact, reg.settings.followup)
 
 
 # --- operations ------------------------------------------------------------------------------
@@ -393,7 +393,8 @@ def _reason(text: str, operation: str) -> str:
 
 
 def _validated(model: type[models.M], values: Mapping[str, Any]) -> models.M:
-    return validate_model(model, values, ignore_extra=True)
+    # Unknown keys are refused, never dropped: an ``extra`` field with a typo is an error.
+    return validate_model(model, values)
 
 
 def _stage_entered(row: Row, before: Stage, after: Stage, hint: tuple[str, str]) -> None:
@@ -480,6 +481,8 @@ def find_duplicates(reg: Register, values: Mapping[str, Any]) -> list[tuple[str,
 def register_customer(reg: Register, inp: NewCustomer, actor: Actor) -> Plan:
     """R1, R4, R5, R12: number the customer, list them in the register, make their folder."""
     block = _registration_input(inp, inp.at if inp.at not in (None, "") else actor.now)
+    if normalize(inp.expert):  # one of the configured experts: a typo would split task lists
+        block["expert"] = reg.settings.expert(inp.expert)
     issued = _peek(reg, "customer", actor.now)
     customer = _validated(Customer, {**block, "customer_no": issued.number})
     party = customer.party
@@ -561,7 +564,9 @@ def log_followup(reg: Register, inp: NewFollowUp, actor: Actor) -> Plan:
     no = _s(row.get("customer_no"))
     state = customer_state(reg, no)
     lifecycle.check("followup", state)
-    expert = normalize(inp.expert) or _s(row.get("expert"))
+    # Experts named here are configured ones (a typo would start a task list nobody reads).
+    expert = reg.settings.expert(inp.expert) if normalize(inp.expert) else _s(row.get("expert"))
+    owner = reg.settings.expert(inp.next_owner, "next_owner") if normalize(inp.next_owner) else ""
     planned = inp.next_due not in (None, "")
     fu = _validated(
         FollowUp,
@@ -575,7 +580,7 @@ def log_followup(reg: Register, inp: NewFollowUp, actor: Actor) -> Plan:
             # The planned action defaults to the same kind of contact, by the same expert.
             "next_type": inp.next_type or (inp.type if planned else None),
             "next_action": inp.next_action,
-            "next_owner": inp.next_owner or (expert if planned else None),
+            "next_owner": owner or (expert if planned else None),
             "next_due": inp.next_due,
             "next_minutes": inp.next_minutes,
         },
@@ -881,6 +886,7 @@ def cancel_case(reg: Register, case_no: str, actor: Actor, *, reason: str, at: A
     cno, case, customer_no = _guarded_case(reg, case_no, "cancel_case")
     why = _reason(reason, "cancel_case")
     when = _moment(at, actor, LOG.field("at"))
+    models.CANCELLED_AFTER_CASE.check(case.get("opened"), when)
     plan = Plan("case-cancel")
     update = {"status": CaseStatus.CANCELLED}
     plan.register.append(UpdateRow(CASES.name, cno, update))
@@ -907,6 +913,9 @@ def reopen_customer(
     new_stage = lifecycle.apply("reopen", state)
     why = _reason(reason, "reopen")
     when = _moment(at, actor, LOG.field("at"))
+    # The follow-up it plans must come after the last contact (validate's next-due rule).
+    last = row.get("last_followup") or row.get("first_contact")
+    models.REOPENED_AFTER_LAST_CONTACT.check(last, when)
     folder = _folder_name(row)
     archived = _s(row.get("folder")).startswith("archive/") or state.stage is Stage.CLOSED
     expert = _s(row.get("expert"))

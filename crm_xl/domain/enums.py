@@ -11,6 +11,8 @@ import re
 from enum import Enum
 from typing import Self
 
+from crm_xl.domain.errors import InputError
+
 _ARABIC = str.maketrans({"ي": "ی", "ك": "ک", "ى": "ی", "ة": "ه", "\u200f": "", "\u200e": ""})
 
 
@@ -51,9 +53,12 @@ class LabeledEnum(str, Enum):
             if text in (_norm(m.value), _norm(m.fa), _norm(m.en)):
                 return m
         allowed = "، ".join(cls.labels())
-        raise ValueError(
-            f"مقدار «{value}» مجاز نیست؛ مقادیر مجاز: {allowed} / "
-            f"'{value}' is not allowed; allowed: {', '.join(m.value for m in cls)}"
+        # An InputError (a ValueError too): uncaught, it still reaches the user as a bilingual
+        # input error (exit 1), e.g. ``--next-type nonsense`` or ``--stage nonsense``.
+        raise InputError(
+            f"مقدار «{value}» مجاز نیست؛ مقادیر مجاز: {allowed}",
+            f"'{value}' is not allowed; allowed: {', '.join(m.value for m in cls)}",
+            code="constraint-error",
         )
 
 
@@ -107,6 +112,8 @@ class FollowUpState(LabeledEnum):
     DUE_TODAY = "due_today", "موعد امروز", "Due today"
     OVERDUE = "overdue", "معوق", "Overdue"
     STALLED = "stalled", "راکد", "Stalled"
+    #: An open customer whose latest follow-up planned nothing (SPEC §6).
+    NO_NEXT_ACTION = "no-next-action", "بدون اقدام بعدی", "No planned next action"
     FINAL = "final", "نهایی", "Final (no follow-up due)"
 
 

@@ -8,19 +8,22 @@ The three deadlines of an open customer
 ---------------------------------------
 * ``first_24h`` (R2): no follow-up recorded yet → the first call is due
   ``first_followup_hours`` after first contact, counted by :func:`dates.add_hours` in the
-  configured mode (calendar hours rolled past the weekend, or working hours only).
+  configured mode (calendar hours rolled past closed days, or working hours only).
 * ``next_action`` (R10): the planned next action of the latest follow-up is due at its due
-  moment.  A due moment that falls on a weekend day rolls to the next working day at the
+  moment.  A due moment that falls on a closed day rolls to the next working day at the
   same time of day — the convention of ``add_hours`` ("nobody calls customers on Friday");
   the same roll is used in both hours modes.
 * ``stalled`` (R10, §6): every open customer must be touched at least every
   ``stalled_days`` days; the clock starts at the last contact (latest follow-up, else the
   first contact) and is counted with ``add_hours(last, 24 × N, mode)`` — in working mode
-  weekend days do not count.
+  closed days do not count.
+
+Closed days are the weekend, Iran's public holidays and the company's own closing days
+(``FollowUpRules.work_calendar``).  When a holiday moved a deadline, the reason names it.
 
 Precedence (how a sales manager reads the board)
 -----------------------------------------------
-``overdue`` > ``stalled`` > ``due today`` > ``on time``.
+``overdue`` > ``stalled`` > ``due today`` > ``no planned next action`` > ``on time``.
 
 * **Overdue** first: a promised call or planned action was missed — a commitment made to a
   customer is broken and the customer feels it.  When several deadlines have passed, the
@@ -32,6 +35,10 @@ Precedence (how a sales manager reads the board)
 * **Due today**: the earliest pending deadline is later today (Tehran calendar day) and has
   not passed yet.  A deadline rolled from Friday to Saturday is "due today" on Saturday,
   not on Friday.
+* **No planned next action**: the customer's latest follow-up planned nothing (no next
+  action with a due date), so nobody will call unless someone decides to; ``due_at`` is the
+  moment the customer becomes stalled.  Listed before on-time customers: a deal nobody plans
+  to touch is the one that quietly gets lost.
 * **On time**: everything else; ``due_at`` is then the next deadline.
 
 A deadline has passed when ``now >= due`` (due at 10:00 is overdue at 10:00).
@@ -44,18 +51,25 @@ deadline; working mode counts only working-day hours.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from crm_xl.domain.dates import TEHRAN, add_hours, next_working_day, now_tehran, parse_datetime
+from crm_xl.domain.dates import (
+    TEHRAN,
+    WorkCalendar,
+    add_hours,
+    now_tehran,
+    parse_datetime,
+    working_delta,
+)
 from crm_xl.domain.dates import to_jalali_str as _jalali
 from crm_xl.domain.enums import FollowUpState, FollowUpType, RecordStatus, Stage
 from crm_xl.domain.lifecycle import needs_followup
 from crm_xl.domain.settings import FollowUpRules, Settings
-from crm_xl.domain.text import normalize
+from crm_xl.domain.text import normalize, to_ascii_digits
 
 __all__ = [
     "FIRST_ACTION_FA",
@@ -67,6 +81,7 @@ __all__ = [
     "fa_moment",
     "facts_from_followups",
     "facts_from_row",
+    "first_followup_due",
     "format_late",
     "roll_weekend",
 ]
@@ -83,6 +98,7 @@ class Rule(StrEnum):
     STALLED = "stalled"
     FINAL = "final"
     NO_DATE = "no_date"  # neither first contact nor any follow-up could be read
+    NO_NEXT_ACTION = "no_next_action"  # the latest follow-up planned nothing
     COMPLAINT = "complaint"  # a planned action of an open complaint (ISO 10002)
 
 
@@ -131,6 +147,10 @@ class FollowUpFacts:
     next_action: str | None = None
     next_owner: str | None = None
     count: int = 0  # follow-ups counted (readable date, not in the future)
+    #: The latest follow-up's identity in its log: its «ردیف» number, else "r<Excel row>".
+    row_key: str | None = None
+    next_type: str | None = None  # type of the planned action as written (Persian label)
+    next_minutes: int | None = None  # its estimated duration
 
 
 @dataclass(frozen=True)
@@ -278,36 +298,66 @@ def facts_from_followups(
         due = None
     action = _text(values.get("next_action")) or None
     owner = _text(values.get("next_owner")) or None
+    kind = _text(values.get("next_type")) or None
+    minutes = _minutes(values.get("next_minutes"))
     if due is None:
-        action = owner = None  # an action without a due date is no deadline (core refuses it too)
+        # An action without a due date is no deadline (core refuses it too).
+        action = owner = kind = None
+        minutes = None
     else:
         owner = owner or _text(values.get("expert")) or expert or None
-    return FollowUpFacts(at, due, action, owner, count), problems
+    return (
+        FollowUpFacts(
+            at, due, action, owner, count, _row_key(values.get("row_no"), r), kind, minutes
+        ),
+        problems,
+    )
+
+
+def _row_key(row_no: object, excel_row: int) -> str:
+    """A follow-up's identity: its «ردیف» number (stable when rows move), else its Excel row."""
+    try:
+        n = float(to_ascii_digits(_text(row_no))) if row_no not in (None, "") else math.nan
+    except ValueError:
+        n = math.nan
+    return str(int(n)) if math.isfinite(n) and n == int(n) else f"r{excel_row}"
+
+
+def _minutes(value: object) -> int | None:
+    try:
+        n = float(to_ascii_digits(_text(value)))
+    except ValueError:
+        return None
+    return int(n) if math.isfinite(n) and 0 < n <= 24 * 60 else None
 
 
 # --- time arithmetic -------------------------------------------------------------------------
 
 
-def roll_weekend(due: datetime, weekend: Iterable[int]) -> datetime:
-    """A due moment on a weekend day moves to the next working day, same time of day."""
+def roll_weekend(due: datetime, weekend: Iterable[int] | WorkCalendar) -> datetime:
+    """A due moment on a closed day moves to the next working day, same time of day."""
     due = _aware(due)
-    return datetime.combine(next_working_day(due.date(), weekend), due.timetz())
+    return datetime.combine(WorkCalendar.of(weekend).next_open_day(due.date()), due.timetz())
 
 
-def _working_delta(start: datetime, end: datetime, weekend: Iterable[int]) -> timedelta:
-    """Time between two moments counting only working days' hours."""
-    days = set(weekend)
-    if end <= start:
-        return timedelta(0)
-    total = timedelta(0)
-    cur = start
-    while cur < end:
-        midnight = datetime.combine(cur.date() + timedelta(days=1), time(), tzinfo=TEHRAN)
-        stop = min(midnight, end)
-        if cur.weekday() not in days:
-            total += stop - cur
-        cur = stop
-    return total
+def first_followup_due(first_contact: datetime, rules: FollowUpRules) -> datetime:
+    """When the R2 call after first contact is due under ``rules`` (hours, mode, closed days)."""
+    return add_hours(
+        first_contact, rules.first_followup_hours, rules.hours_mode, rules.work_calendar()
+    )
+
+
+def _holiday_note(
+    cal: WorkCalendar, start: datetime, due: datetime, plain: Callable[[WorkCalendar], datetime]
+) -> tuple[str, str]:
+    """ "؛ پس از تعطیلی …" when holidays moved the deadline: ``due`` differs from ``plain``
+    computed over the weekend alone (only computed when a holiday lies in between)."""
+    first, last = _aware(start).date(), _aware(due).date()
+    names = cal.holidays_between(first, last)
+    if not names or plain(cal.weekend_only()) == due:
+        return "", ""
+    en = ", ".join(cal.holidays_between(first, last, "en"))
+    return f"؛ پس از تعطیلی {'، '.join(names)}", f"; after the holidays: {en}"
 
 
 def fa_moment(moment: datetime) -> str:
@@ -391,28 +441,34 @@ def evaluate(
         return FollowUpStatus(no, FollowUpState.FINAL, Rule.FINAL, None, None, expert, fa, en)
 
     first = _moment_or_none(row.get("first_contact"))
-    weekend = rules.weekend
+    cal = rules.work_calendar()
     deadlines: list[_Deadline] = []
     if facts.last_followup is None and first is not None:
-        due = add_hours(first, rules.first_followup_hours, rules.hours_mode, weekend)
         h = rules.first_followup_hours
+        due = add_hours(first, h, rules.hours_mode, cal)
+        note_fa, note_en = _holiday_note(
+            cal, first, due, lambda c: add_hours(first, h, rules.hours_mode, c)
+        )
         deadlines.append(
             _Deadline(
                 Rule.FIRST_24H,
                 due,
-                f"پیگیری {h} ساعته پس از اولین تماس ({fa_moment(first)})",
-                f"{h}-hour follow-up after first contact ({first:%Y-%m-%d %H:%M})",
+                f"پیگیری {h} ساعته پس از اولین تماس ({fa_moment(first)}{note_fa})",
+                f"{h}-hour follow-up after first contact ({first:%Y-%m-%d %H:%M}{note_en})",
                 facts.next_owner or expert,
             )
         )
     if facts.next_due is not None:
         action = facts.next_action or "اقدام بعدی"
+        planned = facts.next_due
+        due = roll_weekend(planned, cal)
+        note_fa, note_en = _holiday_note(cal, planned, due, lambda c: roll_weekend(planned, c))
         deadlines.append(
             _Deadline(
                 Rule.NEXT_ACTION,
-                roll_weekend(facts.next_due, weekend),
-                f"اقدام برنامه‌ریزی‌شده «{action}»",
-                f"planned action '{facts.next_action or 'next action'}'",
+                due,
+                f"اقدام برنامه‌ریزی‌شده «{action}»{note_fa}",
+                f"planned action '{facts.next_action or 'next action'}'{note_en}",
                 facts.next_owner or expert,
             )
         )
@@ -421,18 +477,23 @@ def evaluate(
         fa = "تاریخ اولین تماس و هیچ پیگیری‌ای ثبت نشده است؛ بررسی شود"
         en = "no first-contact date and no follow-up recorded; investigate"
         return FollowUpStatus(no, FollowUpState.STALLED, Rule.NO_DATE, None, None, expert, fa, en)
-    stall_due = add_hours(last, 24 * rules.stalled_days, rules.hours_mode, weekend)
+    stall_hours = 24 * rules.stalled_days
+    stall_due = add_hours(last, stall_hours, rules.hours_mode, cal)
+    note_fa, note_en = _holiday_note(
+        cal, last, stall_due, lambda c: add_hours(last, stall_hours, rules.hours_mode, c)
+    )
     stall = _Deadline(
         Rule.STALLED,
         stall_due,
-        f"تماس حداقل هر {rules.stalled_days} روز (آخرین تماس {fa_moment(last)})",
-        f"contact at least every {rules.stalled_days} days (last contact {last:%Y-%m-%d %H:%M})",
+        f"تماس حداقل هر {rules.stalled_days} روز (آخرین تماس {fa_moment(last)}{note_fa})",
+        f"contact at least every {rules.stalled_days} days "
+        f"(last contact {last:%Y-%m-%d %H:%M}{note_en})",
         expert,
     )
 
     def late(d: _Deadline) -> timedelta:
         if rules.hours_mode == "working":
-            return _working_delta(d.due, now, weekend)
+            return working_delta(d.due, now, cal)
         return now - d.due
 
     def when(d: _Deadline) -> tuple[str, str]:
@@ -468,6 +529,19 @@ def evaluate(
         fa = f"موعد امروز: {d.what_fa} تا ساعت {d.due:%H:%M}"
         en = f"due today: {d.what_en} by {d.due:%H:%M}"
         return FollowUpStatus(no, FollowUpState.DUE_TODAY, d.rule, d.due, None, d.owner, fa, en)
+    if not deadlines:
+        # Followed up, nothing planned: due_at is when the silence becomes "stalled".
+        fa = (
+            f"بدون اقدام بعدی: در آخرین پیگیری ({fa_moment(last)}) اقدامی برنامه‌ریزی نشده است؛ "
+            f"بدون تماس، از {j} راکد می‌شود"
+        )
+        en = (
+            f"no planned next action: the last follow-up ({last:%Y-%m-%d %H:%M}) planned "
+            f"nothing; stalled from {g} without contact"
+        )
+        return FollowUpStatus(
+            no, FollowUpState.NO_NEXT_ACTION, Rule.NO_NEXT_ACTION, d.due, None, expert, fa, en
+        )
     fa = f"به‌موقع: {d.what_fa} تا {j}"
     en = f"on time: {d.what_en} due {g}"
     return FollowUpStatus(no, FollowUpState.ON_TIME, d.rule, d.due, None, d.owner, fa, en)

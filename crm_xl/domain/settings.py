@@ -1,23 +1,77 @@
 """Workspace settings: company, experts, numbering patterns, follow-up rules, fiscal memory id.
 
-Stored as ``settings.json`` at the workspace root so a manager can read and edit it; loaded
-through pydantic so a broken edit gets an error naming the setting instead of odd behaviour.
+Stored as ``settings.json`` at the workspace root so a manager can read and edit it; the
+file is read and written by ``crm_xl.io.settings_file``.  Everything a hand edit can get
+wrong is refused here, on load, naming the setting: an unknown key (with the nearest known
+one), a weekday outside 0–6, a numbering pattern with an unknown token, no or two
+``{seq:N}``, or a character that cannot be part of a folder name.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Literal
+import difflib
+import re
+import unicodedata
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from crm_xl.domain.errors import WorkspaceError
+from crm_xl.domain.dates import WorkCalendar, parse_closed_days
+from crm_xl.domain.errors import InputError
+from crm_xl.domain.text import normalize
 
 SETTINGS_FILE = "settings.json"
 
+#: Every ``{…}`` in a pattern; only ``{jy}``, ``{jy2}`` and ``{seq:N}`` are tokens.
+_BRACED = re.compile(r"\{([^{}]*)\}")
+#: The token grammar the numbering module formats and parses with.
+TOKEN = re.compile(r"\{(jy2|jy|seq)(?::(\d+))?\}")
+_SEQ = re.compile(r"seq:([1-9]|1[0-9])")  # 1-19 digits: wide enough for the 10-digit tax serial
+#: Characters a number cannot hold: numbers name customer folders (``C-00001 - …``) and are
+#: typed back by people, so path separators, Windows-reserved characters, spaces, control and
+#: invisible characters are refused (also ``{``/``}`` left over from a mistyped token).
+_UNSAFE = set('/\\:*?"<>|{}')
 
-class NumberRule(BaseModel):
+
+def _pattern_problem(pattern: str) -> tuple[str, str] | None:
+    """(fa, en) of what is wrong with a numbering pattern, or None."""
+    seqs = 0
+    for m in _BRACED.finditer(pattern):
+        token = m.group(1)
+        if _SEQ.fullmatch(token):
+            seqs += 1
+        elif token not in ("jy", "jy2"):
+            return (
+                f"نشانه «{{{token}}}» شناخته نیست؛ فقط {{jy}}، {{jy2}} و {{seq:N}} (مثل {{seq:5}})",
+                f"unknown token {{{token}}}; only {{jy}}, {{jy2}} and {{seq:N}} (e.g. {{seq:5}})",
+            )
+    if seqs != 1:
+        return (
+            f"الگو باید دقیقاً یک {{seq:N}} داشته باشد (این الگو {seqs} دارد)",
+            f"the pattern needs exactly one {{seq:N}} token (it has {seqs})",
+        )
+    literal = _BRACED.sub("", pattern)
+    for ch in literal:
+        if ch in _UNSAFE or ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs"):
+            shown = ch if ch.isprintable() and not ch.isspace() else f"U+{ord(ch):04X}"
+            return (
+                f"نویسه «{shown}» در شماره‌ها مجاز نیست (شماره نام پوشه مشتری می‌شود)",
+                f"character {shown!r} is not allowed in numbers (numbers name customer folders)",
+            )
+    if pattern.startswith(".") or pattern.endswith("."):
+        return (
+            "شماره نباید با نقطه شروع یا تمام شود (پوشه پنهان یا نام نامعتبر در ویندوز)",
+            "a number cannot start or end with a dot (hidden folder, invalid on Windows)",
+        )
+    return None
+
+
+class _Strict(BaseModel):
+    # A misspelt key (``stalled_day``) must not be silently ignored: it is refused on load.
+    model_config = ConfigDict(extra="forbid")
+
+
+class NumberRule(_Strict):
     """How one kind of number looks. Tokens: ``{jy}`` Jalali year, ``{jy2}`` its last two
     digits, ``{seq:N}`` the sequence zero-padded to N digits."""
 
@@ -26,10 +80,23 @@ class NumberRule(BaseModel):
 
     @field_validator("pattern")
     @classmethod
-    def _has_seq(cls, v: str) -> str:
-        if "{seq" not in v:
-            raise ValueError("الگو باید {seq:N} داشته باشد / pattern needs a {seq:N} token")
+    def _grammar(cls, v: str) -> str:
+        problem = _pattern_problem(v)
+        if problem:
+            raise InputError(*problem, code="bad-pattern", field="pattern")
         return v
+
+    @model_validator(mode="after")
+    def _year_for_reset(self) -> NumberRule:
+        # Without a year in it, C-0001 of next year would be the same text as this year's.
+        if self.yearly_reset and not re.search(r"\{jy2?\}", self.pattern):
+            raise InputError(
+                "شماره‌ای که هر سال از نو شروع می‌شود باید سال ({jy} یا {jy2}) را داشته باشد",
+                "a number that restarts every year needs the year ({jy} or {jy2}) in its pattern",
+                code="bad-pattern",
+                field="yearly_reset",
+            )
+        return self
 
 
 DEFAULT_NUMBERING: dict[str, NumberRule] = {
@@ -41,23 +108,73 @@ DEFAULT_NUMBERING: dict[str, NumberRule] = {
     # The Moadian internal serial (inno) of tax ids: never resets, never repeats.
     "tax": NumberRule(pattern="{seq:10}"),
 }
+#: Every kind a workspace numbers: the register's, and the extras' books (ops.complaints,
+#: ops.surveys keep their default patterns beside their code).
+NUMBER_KINDS: tuple[str, ...] = (*DEFAULT_NUMBERING, "complaint", "survey")
+
+Weekday = Annotated[int, Field(ge=0, le=6)]
 
 
-class FollowUpRules(BaseModel):
+class FollowUpRules(_Strict):
     first_followup_hours: int = Field(24, ge=1, le=24 * 14)
     #: "calendar": plain hours, due day rolled past the weekend; "working": weekend hours skipped.
     hours_mode: Literal["calendar", "working"] = "calendar"
     #: An open customer with no contact for this many days is stalled (R10).
     stalled_days: int = Field(7, ge=1, le=365)
-    #: Python weekday numbers of the weekend (Monday=0 … Friday=4).
-    weekend: list[int] = Field(default_factory=lambda: [4])
+    #: Python weekday numbers of the weekend (Monday=0 … Friday=4, Sunday=6).
+    weekend: list[Weekday] = Field(default_factory=lambda: [4])
+
+    @field_validator("weekend")
+    @classmethod
+    def _some_working_day(cls, v: list[int]) -> list[int]:
+        if len(set(v)) >= 7:  # the next working day would never come
+            raise InputError(
+                "همه روزهای هفته تعطیل شده‌اند؛ دست‌کم یک روز کاری لازم است",
+                "every weekday is a weekend day; at least one working day is needed",
+                code="bad-settings",
+                field="weekend",
+            )
+        return sorted(set(v))
+
+    #: The company's own closing days beside Iran's public holidays: Jalali dates, optionally
+    #: named ("1405/01/05" or "1405/01/05 انبارگردانی").
+    closed_days: list[str] = Field(default_factory=list)
+
+    @field_validator("closed_days")
+    @classmethod
+    def _closed_days(cls, v: list[str]) -> list[str]:
+        for text in v:
+            try:
+                parse_closed_days([text])
+            except ValueError as e:
+                raise ValueError(f"{getattr(e, 'fa', e)} / {getattr(e, 'en', e)}") from None
+        return v
+
+    def work_calendar(self) -> WorkCalendar:
+        """The closed days of the follow-up clock: weekend, public holidays, company days."""
+        return WorkCalendar.from_settings(self.weekend, self.closed_days)
 
 
-class Settings(BaseModel):
+class CalendarFeeds(_Strict):
+    """Each expert's planned actions as an .ics feed (``crm-xl calendar``)."""
+
+    #: Folder of the feeds, relative to the workspace (one ``<expert>.ics`` each).
+    dir: str = "calendar"
+    #: Regenerate the feeds at every ``refresh``.
+    on_refresh: bool = False
+    #: The reminder (VALARM) this many minutes before each action.
+    alarm_minutes: int = Field(15, ge=0, le=24 * 60)
+    #: Length of an action without an estimated duration.
+    default_minutes: int = Field(30, ge=5, le=24 * 60)
+
+
+class Settings(_Strict):
     company: str = "شرکت بازرگانی نمونه"
     experts: list[str] = Field(default_factory=list)
     numbering: dict[str, NumberRule] = Field(default_factory=lambda: dict(DEFAULT_NUMBERING))
     followup: FollowUpRules = Field(default_factory=lambda: FollowUpRules())
+    #: Calendar feeds per expert; None: written only when ``crm-xl calendar`` is run.
+    calendar: CalendarFeeds | None = None
     #: The company's fiscal memory id (شناسه یکتای حافظه مالیاتی); tax ids are made when set.
     fiscal_memory_id: str | None = None
     backups_keep: int = Field(20, ge=1, le=1000)
@@ -76,44 +193,51 @@ class Settings(BaseModel):
             )
         return v
 
+    @field_validator("numbering")
+    @classmethod
+    def _known_kinds(cls, v: dict[str, NumberRule]) -> dict[str, NumberRule]:
+        for kind in v:
+            if kind not in NUMBER_KINDS:
+                near = nearest(kind, NUMBER_KINDS)
+                hint_fa = f"؛ منظور «{near}» بود؟" if near else ""
+                hint_en = f"; did you mean '{near}'?" if near else ""
+                raise InputError(
+                    f"نوع شماره «{kind}» شناخته نیست{hint_fa} (مجاز: {', '.join(NUMBER_KINDS)})",
+                    f"unknown kind of number '{kind}'{hint_en} (known: {', '.join(NUMBER_KINDS)})",
+                    code="unknown-setting",
+                    field=f"numbering.{kind}",
+                )
+        return v
+
     def rule(self, kind: str) -> NumberRule:
         return self.numbering.get(kind) or DEFAULT_NUMBERING[kind]
 
+    def expert(self, name: object, field: str = "expert") -> str:
+        """The configured spelling of expert ``name``; InputError when it is not in ``experts``.
 
-def load_settings(root: Path) -> Settings:
-    path = root / SETTINGS_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Settings.model_validate(data)
-    except FileNotFoundError:
-        raise WorkspaceError(
-            "فایل تنظیمات پیدا نشد", "settings file not found", code="no-settings", file=path
-        ) from None
-    except json.JSONDecodeError as e:
-        raise WorkspaceError(
-            f"فایل تنظیمات خراب است: سطر {e.lineno}",
-            f"settings file is not valid JSON: line {e.lineno}, column {e.colno}",
-            code="bad-settings",
-            file=path,
-        ) from None
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise WorkspaceError(
-            f"تنظیم «{where}» نادرست است: {first['msg']}",
-            f"setting '{where}' is invalid: {first['msg']}",
-            code="bad-settings",
-            file=path,
-            field=where,
-        ) from None
+        Task lists are per expert, so a typo («سارا احمد») would start a list nobody reads:
+        names are compared normalised (ي/ی, spaces) and must be one of the configured experts.
+        """
+        typed = normalize(name)
+        known = {normalize(e): normalize(e) for e in self.experts if normalize(e)}
+        if typed in known:
+            return known[typed]
+        near = nearest(typed, list(known))
+        hint_fa = f" منظور «{near}» بود؟" if near else ""
+        hint_en = f" Did you mean '{near}'?" if near else ""
+        listed_fa = "، ".join(known) or "هیچ کارشناسی تعریف نشده است"
+        listed_en = ", ".join(known) or "no experts are configured"
+        raise InputError(
+            f"کارشناس «{typed}» در فهرست کارشناسان نیست ({listed_fa}).{hint_fa} "
+            f'برای افزودن، نام را به فهرست "experts" در فایل {SETTINGS_FILE} پوشه کاری اضافه کنید.',
+            f"expert '{typed}' is not one of the configured experts ({listed_en}).{hint_en} "
+            f'To add one, put the name in the "experts" list of the workspace\'s {SETTINGS_FILE}.',
+            code="unknown-expert",
+            field=field,
+        )
 
 
-def save_settings(root: Path, settings: Settings) -> Path:
-    path = root / SETTINGS_FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(
-        json.dumps(settings.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n",
-        encoding="utf-8",
-    )
-    tmp.replace(path)
-    return path
+def nearest(word: str, choices: Any) -> str | None:
+    """The known word closest to a mistyped one (difflib), or None when nothing is close."""
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None

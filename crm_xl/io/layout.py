@@ -64,11 +64,13 @@ TEXT_ID_TYPES = frozenset(
 DATE_INPUT_TITLE = "تاریخ"
 DATE_INPUT_MESSAGE = "تاریخ را می‌توانید شمسی تایپ کنید، مثل ۱۴۰۳/۰۷/۱۵"
 DATETIME_INPUT_MESSAGE = "تاریخ و ساعت را می‌توانید شمسی تایپ کنید، مثل ۱۴۰۳/۰۷/۱۵ ۱۰:۳۰"
-#: Row fills of the register by follow-up state (SPEC §6): overdue red, due today amber, stalled grey.
+#: Row fills of the register by follow-up state (SPEC §6): overdue red, due today amber, stalled
+#: grey, no planned next action lavender.
 STATE_FILLS: dict[FollowUpState, str] = {
     FollowUpState.OVERDUE: "#F8CBAD",
     FollowUpState.DUE_TODAY: "#FFE699",
     FollowUpState.STALLED: "#D9D9D9",
+    FollowUpState.NO_NEXT_ACTION: "#D9D2E9",
 }
 FOOTER = '&C&"Tahoma"&9صفحه &P از &N'
 BLOCK_WIDTHS = {"label": 34, "value": 44, "hint": 30}
@@ -373,7 +375,11 @@ def build_form(path: str | Path, form: Form, *, company: str = DEFAULT_COMPANY) 
     return path
 
 
+def template_paths(directory: str | Path) -> list[tuple[Form, Path]]:
+    """The three templates and where ``build_templates`` writes them in ``directory``."""
+    return [(f, Path(directory) / f.filename) for f in schema.FORMS.values()]
+
+
 def build_templates(directory: str | Path, *, company: str = DEFAULT_COMPANY) -> list[Path]:
     """Write the three templates (``<code>.xlsx``) into ``directory``."""
-    directory = Path(directory)
-    return [build_form(directory / f.filename, f, company=company) for f in schema.FORMS.values()]
+    return [build_form(path, f, company=company) for f, path in template_paths(directory)]

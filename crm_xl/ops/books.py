@@ -14,6 +14,7 @@ with a backup.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -33,7 +34,13 @@ from crm_xl.domain.text import normalize, to_ascii_digits
 from crm_xl.io.layout import build_form
 from crm_xl.io.safety import atomic_write, check_not_open, verify_xlsx, workspace_lock
 from crm_xl.io.workbook import FormBook, read_table_fast
-from crm_xl.io.workspace import Workspace
+from crm_xl.io.workspace import (
+    COMPLAINTS_BOOK,
+    PLANS_BOOK,
+    SATISFACTION_BOOK,
+    Workspace,
+    write_output,
+)
 
 T = FieldType
 R = TypeVar("R")
@@ -131,7 +138,7 @@ COMPLAINTS_FORM = Form(
     title_fa="دفتر ثبت و رسیدگی به شکایات مشتریان (ISO 10002)",
     title_en="Customer complaints register (ISO 10002)",
     revision="00",
-    filename="complaints.xlsx",
+    filename=COMPLAINTS_BOOK,
     parts=(COMPLAINTS, COMPLAINT_ACTIONS, COUNTERS, LOG),
 )
 
@@ -175,7 +182,7 @@ SATISFACTION_FORM = Form(
     title_fa="فرم سنجش رضایت مشتری (ISO 10004)",
     title_en="Customer satisfaction survey (ISO 10004)",
     revision="00",
-    filename="satisfaction.xlsx",
+    filename=SATISFACTION_BOOK,
     parts=(SURVEYS, COUNTERS, LOG),
 )
 
@@ -210,7 +217,7 @@ PLANS_FORM = Form(
     title_fa="برنامه فروش B2B و B2C",
     title_en="Sales plan (B2B / B2C)",
     revision="00",
-    filename="sales-plan.xlsx",
+    filename=PLANS_BOOK,
     parts=(PLANS, LOG),
 )
 
@@ -432,8 +439,9 @@ class Report:
         from crm_xl.io.layout import new_workbook
 
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.book = new_workbook(self.path)
+        # Built in memory; ``close`` writes it with ``write_output`` (never over a record).
+        self._buffer = io.BytesIO()
+        self.book = new_workbook(self._buffer, in_memory=True)
         self.company = company
         self.title = title
         self._formats: dict[tuple[tuple[str, Any], ...], Any] = {}
@@ -520,4 +528,6 @@ class Report:
 
     def close(self) -> Path:
         self.book.close()
+        data = self._buffer.getvalue()
+        self.path = write_output(self.path, lambda tmp: tmp.write_bytes(data))
         return self.path

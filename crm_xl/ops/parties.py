@@ -33,7 +33,7 @@ from crm_xl.domain.schema import declare_field as _f
 from crm_xl.domain.text import normalize
 from crm_xl.io.safety import check_not_open
 from crm_xl.io.workbook import FormBook, read_block_fast
-from crm_xl.io.workspace import Workspace
+from crm_xl.io.workspace import Workspace, write_output
 from crm_xl.ops import store
 from crm_xl.ops.books import label
 
@@ -250,8 +250,7 @@ def export_parties(
     for rng in [m for m in sh.merged_cells.ranges if m.max_row <= HEADER_ROWS]:
         sh.unmerge_cells(str(rng))
         sh.merge_cells(start_row=rng.min_row, start_column=1, end_row=rng.max_row, end_column=12)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    book.save(out)
+    out = write_output(out, book.save)  # never over a record; atomic (SPEC §10)
     return {
         "xlsx": str(out),
         "parties": len(rows),

@@ -10,10 +10,11 @@ Product codes become file names as they are, so a code must already be a safe fi
 (no path separators, no reserved names such as ``CON``): hostile codes are refused rather
 than silently renamed, which would make two codes share a file or a case point nowhere.
 
-Forms are read leniently (a salesperson edits them by hand): every field is parsed on its
-own and the profile built with ``model_construct``, so one bad cell becomes a finding with
-its cell instead of hiding the rest of the form.  Writes hold the workspace lock and go
-through ``atomic_write`` (backup of the previous version in ``.crm_xl/backups``).
+Forms are judged by ``aftersales.judge_form`` — the function ``crm-xl validate`` calls on the
+same cells — so one bad cell becomes a finding with its cell instead of hiding the rest of the
+form, and ``product show`` and ``validate`` report the same codes at the same cells.  Writes
+hold the workspace lock and go through ``atomic_write`` (backup of the previous version in
+``.crm_xl/backups``).
 """
 
 from __future__ import annotations
@@ -22,46 +23,43 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from copy import copy
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from crm_xl.domain.aftersales import (
+    CATALOG_MARKER,
+    CATALOG_NAME,
     ERROR,
-    WARNING,
+    FORM_PREFIX,
+    AfterSalesError,
+    AfterSalesProfile,
     Finding,
     ProductLookup,
+    ServiceItem,
     check_profile,
+    code_from_filename,
     code_key,
     crm_problems,
-    split_codes,
+    is_form_filename,
+    judge_form,
+    parse_field,
+    reason_of,
 )
 from crm_xl.domain.clause import cost_text
 from crm_xl.domain.dates import now_tehran, to_jalali_str
-from crm_xl.domain.enums import AfterSalesService, CaseStatus, NoServiceReason, Origin, YesNo
+from crm_xl.domain.enums import AfterSalesService, NoServiceReason, Origin, YesNo
 from crm_xl.domain.errors import CrmError, InputError
-from crm_xl.domain.models import FIELD_LABELS_EN, FIELD_LABELS_FA, AfterSalesProfile, ServiceItem
-from crm_xl.domain.schema import (
-    BLOCK_HINT_COL,
-    BLOCK_VALUE_COL,
-    CASES,
-    F_31_07_01,
-    F_31_08_02,
-    PRODUCT,
-    SERVICES,
-)
+from crm_xl.domain.schema import BLOCK_HINT_COL, BLOCK_VALUE_COL, F_31_07_01, PRODUCT, SERVICES
 from crm_xl.domain.text import normalize, normalize_numeric, to_ascii_digits
 from crm_xl.io.folders import safe_name
 from crm_xl.io.safety import atomic_write, verify_xlsx, workspace_lock
-from crm_xl.io.workbook import FormBook, read_table_fast
+from crm_xl.io.workbook import FormBook
 from crm_xl.io.workspace import Workspace
 
-CATALOG_NAME = "catalog.xlsx"
 CODE_MAX_LEN = 40
 _CODE_RE = re.compile(r"[^\W_][\w.+\-]*")
-_SERVICE_FIELDS = ("included", "period", "charged", "cost", "provider", "description")
 
 # --- product codes and file names ----------------------------------------------------------------
 
@@ -93,11 +91,7 @@ def clean_code(code: object) -> str:
 
 def product_filename(code: str) -> str:
     """``F-31-07-01 <code>.xlsx``: the code in the name, since Excel cannot open two books of one name."""
-    return f"{F_31_07_01.code} {clean_code(code)}.xlsx"
-
-
-def _code_from_filename(path: Path) -> str:
-    return path.stem.removeprefix(F_31_07_01.code).strip()
+    return f"{FORM_PREFIX} {clean_code(code)}.xlsx"
 
 
 def form_paths(ws: Workspace) -> dict[str, Path]:
@@ -105,9 +99,9 @@ def form_paths(ws: Workspace) -> dict[str, Path]:
     out: dict[str, Path] = {}
     folder = ws.aftersales_dir
     if folder.is_dir():
-        for p in sorted(folder.glob(f"{F_31_07_01.code} *.xlsx")):
-            if p.is_file():
-                out.setdefault(code_key(_code_from_filename(p)), p)
+        for p in sorted(folder.iterdir()):
+            if is_form_filename(p.name) and p.is_file():
+                out.setdefault(code_key(code_from_filename(p.stem)), p)
     return out
 
 
@@ -195,14 +189,14 @@ _OPTION = {
 def _strict(name: str, raw: object) -> Any:
     """One field through the model's own parser; InputError naming the CLI option."""
     try:
-        return _adapter(AfterSalesProfile, name).validate_python(raw)
+        return parse_field(AfterSalesProfile, name, raw)
     except ValidationError as e:
-        fa, en, code = _reason(e)
-        label_fa, label_en = FIELD_LABELS_FA.get(name, name), FIELD_LABELS_EN.get(name, name)
+        fa, en, code = reason_of(e)
+        label = PRODUCT.field(name)
         opt = _OPTION.get(name, "")
         raise InputError(
-            f"{label_fa} ({opt}): «{raw}» — {fa}",
-            f"{label_en} ({opt}): {raw!r} — {en}",
+            f"{label.fa} ({opt}): «{raw}» — {fa}",
+            f"{label.en} ({opt}): {raw!r} — {en}",
             code=code,
             field=name,
         ) from None
@@ -271,64 +265,15 @@ def build_profile(
 
 
 def raise_findings(findings: Iterable[Finding]) -> None:
-    """InputError with every error finding (code of the first), naming the CLI option."""
+    """AfterSalesError (an InputError) with every error finding, naming the CLI option."""
     errors = [f for f in findings if f.severity == ERROR]
-    if not errors:
-        return
-
-    def hint(f: Finding) -> str:
-        opt = _OPTION.get(f.field)
-        return f" ({opt})" if opt else ""
-
-    raise InputError(
-        "\n".join(f.message_fa + hint(f) for f in errors),
-        "\n".join(f.message_en + hint(f) for f in errors),
-        code=errors[0].code,
-        field=errors[0].field,
-    )
+    if errors:
+        raise AfterSalesError(
+            errors, lambda f: f" ({_OPTION[f.field]})" if f.field in _OPTION else ""
+        )
 
 
-# --- lenient reading of a form ------------------------------------------------------------------
-
-
-@cache
-def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
-    return TypeAdapter(model.model_fields[name].rebuild_annotation())
-
-
-def _reason(e: ValidationError) -> tuple[str, str, str]:
-    err = e.errors(include_url=False)[0]
-    source = (err.get("ctx") or {}).get("error")
-    if isinstance(source, CrmError):
-        return source.fa, source.en, source.code
-    return "مقدار نامعتبر است", str(err.get("msg", "invalid value")), "type-error"
-
-
-def _is_blank(v: object) -> bool:
-    return v is None or (isinstance(v, str) and not normalize(v))
-
-
-def _lenient(
-    model: type[BaseModel], data: Mapping[str, object], skip: Iterable[str] = ()
-) -> tuple[dict[str, Any], dict[str, tuple[str, str, str]]]:
-    """Each field parsed alone: (values, field → (fa, en, code) of the ones that failed)."""
-    values: dict[str, Any] = {}
-    bad: dict[str, tuple[str, str, str]] = {}
-    for name, info in model.model_fields.items():
-        if name in skip:
-            continue
-        raw = data.get(name)
-        if _is_blank(raw):
-            values[name] = info.default if not info.is_required() else None
-            if model is ServiceItem and name in ("included", "charged"):
-                values[name] = False
-            continue
-        try:
-            values[name] = _adapter(model, name).validate_python(raw)
-        except ValidationError as e:
-            values[name] = None
-            bad[name] = _reason(e)
-    return values, bad
+# --- reading a form ------------------------------------------------------------------------------
 
 
 @dataclass
@@ -343,7 +288,7 @@ class ProductRecord:
     def code(self) -> str:
         if self.profile is not None and self.profile.product_code:
             return str(self.profile.product_code)
-        return _code_from_filename(self.path)
+        return code_from_filename(self.path.stem)
 
     @property
     def complete(self) -> bool:
@@ -374,7 +319,10 @@ def _finding(
 
 
 def read_product_form(path: str | Path) -> ProductRecord:
-    """Read one F-31-07-01 leniently; a file that cannot be read gives a record with one finding."""
+    """Read one F-31-07-01 and judge it (``aftersales.judge_form``, as ``validate`` does).
+
+    A file that cannot be read gives a record without profile and with one finding.
+    """
     path = Path(path)
     try:
         book = FormBook.open(path)
@@ -387,93 +335,26 @@ def read_product_form(path: str | Path) -> ProductRecord:
             )
         block = book.read_block(PRODUCT.name)
         rows = book.read_table(SERVICES.name)
+        judged = judge_form(
+            block,
+            rows,
+            block_cell=lambda key: book.block_cell(PRODUCT.name, key),
+            service_cell=lambda row, key: book.cell_ref(SERVICES.name, row, key),
+        )
     except CrmError as e:
         loc = e.location
         return ProductRecord(
             path, None, [_finding(e.code, ERROR, path, loc.sheet, loc.cell, e.fa, e.en)]
         )
-
-    findings: list[dict[str, Any]] = []
-    typed: set[tuple[int | None, str]] = set()  # (service index, field) with a type finding
-
-    def label(key: str) -> tuple[str, str]:
-        return FIELD_LABELS_FA.get(key, key), FIELD_LABELS_EN.get(key, key)
-
-    values, bad = _lenient(AfterSalesProfile, block, skip=("services",))
-    for key, (fa, en, code) in bad.items():
-        lfa, len_ = label(key)
-        raw = block.get(key)
-        findings.append(
-            _finding(
-                code,
-                ERROR,
-                path,
-                PRODUCT.sheet,
-                book.block_cell(PRODUCT.name, key),
-                f"{lfa}: «{raw}» — {fa}",
-                f"{len_}: {raw!r} — {en}",
-                key,
-            )
-        )
-        typed.add((None, key))
-
-    items: list[ServiceItem] = []
-    item_rows: list[int] = []
-    for row, rec in rows:
-        svc, sbad = _lenient(ServiceItem, rec)
-        for key, (fa, en, code) in sbad.items():
-            lfa, len_ = label(key)
-            findings.append(
-                _finding(
-                    code,
-                    ERROR,
-                    path,
-                    SERVICES.sheet,
-                    book.cell_ref(SERVICES.name, row, key),
-                    f"{lfa} (ردیف {row}): «{rec.get(key)}» — {fa}",
-                    f"{len_} (row {row}): {rec.get(key)!r} — {en}",
-                    key,
-                )
-            )
-            typed.add((len(items), key))
-        if svc.get("service") is None:
-            if "service" not in sbad and any(not _is_blank(rec.get(k)) for k in _SERVICE_FIELDS):
-                findings.append(
-                    _finding(
-                        "constraint-error",
-                        ERROR,
-                        path,
-                        SERVICES.sheet,
-                        book.cell_ref(SERVICES.name, row, "service"),
-                        f"ردیف {row}: نام خدمت خالی است",
-                        f"row {row}: the service is empty",
-                        "service",
-                    )
-                )
-            continue  # a row without a known service cannot take part in the rules
-        items.append(ServiceItem.model_construct(**svc))
-        item_rows.append(row)
-    values["services"] = items
-    profile = AfterSalesProfile.model_construct(**values)
-
-    first_row = rows[0][0] if rows else None
-    for f in check_profile(profile):
-        if (f.index, f.field) in typed or (None, f.field) in typed:
-            continue  # the cell is already reported as unreadable
-        if f.index is not None or f.field in SERVICES.keys:
-            at = item_rows[f.index] if f.index is not None else first_row
-            sheet = SERVICES.sheet
-            cell = book.cell_ref(SERVICES.name, at, f.field) if at else None
-        else:
-            sheet, cell = PRODUCT.sheet, book.block_cell(PRODUCT.name, f.field)
-        findings.append(
-            _finding(f.code, f.severity, path, sheet, cell, f.message_fa, f.message_en, f.field)
-        )
-    return ProductRecord(path, profile, findings)
+    findings = [
+        _finding(f.code, f.severity, path, f.sheet, f.cell, f.message_fa, f.message_en, f.field)
+        for f in judged.findings
+    ]
+    return ProductRecord(path, judged.profile, findings)
 
 
 def check_product_form(path: str | Path) -> list[dict[str, Any]]:
-    """Findings of one F-31-07-01 for ``crm-xl validate``.
+    """Findings of one F-31-07-01, as ``crm-xl product show`` and ``crm-xl validate`` give them.
 
     Each: code, severity ("error"/"warning"), file, sheet, cell, field, message_fa, message_en.
     """
@@ -653,84 +534,6 @@ def crm_check(
     """Problems of products sold: ``aftersales-missing`` (no form) / ``aftersales-incomplete``."""
     lookup = product_index(ws_or_lookup) if isinstance(ws_or_lookup, Workspace) else ws_or_lookup
     return crm_problems(lookup, product_codes)
-
-
-def _live_cases(ws: Workspace) -> list[tuple[int, dict[str, object]]]:
-    out = []
-    for row, case in read_table_fast(ws.register_path, F_31_08_02, CASES.name):
-        if normalize(case.get("record_status")) == "باطل":
-            continue
-        try:
-            if CaseStatus.parse(case.get("status") or "open") is CaseStatus.CANCELLED:
-                continue
-        except ValueError:
-            pass
-        out.append((row, case))
-    return out
-
-
-def cases_missing_products(ws: Workspace) -> list[tuple[str, str]]:
-    """(case number, product code) of every live case's product without an F-31-07-01."""
-    known = set(product_index(ws))
-    return [
-        (str(case.get("case_no") or ""), code)
-        for _, case in _live_cases(ws)
-        for code in dict.fromkeys(split_codes(case.get("products")))
-        if code_key(code) not in known
-    ]
-
-
-def case_product_findings(ws: Workspace) -> list[dict[str, Any]]:
-    """Register findings: ``aftersales-missing`` per case product without a form (error), and
-    ``case-no-products`` for a contracted/invoiced/delivered case listing no product (warning).
-    Cells point at the case's «کالاها (کد)» cell."""
-    known = set(product_index(ws))
-    raw: list[tuple[int, str, str, str, str]] = []
-    for row, case in _live_cases(ws):
-        no = str(case.get("case_no") or "")
-        codes = split_codes(case.get("products"))
-        for code in dict.fromkeys(codes):
-            if code_key(code) not in known:
-                raw.append(
-                    (
-                        row,
-                        "aftersales-missing",
-                        ERROR,
-                        f"پرونده {no}: کالای «{code}» فرم خدمات پس از فروش (F-31-07-01) ندارد",
-                        f"case {no}: product '{code}' has no after-sales form (F-31-07-01)",
-                    )
-                )
-        try:
-            status = CaseStatus.parse(case.get("status") or "open")
-        except ValueError:
-            status = CaseStatus.OPEN
-        if not codes and status is not CaseStatus.OPEN:
-            raw.append(
-                (
-                    row,
-                    "case-no-products",
-                    WARNING,
-                    f"پرونده {no}: کالاهای فروخته‌شده (کد کالا) ثبت نشده است",
-                    f"case {no}: the products sold (product codes) are not recorded",
-                )
-            )
-    if not raw:
-        return []
-    book = FormBook.open(ws.register_path)
-    path = ws.register_path
-    return [
-        _finding(
-            code,
-            sev,
-            path,
-            CASES.sheet,
-            book.cell_ref(CASES.name, row, "products"),
-            fa,
-            en,
-            "products",
-        )
-        for row, code, sev, fa, en in raw
-    ]
 
 
 # --- the catalog workbook ------------------------------------------------------------------------------
@@ -941,7 +744,8 @@ def write_catalog(target: Path, records: Sequence[ProductRecord], *, company: st
             r += 1
     if r > 4:
         services.autofilter(3, 0, r - 1, len(SERVICE_COLUMNS) - 1)
-    book.define_name("crm_catalog", f'="{F_31_07_01.code}"')
+    # Marks the catalog as the toolkit's output, not a form: validate never reads it as one.
+    book.define_name(CATALOG_MARKER, f'="{F_31_07_01.code}"')
     book.close()
     return target
 
@@ -1016,8 +820,6 @@ __all__ = [
     "ProductRecord",
     "add_product",
     "build_profile",
-    "case_product_findings",
-    "cases_missing_products",
     "catalog_path",
     "check_product_form",
     "clean_code",

@@ -33,7 +33,7 @@ from openpyxl.utils import get_column_letter
 
 from crm_xl.domain import decide
 from crm_xl.domain.changes import AppendRow, Plan, UpdateRow
-from crm_xl.domain.dates import TEHRAN, add_hours, now_tehran
+from crm_xl.domain.dates import TEHRAN, now_tehran
 from crm_xl.domain.enums import FollowUpState, LabeledEnum
 from crm_xl.domain.errors import CrmError
 from crm_xl.domain.followup import (
@@ -43,6 +43,7 @@ from crm_xl.domain.followup import (
     Rule,
     evaluate,
     facts_from_followups,
+    first_followup_due,
     to_moment,
 )
 from crm_xl.domain.schema import CASES, CUSTOMERS, F_31_08_01, F_31_08_02, FOLLOWUPS, LOG
@@ -133,6 +134,9 @@ class Evaluation:
     forms_read: int = 0
     #: Sales cases (not void, cancelled included) per customer: how far a lost customer got.
     case_counts: dict[str, int] = field(default_factory=dict)
+    #: Each customer's follow-up log as read (None: the form could not be read); customers
+    #: whose form was not read (archived, or ``read_forms=False``) are absent.
+    facts: dict[str, FollowUpFacts | None] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         c = Counter(s.state.value for s in self.statuses.values())
@@ -149,6 +153,8 @@ class RefreshResult:
     forms_read: int
     seconds: float
     formatting_missing: list[str] = field(default_factory=list)
+    #: Calendar feeds regenerated because the settings ask for it (``calendar.on_refresh``).
+    calendar: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -159,6 +165,7 @@ class RefreshResult:
             "seconds": round(self.seconds, 3),
             "problems": [p.as_dict() for p in self.problems],
             "formatting_missing": self.formatting_missing,
+            "calendar": self.calendar,
             "statuses": [s.as_dict() for s in self.statuses],
         }
 
@@ -288,12 +295,7 @@ def _assess(
     if facts.count == 0:
         # No follow-up yet: the R2 call is the next action, exactly as core writes it.
         first = _moment(row.get("first_contact"))
-        rules = settings.followup
-        due = (
-            add_hours(first, rules.first_followup_hours, rules.hours_mode, rules.weekend)
-            if first
-            else None
-        )
+        due = first_followup_due(first, settings.followup) if first else None
         expert = _s(row.get("expert")) or None
         want.update(next_due=due, next_action=FIRST_ACTION_FA if due else None, next_owner=expert)
     else:
@@ -412,7 +414,8 @@ def evaluate_workspace(
     statuses, merged, _, problems = _apply(ws, rows, scans, settings, now, recheck=False)
     problems = _register_problems(ws, excel, rows) + problems
     forms = sum(1 for s in scans.values() if s.facts is not None)
-    return Evaluation(now, settings, merged, statuses, problems, forms, _case_counts(ws))
+    facts = {no: s.facts for no, s in scans.items()}
+    return Evaluation(now, settings, merged, statuses, problems, forms, _case_counts(ws), facts)
 
 
 def _case_counts(ws: Workspace) -> dict[str, int]:
@@ -435,6 +438,7 @@ class RefreshDecision:
     updates: dict[str, Row]
     problems: list[Problem]
     counts: dict[str, int]
+    rows: dict[str, Row] = field(default_factory=dict)  # register rows with the refreshed values
 
 
 def refresh_plan(
@@ -447,7 +451,9 @@ def refresh_plan(
     recheck: bool,
 ) -> RefreshDecision:
     """The state columns to write and the log entry: one decision for the CLI and the button."""
-    statuses, _, updates, problems = _apply(ws, customers, scans, ws.settings, now, recheck=recheck)
+    statuses, merged, updates, problems = _apply(
+        ws, customers, scans, ws.settings, now, recheck=recheck
+    )
     plan = Plan("refresh")
     for no, values in updates.items():
         plan.register.append(UpdateRow(CUSTOMERS.name, no, values))
@@ -468,7 +474,7 @@ def refresh_plan(
         f"follow-up state of {len(statuses)} customers refreshed "
         f"({len(updates)} changed, {len(problems)} problems)"
     )
-    return RefreshDecision(plan, statuses, updates, problems, counts)
+    return RefreshDecision(plan, statuses, updates, problems, counts, merged)
 
 
 def refresh(
@@ -487,7 +493,13 @@ def refresh(
     def plan_of(reg: decide.Register) -> Plan:
         # The register read under the lock is the truth; forms changed since the scan are re-read.
         d = refresh_plan(ws, reg.customers, scans, when, store.actor(), recheck=True)
-        out.update(statuses=d.statuses, updates=d.updates, problems=d.problems, counts=d.counts)
+        out.update(
+            statuses=d.statuses,
+            updates=d.updates,
+            problems=d.problems,
+            counts=d.counts,
+            rows=d.rows,
+        )
         return d.plan
 
     runner(ws, plan_of, now=None)
@@ -505,15 +517,43 @@ def refresh(
             )
         )
     statuses = out["statuses"]
+    forms = sum(1 for s in scans.values() if s.facts is not None)
+    feeds = None
+    feed_settings = ws.settings.calendar
+    if feed_settings is not None and feed_settings.on_refresh:
+        from crm_xl.ops import calendar  # icalendar is loaded only when feeds are wanted
+
+        ev = Evaluation(
+            when,
+            ws.settings,
+            out["rows"],
+            statuses,
+            [],
+            forms,
+            facts={no: s.facts for no, s in scans.items()},
+        )
+        try:
+            feeds = calendar.write_feeds(ws, ev, calendar.feed_dir(ws), overwrite=True).as_dict()
+        except CrmError as e:  # the register is written; a feed that failed is reported
+            problems.append(
+                Problem(
+                    e.code,
+                    f"تقویم کارشناسان به‌روز نشد: {e.fa}",
+                    f"calendar feeds not regenerated: {e.en}",
+                    file=e.location.file,
+                    severity="error",
+                )
+            )
     return RefreshResult(
         when,
         out["counts"],
         sorted(out["updates"]),
         problems,
         [statuses[k] for k in sorted(statuses)],
-        sum(1 for s in scans.values() if s.facts is not None),
+        forms,
         _time.perf_counter() - started,
         missing,
+        feeds,
     )
 
 

@@ -30,7 +30,7 @@ from crm_xl.domain.followup import FIRST_ACTION_FA, FollowUpStatus, Rule, fa_mom
 from crm_xl.domain.schema import DATETIME_FORMAT, FONT_NAME, FONT_SIZE
 from crm_xl.domain.text import normalize
 from crm_xl.io.layout import FOOTER, STATE_FILLS, new_workbook
-from crm_xl.io.workspace import Workspace
+from crm_xl.io.workspace import Workspace, write_output
 from crm_xl.ops.refresh import Evaluation, evaluate_workspace
 
 __all__ = [
@@ -52,6 +52,7 @@ STATE_ORDER = (
     FollowUpState.OVERDUE,
     FollowUpState.STALLED,
     FollowUpState.DUE_TODAY,
+    FollowUpState.NO_NEXT_ACTION,
     FollowUpState.ON_TIME,
     FollowUpState.FINAL,
 )
@@ -136,12 +137,15 @@ def _action(row: Mapping[str, Any], st: FollowUpStatus, hours: int) -> str:
         return FIRST_ACTION_FA.replace("۲۴", str(hours)) if hours != 24 else FIRST_ACTION_FA
     if st.rule is Rule.STALLED:
         return "تماس با مشتری (بدون تماس طولانی)"
+    if st.rule is Rule.NO_NEXT_ACTION:
+        return "برنامه‌ریزی اقدام بعدی (اقدامی برنامه‌ریزی نشده است)"
     return "بررسی پرونده: تاریخ تماس ثبت نشده"
 
 
-def _sort_key(t: Task) -> tuple[int, datetime]:
+def _sort_key(t: Task) -> tuple[bool, int, datetime]:
+    """On-time work last (a customer nobody plans to touch comes before it), then by due time."""
     far = datetime.max.replace(tzinfo=TEHRAN)
-    return (0 if t.due_at else 1, t.due_at or far)
+    return (t.state is FollowUpState.ON_TIME, 0 if t.due_at else 1, t.due_at or far)
 
 
 def _complaint_task(ev: Evaluation, item: Mapping[str, Any]) -> Task:
@@ -269,7 +273,7 @@ def build_summary(ev: Evaluation, tasks: Mapping[str, list[Task]]) -> dict[str, 
             {
                 "expert": owner,
                 "open": sum(c.values()),
-                **{s.value: c.get(s, 0) for s in STATE_ORDER[:4]},
+                **{s.value: c.get(s, 0) for s in STATE_ORDER[:-1]},  # all but final
             }
             for owner, c in experts.items()
         ],
@@ -299,6 +303,7 @@ _STYLE = {
     FollowUpState.OVERDUE.value: "bold red",
     FollowUpState.STALLED.value: "grey50",
     FollowUpState.DUE_TODAY.value: "yellow",
+    FollowUpState.NO_NEXT_ACTION.value: "magenta",
     FollowUpState.ON_TIME.value: "green",
 }
 
@@ -373,13 +378,11 @@ def print_overdue(console: Console, overview: Mapping[str, Any]) -> None:
     console.print(states)
     experts = RichTable(title="کارشناسان / experts", title_justify="left")
     experts.add_column("expert", max_width=24, overflow="ellipsis")
-    for head in ("open", "overdue", "stalled", "today", "on time"):
+    keys = ("open", "overdue", "stalled", "due_today", "no-next-action", "on_time")
+    for head in ("open", "overdue", "stalled", "today", "no plan", "on time"):
         experts.add_column(head, justify="right")
     for e in overview["by_expert"]:
-        experts.add_row(
-            e["expert"],
-            *(str(e[k]) for k in ("open", "overdue", "stalled", "due_today", "on_time")),
-        )
+        experts.add_row(e["expert"], *(str(e.get(k, 0)) for k in keys))
     console.print(experts)
     overdue = overview.get("overdue") or []
     if overdue:
@@ -682,21 +685,21 @@ def write_tasks_workbook(
     now: datetime,
 ) -> Path:
     """The task-list workbook: the manager's summary sheet, then one sheet per expert."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    book = new_workbook(tmp)
-    f = _Fmt(book)
-    as_of = fa_moment(now)
-    company = str(summary.get("company", ""))
-    taken: list[str] = []
-    name = safe_sheet_name("خلاصه مدیر", taken)
-    taken.append(name)
-    _summary_sheet(book, f, name, {**summary, "as_of_jalali": as_of})
-    for owner, items in tasks.items():
-        sheet = safe_sheet_name(owner, taken)
-        taken.append(sheet)
-        _expert_sheet(book, f, sheet, owner, items, company, as_of)
-    book.close()
-    tmp.replace(path)  # never leave a half-written report under the real name
-    return path
+
+    def write(tmp: Path) -> None:
+        book = new_workbook(tmp)
+        f = _Fmt(book)
+        as_of = fa_moment(now)
+        company = str(summary.get("company", ""))
+        taken: list[str] = []
+        name = safe_sheet_name("خلاصه مدیر", taken)
+        taken.append(name)
+        _summary_sheet(book, f, name, {**summary, "as_of_jalali": as_of})
+        for owner, items in tasks.items():
+            sheet = safe_sheet_name(owner, taken)
+            taken.append(sheet)
+            _expert_sheet(book, f, sheet, owner, items, company, as_of)
+        book.close()
+
+    # Never over a record, never half-written, not while open in Excel (SPEC §10).
+    return write_output(path, write)

@@ -16,6 +16,7 @@ from pathlib import Path
 from crm_xl.domain import schema
 from crm_xl.domain.errors import CrmError
 from crm_xl.domain.schema import Field
+from crm_xl.io.workspace import write_output
 from crm_xl.validation.findings import FIXABLE, Finding, Fix, Report
 from crm_xl.validation.rules import fixed_value
 
@@ -73,19 +74,23 @@ def annotate_file(src: Path, findings: list[Finding], out: Path) -> Path:
         worst = "error" if any(f.severity == "error" for f in items) else "warning"
         color = RED if worst == "error" else AMBER
         cell.fill = PatternFill("solid", start_color=color, end_color=color)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(out)
-    return out
+    # Never over a record, atomically, not while open in Excel (SPEC §10).
+    return write_output(out, wb.save)
 
 
 def annotate(report: Report, out: Path) -> list[Path]:
     """Annotated copies: ``out`` itself for one workbook, else one file per workbook in ``out``."""
+    return [annotate_file(src, items, target) for src, items, target in targets(report, out)]
+
+
+def targets(report: Report, out: Path) -> list[tuple[Path, list[Finding], Path]]:
+    """(source, its findings, annotated copy) for each workbook ``annotate`` writes."""
     groups = _by_file(report.findings)
     sources = [s.path for s in report.files if s.form is not None]
     if len(sources) <= 1 and out.suffix.lower() in (".xlsx", ".xlsm"):
         if not sources:
             return []
-        return [annotate_file(Path(sources[0]), groups.get(sources[0], []), out)]
+        return [(Path(sources[0]), groups.get(sources[0], []), out)]
     if out.suffix.lower() in (".xlsx", ".xlsm"):
         raise CrmError(
             "چند فایل بررسی شد؛ برای --annotate یک پوشه بدهید",
@@ -93,7 +98,7 @@ def annotate(report: Report, out: Path) -> list[Path]:
             code="annotate-needs-folder",
             file=out,
         )
-    written: list[Path] = []
+    found: list[tuple[Path, list[Finding], Path]] = []
     used: set[str] = set()
     for src in sources:
         if src not in groups:
@@ -104,8 +109,8 @@ def annotate(report: Report, out: Path) -> list[Path]:
             name = f"{Path(src).stem} ({n}){Path(src).suffix}"
             n += 1
         used.add(name)
-        written.append(annotate_file(Path(src), groups[src], out / name))
-    return written
+        found.append((Path(src), groups[src], out / name))
+    return found
 
 
 def _lock_for(path: Path) -> contextlib.AbstractContextManager[None]:

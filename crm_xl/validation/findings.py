@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from crm_xl.domain import aftersales
+
 Severity = Literal["error", "warning", "info"]
 
 #: Version of the JSON report format; bumped only on incompatible changes.
@@ -29,6 +31,11 @@ CODES: dict[str, tuple[Severity, str, str]] = {
     ),
     "zip-bomb": ("error", "فایل فشرده بیش از حد بزرگ می‌شود", "file expands beyond the safe limit"),
     "unknown-form": ("error", "فرم crm_xl شناخته نشد", "not a crm_xl form"),
+    "not-a-form": (
+        "info",
+        "فایل ساخته crm_xl است ولی فرم نیست (فهرست، گزارش، خروجی)؛ بررسی نشد",
+        "a workbook crm_xl writes that is not a form (catalog, report, export): not checked",
+    ),
     "missing-sheet": ("error", "برگه فرم نیست", "a sheet of the form is missing"),
     "missing-column": ("error", "ستون کلید پیدا نشد", "a field's key is missing"),
     "formula-in-data": ("warning", "فرمول به جای مقدار", "formula where a value belongs"),
@@ -62,6 +69,8 @@ CODES: dict[str, tuple[Severity, str, str]] = {
     "mixed-digits": ("warning", "ارقام فارسی و لاتین با هم", "mixed digit scripts"),
     "persian-digits": ("warning", "ارقام فارسی در فیلد عددی", "Persian digits in a numeric field"),
     "spacing": ("warning", "فاصله اضافه", "extra spaces"),
+    # -- after-sales (seed 003): declared with their rules in crm_xl.domain.aftersales
+    **aftersales.CODES,
 }
 
 #: Codes ``--fix`` may repair (safe normalisations only).

@@ -29,7 +29,7 @@ from openpyxl.utils import get_column_letter
 
 from crm_xl.domain import ids, models
 from crm_xl.domain.dates import TEHRAN
-from crm_xl.domain.enums import ENUMS, CaseStatus, PersonType, Stage, YesNo
+from crm_xl.domain.enums import ENUMS, CaseStatus, PersonType, Stage
 from crm_xl.domain.errors import InputError
 from crm_xl.domain.models import (
     CLOSED_AFTER_CRM,
@@ -746,14 +746,6 @@ def followup_rows(sink: Sink, td: TableData, first_contact: dt.datetime | None) 
 _PLANNED = ("next_due", *models.NEXT_ACTION_KEYS)
 
 
-def service_rows(sink: Sink, td: TableData) -> None:
-    """F-31-07-01 services: a charged service states its cost (transparency, seed 003)."""
-    P = td.parsed
-    for i in range(len(td)):
-        if P["charged"][i] is YesNo.YES and is_blank(td.raw["cost"][i]):
-            cross(sink, td, "cost", i, "خدمت هزینه‌دار بدون مبلغ", "charged service without a cost")
-
-
 # --- blocks --------------------------------------------------------------------------------
 
 
@@ -837,17 +829,3 @@ def registration_rules(sink: Sink, bd: BlockData) -> None:
     values["economic_code"] = bd.parsed.get("economic_code")  # only a valid code is compared
     for problem in models.party_problems(values, bd.parsed.get("person_type")):
         sink.add(problem.code, problem.fa, problem.en, **bd.where(problem.field))
-
-
-def product_rules(sink: Sink, bd: BlockData) -> None:
-    """F-31-07-01: no after-sales service needs its reason; having it rules the reason out."""
-    has = bd.parsed.get("has_service")
-    reason = not is_blank(bd.raw.get("no_service_reason"))
-    if has is YesNo.NO and not reason:
-        sink.add("cross-field-error", "کالای بدون خدمات پس از فروش باید علت را بگوید",
-                 "a product without after-sales service must state the reason",
-                 **bd.where("no_service_reason"))  # fmt: skip
-    elif has is YesNo.YES and reason:
-        sink.add("cross-field-error", "کالا خدمات دارد ولی علت نداشتن خدمات پر شده",
-                 "product has service but a no-service reason is filled",
-                 **bd.where("no_service_reason"))  # fmt: skip

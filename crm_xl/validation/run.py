@@ -19,14 +19,17 @@ from queue import Queue
 from typing import Any
 from xml.etree import ElementTree
 
-from crm_xl.domain import schema
+from crm_xl.domain import aftersales, schema
+from crm_xl.domain.enums import RecordStatus, Stage
 from crm_xl.domain.errors import CrmError
 from crm_xl.domain.schema import Block, Form, Table
-from crm_xl.domain.settings import SETTINGS_FILE, Settings, load_settings
+from crm_xl.domain.settings import SETTINGS_FILE, Settings
+from crm_xl.domain.text import as_text
+from crm_xl.io.settings_file import load_settings
 from crm_xl.validation import rules
 from crm_xl.validation import workspace as wsr
 from crm_xl.validation.findings import FileSummary, Finding, Report
-from crm_xl.validation.rules import BlockData, Sink, TableData
+from crm_xl.validation.rules import BlockData, Sink, TableData, is_blank
 
 #: Refuse packages that expand beyond this many bytes in total (zip-bomb guard).
 MAX_TOTAL_BYTES = 500 * 1024 * 1024
@@ -60,6 +63,10 @@ class FileResult:
     rows: int = 0
     tables: dict[str, TableData] = field(default_factory=dict)
     blocks: dict[str, BlockData] = field(default_factory=dict)
+    #: An F-31-07-01 judged by the after-sales rules (None: not one, or unreadable).
+    judged: aftersales.JudgedForm | None = None
+    #: What the file is (fa, en) when it is one of the toolkit's own non-form workbooks.
+    output: tuple[str, str] | None = None
 
     def summary(self) -> FileSummary:
         return FileSummary(
@@ -217,6 +224,49 @@ _DETECT_CODES = {
 }
 
 
+_CREATOR = re.compile(rb"<(?:\w+:)?creator>\s*crm_xl\s*<")
+
+
+def _written_by_crm_xl(path: Path) -> bool:
+    """The document's author is crm_xl (``io.layout.new_workbook`` sets it on every workbook)."""
+    try:
+        with zipfile.ZipFile(path) as zf, zf.open("docProps/core.xml") as fh:
+            return bool(_CREATOR.search(fh.read(64 * 1024)))
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError):
+        return False
+
+
+def toolkit_output(path: Path) -> tuple[str, str] | None:
+    """What a workbook is (fa, en) when it is one of crm_xl's own non-form workbooks, else None.
+
+    Forms are recognised by their ``crm_form`` marker.  The after-sales catalog carries its own
+    marker (``crm_catalog``), the complaint / survey / plan books and the parties export carry
+    a ``crm_form`` of the toolkit's own (``CRM-…``), and reports and task lists have crm_xl as
+    author and none of a form's sheets.  None of these is read as a form: the catalog's header
+    names F-31-07-01, which the header fallback of ``detect_form`` would take for a form.
+    """
+    from crm_xl.io.workbook import _workbook_xml
+
+    try:
+        sheets, names = _workbook_xml(path)
+    except CrmError:
+        return None  # detect_form reports why
+    marker = names.get(schema.FORM_MARKER, "").strip().lstrip("=").strip('"')
+    if marker in schema.FORMS:
+        return None
+    if marker.startswith("CRM-"):
+        return f"دفتر {marker}", f"the book {marker}"
+    if aftersales.CATALOG_MARKER in names:
+        return "فهرست کالاها و خدمات پس از فروش", "the after-sales catalog"
+    has_form_sheets = any(
+        all(p.sheet in sheets for p in form.parts) for form in schema.FORMS.values()
+    )
+    # A form that lost its marker keeps its sheets: only a sheet-less crm_xl book is a report.
+    if not has_form_sheets and _written_by_crm_xl(path):
+        return "گزارش یا کارتابل", "a report or task list"
+    return None
+
+
 def check_file(path: Path, settings: Settings, display: str | None = None) -> FileResult:
     """Every single-file rule of one workbook (the register's cross-table rules included)."""
     from crm_xl.io.workbook import detect_form
@@ -230,6 +280,14 @@ def check_file(path: Path, settings: Settings, display: str | None = None) -> Fi
     try:
         res.form = form = detect_form(path)
     except CrmError as e:
+        # Not a form: maybe one of the toolkit's own workbooks (asked only now, so a form
+        # costs no second look at its package).
+        res.output = toolkit_output(path)
+        if res.output is not None:
+            fa, en = res.output
+            sink.add("not-a-form", f"«{path.name}» {fa} است که crm_xl می‌سازد، نه فرم؛ بررسی نشد",
+                     f"{path.name} is {en} crm_xl writes, not a form: not checked")  # fmt: skip
+            return res
         sink.add(_DETECT_CODES.get(e.code, "broken-file"), e.fa, e.en, sheet=e.location.sheet)
         return res
     # The XML scan (formulas, merges) runs beside calamine: zlib releases the GIL, so on
@@ -326,10 +384,96 @@ def _form_rules(res: FileResult, settings: Settings) -> None:
             first = wsr.first_contact_of(reg) if reg is not None else None
             rules.followup_rows(sink, t["FollowUps"], first)
     elif code == schema.F_31_07_01.code:
-        if "Product" in b:
-            rules.product_rules(sink, b["Product"])
-        if "Services" in t:
-            rules.service_rows(sink, t["Services"])
+        product_form(res)
+
+
+#: Codes about a cell's value: for F-31-07-01 the after-sales judge gives them, once.
+_VALUE_CODES = frozenset(
+    {"required-error", "type-error", "enum-error", "date-error", "constraint-error"}
+)
+
+
+def product_form(res: FileResult) -> None:
+    """F-31-07-01: the after-sales rules of seed 003 (``aftersales.judge_form``).
+
+    The same function judges the form for ``crm-xl product show``, on the same cell values
+    (the reader convention of ``io.workbook.converter``), so both report the same codes at the
+    same cells.  The schema reader's findings about values are replaced by the judge's; its
+    findings about the sheet (missing keys, merged cells, formulas) and text hygiene stay.
+    """
+    from crm_xl.io.workbook import converter
+
+    bd = res.blocks.get(schema.PRODUCT.name)
+    td = res.tables.get(schema.SERVICES.name)
+    if bd is None or td is None:
+        return
+    block = {f.key: converter(f)(bd.raw.get(f.key)) for f in schema.PRODUCT.fields}
+    convs = [(f.key, converter(f)) for f in schema.SERVICES.fields]
+    rows: list[tuple[int, dict[str, object]]] = []
+    for i, row in enumerate(td.rownos):
+        rec = {k: conv(td.raw[k][i]) for k, conv in convs}
+        if any(v is not None for v in rec.values()):
+            rows.append((row, rec))
+
+    def service_cell(row: int, key: str) -> str | None:
+        return f"{td.letters[key]}{row}" if key in td.letters else None
+
+    judged = aftersales.judge_form(
+        block, rows, block_cell=lambda key: bd.where(key)["cell"], service_cell=service_cell
+    )
+    res.judged = judged
+    sink = res.sink
+    sheets = (schema.PRODUCT.sheet, schema.SERVICES.sheet)
+    sink.findings = [f for f in sink.findings if not (f.code in _VALUE_CODES and f.sheet in sheets)]
+    for f in judged.findings:
+        sink.add(
+            f.code,
+            f.message_fa,
+            f.message_en,
+            sheet=f.sheet,
+            cell=f.cell,
+            row=f.row,
+            field=f.field,
+            value=None if f.value is None else as_text(f.value),
+        )
+
+
+def _product_entry(res: FileResult) -> tuple[str, bool]:
+    """(code key, complete) of one product form, as ``ops.products.product_index`` counts it:
+    unreadable (the toolkit's reader refuses a form missing a key line or column) or with an
+    error finding of the after-sales rules is incomplete."""
+    judged = res.judged
+    code = judged.profile.product_code if judged is not None else None
+    key = aftersales.code_key(code or aftersales.code_from_filename(res.path.stem))
+    unreadable = any(f.code == "missing-column" for f in res.sink.findings)
+    return key, judged is not None and judged.complete and not unreadable
+
+
+def sold_products(reg: FileResult, known: dict[str, bool]) -> None:
+    """Register: the products of each live case against their forms (``aftersales.case_findings``,
+    the check CRM done makes), reported at the case's «کالاها» cell."""
+    from crm_xl.io.workbook import converter
+
+    customers, cases = reg.tables.get("Customers"), reg.tables.get("Cases")
+    if customers is None or cases is None:
+        return
+    # CRM done and not reopened by a repeat sale (open_case moves CRM_DONE back to WON).
+    void, after = RecordStatus.VOID.fa, (Stage.CRM_DONE, Stage.CLOSED)
+    P = customers.parsed
+    done = {
+        str(P["customer_no"][i])
+        for i in range(len(customers))
+        if P["customer_no"][i] is not None
+        and P["stage"][i] in after
+        and not is_blank(customers.raw["crm_done"][i])
+        and as_text(customers.raw["record_status"][i]) != void
+    }
+    keys = ("case_no", "customer_no", "products", "status", "record_status")
+    convs = [(k, converter(schema.CASES.field(k))) for k in keys]
+    listed = [i for i, v in enumerate(cases.raw["products"]) if not is_blank(v)]
+    rows = [(i, {k: conv(cases.raw[k][i]) for k, conv in convs}) for i in listed]
+    for i, f in aftersales.case_findings(rows, done, known):
+        reg.sink.add(f.code, f.message_fa, f.message_en, **cases.where("products", i))
 
 
 # --- collecting files -----------------------------------------------------------------------
@@ -404,15 +548,16 @@ def validate_workspace(
         for d in sorted(base.iterdir())
         if d.is_dir() and not d.name.startswith(".")
     ]
-    aftersales = (
+    product_files = (
         [p for p in sorted(ws.aftersales_dir.iterdir()) if _is_workbook(p)]
         if ws.aftersales_dir.is_dir()
         else []
     )
     forms = {d: wsr.customer_form_files(d) for d in folders}
-    counter = _Counter(1 + sum(len(v) for v in forms.values()) + len(aftersales), progress)
+    counter = _Counter(1 + sum(len(v) for v in forms.values()) + len(product_files), progress)
 
     sink = Sink(str(ws.root))
+    reg: FileResult | None = None
     reg_td: TableData | None = None
     reg_sink = sink
     if ws.has_register:
@@ -450,14 +595,25 @@ def validate_workspace(
             bd = res.blocks.get("Registration")
             if bd is not None and reg_td is not None and no is not None and no in index:
                 wsr.form_vs_register(res.sink, bd, reg_td, index[no], no)
-    for p in aftersales:
+    known: dict[str, bool] = {}
+    named: set[str] = set()
+    for p in product_files:
         res = check_file(p, settings)
-        results.append(res)
         counter.step(p.name)
+        if res.output is not None:
+            continue  # the toolkit's catalog beside the forms: not a form, nothing to check
+        results.append(res)
         if res.form is not None and res.form.code != schema.F_31_07_01.code:
             res.sink.add("form-mismatch",
                          f"در پوشه خدمات پس از فروش فقط فرم {schema.F_31_07_01.code} جا دارد",
                          f"only {schema.F_31_07_01.code} forms belong in after-sales/")  # fmt: skip
+        name_key = aftersales.code_key(aftersales.code_from_filename(p.stem))
+        if aftersales.is_form_filename(p.name) and name_key not in named:
+            named.add(name_key)  # the first file of a code counts, as for the toolkit
+            key, complete = _product_entry(res)
+            known[key] = known.get(key, False) or complete
+    if reg_td is not None and reg is not None:
+        sold_products(reg, known)
     if sink.findings:
         results.append(FileResult(ws.root, sink))
     return results
