@@ -46,6 +46,7 @@ def ws(tmp_path: Path) -> Workspace:
         store.add_customer(
             ws,
             decide.NewCustomer(
+                need="پمپ",
                 name=name,
                 person_type="natural",
                 channel="phone",

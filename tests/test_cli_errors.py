@@ -27,7 +27,8 @@ from crm_xl.cli.main import main
 
 EXPERT = "سارا احمدی"
 CRM = [sys.executable, "-c", "from crm_xl.cli.main import main; main()"]
-ADD = ["customer", "add", "--type", "natural", "--channel", "phone", "--expert", EXPERT]
+ADD = ["customer", "add", "--type", "natural", "--channel", "phone", "--expert", EXPERT,
+       "--need", "پمپ"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +99,7 @@ def test_unknown_next_type(ws: Path) -> None:
               "--next-action", "تماس", "--next-due", "1500/01/01", "--next-type", "nonsense")  # fmt: skip
     assert res.exit_code == 1, res.output
     err = error(res)
-    assert_clear(err, "constraint-error")
+    assert_clear(err, "enum-error")  # the code validate gives the same cell
     assert "nonsense" in err["en"] and "phone" in err["en"] and "تماس تلفنی" in err["fa"]
 
 
@@ -125,7 +126,9 @@ def test_year_9999(ws: Path, args: list[str]) -> None:
     res = cli(ws, *args)
     assert res.exit_code == 1, res.output
     err = error(res)
-    assert_clear(err, "type-error")
+    # A date field of a record is refused with validate's code; an --at of a report is a
+    # moment typed on the command line.
+    assert_clear(err, "date-error" if args[0] in ("customer", "followup") else "type-error")
     assert "9999" in err["en"] and "2299" in err["en"]
     assert snapshot(ws) == before
 

@@ -44,6 +44,7 @@ def ws(ws: Workspace) -> Workspace:
     store.add_customer(
         ws,
         decide.NewCustomer(
+            need="پمپ",
             name="رضا کریمی",
             person_type="natural",
             channel="phone",
@@ -55,7 +56,12 @@ def ws(ws: Workspace) -> Workspace:
     store.add_customer(
         ws,
         decide.NewCustomer(
-            name="شرکت نوین", person_type="legal", channel="email", expert=EXPERTS[1], at=at(2, 11)
+            need="پمپ",
+            name="شرکت نوین",
+            person_type="legal",
+            channel="email",
+            expert=EXPERTS[1],
+            at=at(2, 11),
         ),
         now=at(2, 11),
     )
@@ -252,6 +258,7 @@ def test_no_next_action_listed_before_on_time(ws: Workspace) -> None:
     store.add_customer(
         ws,
         decide.NewCustomer(
+            need="پمپ",
             name="زهرا موسوی",
             person_type="natural",
             channel="phone",

@@ -52,7 +52,12 @@ def ws(pristine: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
         store.add_customer(
             ws,
             decide.NewCustomer(
-                name=name, person_type="natural", channel="phone", expert=expert, at=when
+                need="پمپ",
+                name=name,
+                person_type="natural",
+                channel="phone",
+                expert=expert,
+                at=when,
             ),
             now=when,
         )
@@ -188,7 +193,12 @@ def test_open_complaint_actions_join_the_owners_task_list(pristine: Path, tmp_pa
     store.add_customer(
         ws,
         decide.NewCustomer(
-            name="علی رضایی", person_type="natural", channel="phone", expert="سارا احمدی", at=first
+            need="پمپ",
+            name="علی رضایی",
+            person_type="natural",
+            channel="phone",
+            expert="سارا احمدی",
+            at=first,
         ),
         now=first,
     )

@@ -25,7 +25,7 @@ EXPERT = EXPERTS[1]
 
 def _add(ws: Workspace, name: str, mobile: str) -> str:
     inp = decide.NewCustomer(
-        name=name, person_type="natural", channel="phone", expert=EXPERT, mobile=mobile
+        need="پمپ", name=name, person_type="natural", channel="phone", expert=EXPERT, mobile=mobile
     )
     return str(store.add_customer(ws, inp).result["customer_no"])
 
@@ -86,6 +86,7 @@ def test_cli_write_keeps_vba_buttons_and_content_type(ws: Workspace, cli: Cli) -
         ws,
         *("customer", "add", "--name", "شرکت آزمون نو", "--type", "legal"),
         *("--channel", "phone", "--expert", EXPERT, "--mobile", "09121234567"),
+        *("--need", "پمپ"),
     )
     assert result.exit_code == 0, result.output
     assert ws.register_path == path and len(_customers(path)) == 1

@@ -16,7 +16,10 @@ from typing import Any
 import openpyxl
 import pytest
 import xlwings_remote as remote
+from click.testing import CliRunner
 
+from crm_xl.cli.main import main
+from crm_xl.domain.ids import make_legal_id
 from crm_xl.domain.schema import CASES, CUSTOMERS, FOLLOWUPS, INVOICES, LOG
 from crm_xl.excel import buttons
 from crm_xl.excel.build import build_macro_register
@@ -24,6 +27,7 @@ from crm_xl.io import vba
 from crm_xl.io.folders import find_customer_folder
 from crm_xl.io.workbook import FormBook
 from crm_xl.io.workspace import Workspace, init_workspace
+from crm_xl.ops.products import add_product, build_profile
 from crm_xl.ops.store import customer_form_name
 
 EXPERT = "سارا احمدی"
@@ -98,6 +102,7 @@ NEW = {
     "in_channel": "تلفن",
     "in_expert": EXPERT,
     "in_need": "پمپ سانتریفیوژ",
+    "in_national_id": make_legal_id("1010030274"),
 }
 
 
@@ -109,7 +114,7 @@ def _register(ws: Workspace, **extra: object) -> str:
 
 def test_register_customer_adds_row_folder_and_status(ws: Workspace) -> None:
     first = _register(ws)
-    second = _register(ws, in_name="فروشگاه دوم", in_mobile="09351112233")
+    second = _register(ws, in_name="فروشگاه دوم", in_mobile="09351112233", in_national_id=None)
     assert [r["customer_no"] for r in rows(ws, CUSTOMERS.name)] == [first, second]
     row = rows(ws, CUSTOMERS.name)[0]
     assert row["name"] == "شرکت پمپ نوین" and row["mobile"] == "09121234567"
@@ -170,16 +175,49 @@ def panel_history(ws: Workspace) -> str:
     return " ".join(str(r.get("numbers") or "") for r in rows(ws, LOG.name))
 
 
-def test_close_refused_before_crm_done_then_archived(ws: Workspace) -> None:
+def _sold(ws: Workspace, product: str = "P-100") -> str:
     no = _register(ws)
-    press(ws, "open_case", {"in_customer": no, "in_products": "P-100"})
+    press(ws, "open_case", {"in_customer": no, "in_products": product})
     assert press(ws, "issue_contract", {"in_amount": 900_000_000}).startswith("✔")
     assert press(ws, "issue_invoice", {"in_amount": 900_000_000}).startswith("✔")
+    return no
+
+
+def _product_form(ws: Workspace, code: str = "P-100") -> None:
+    add_product(
+        ws,
+        build_profile(
+            code=code, name="پمپ", origin="domestic", no_service=True, reason="simplicity"
+        ),
+    )
+
+
+def test_crm_done_button_refuses_like_the_cli_without_the_after_sales_form(ws: Workspace) -> None:
+    """Review §B1: the button marked CRM done where ``customer crm-done`` refused."""
+    no = _sold(ws)
+    tables = (CUSTOMERS.name, CASES.name, INVOICES.name, LOG.name)
+    before = {t: rows(ws, t) for t in tables}
+    text = press(ws, "mark_crm_done")
+    assert text.startswith("✖ خطا:") and "P-100" in text and "crm-xl product add" in text, text
+    res = CliRunner().invoke(main, ["-w", str(ws.root), "customer", "crm-done", no])
+    assert res.exit_code == 1
+    # The same refusal, word for word, from both entrances.
+    assert text.splitlines()[0].removeprefix("✖ خطا: ") in res.output
+    assert text.splitlines()[1].removeprefix("Error: ") in res.output
+    assert {t: rows(ws, t) for t in tables} == before  # neither entrance wrote a record
+    _product_form(ws)
+    assert press(ws, "mark_crm_done").startswith("✔")
+    assert [r["stage"] for r in rows(ws, CUSTOMERS.name)] == ["CRM انجام شد"]
+
+
+def test_close_refused_before_crm_done_then_archived(ws: Workspace) -> None:
+    no = _sold(ws)
     before = rows(ws, CUSTOMERS.name)
     text = press(ws, "close_and_archive")
     assert text.startswith("✖ خطا:") and "\nError: " in text, text
     assert rows(ws, CUSTOMERS.name) == before
     assert find_customer_folder(ws.customers_dir, no) is not None
+    _product_form(ws)
     assert press(ws, "mark_crm_done").startswith("✔")
     text = press(ws, "close_and_archive")
     assert text.startswith("✔"), text

@@ -18,7 +18,8 @@ def test_cli_round_trip(ws: Workspace, cli: Cli, tmp_path: Path) -> None:
 
     src = tmp_path / "leads.csv"
     src.write_text(
-        "نام,موبایل\nرضا کریمی,۰۹۱۲۱۱۱۲۲۳۳\nزهرا موسوی,09351112233\nرضا کريمي,\n", "utf-8"
+        "نام,موبایل,نیاز\nرضا کریمی,۰۹۱۲۱۱۱۲۲۳۳,پمپ\nزهرا موسوی,09351112233,شیر\nرضا کريمي,,پمپ\n",
+        "utf-8",
     )
     pre = run("import", str(src), "--channel", "exhibition", "--expert", "علی رضایی")
     assert (pre["new"], pre["duplicate"], pre["committed"]) == (2, 1, False)
@@ -38,7 +39,9 @@ def test_cli_round_trip(ws: Workspace, cli: Cli, tmp_path: Path) -> None:
     )
     no = cmp["complaint_no"]
     run("complaint", "ack", no)
-    run("complaint", "action", no, "--action", "تماس", "--owner", "علی رضایی", "--due", "1404/02/01")
+    run(
+        "complaint", "action", no, "--action", "تماس", "--owner", "علی رضایی", "--due", "1404/02/01"
+    )
     res = cli(ws, "complaint", "close", no)
     assert res.exit_code == 1 and "resolution" in res.output  # a clear error, no traceback
     run("complaint", "resolve", no, "--resolution", "حل شد")

@@ -23,7 +23,7 @@ S = ComplaintStatus
 def ws(ws: Workspace) -> Workspace:
     """The shared workspace with one customer, C-00001."""
     inp = decide.NewCustomer(
-        name="شرکت پارس", person_type="legal", channel="phone", expert="علی رضایی"
+        need="پمپ", name="شرکت پارس", person_type="legal", channel="phone", expert="علی رضایی"
     )
     store.add_customer(ws, inp, now=NOW)
     return ws

@@ -27,6 +27,7 @@ LAST = ["رضایی", "احمدی", "کریمی", "محمدی", "حسینی", "�
 
 def _add(ws: Workspace, name: str, mobile: str = "", code: str = "") -> str:
     inp = decide.NewCustomer(
+        need="پمپ",
         name=name,
         person_type="natural",
         channel="phone",
@@ -64,23 +65,25 @@ def test_normalisation_and_invalid_rows(ws: Workspace, tmp_path: Path) -> None:
     code = ids.make_national_code("001234567")
     src = _csv(
         tmp_path / "a.csv",
-        ["نام", "نام خانوادگی", "موبایل", "کد ملی", "ایمیل", "کانال"],
+        ["نام", "نام خانوادگی", "موبایل", "کد ملی", "ایمیل", "کانال", "نیاز"],
         [
-            ["علي", "كريمي", "۰۹۱۲ ۳۴۵ ۶۷۸۹", code.translate(FA), "a@b.ir", ""],
-            ["", "", "09120000000", "", "", ""],  # no name
-            ["سارا", "محمدی", "12345", "", "", ""],  # bad mobile
-            ["امیر", "جعفری", "+989351112233", "1234567890", "", ""],  # bad national code
-            ["نرگس", "رحیمی", "00989351112244", "", "not-an-email", "تلگرام"],
+            ["علي", "كريمي", "۰۹۱۲ ۳۴۵ ۶۷۸۹", code.translate(FA), "a@b.ir", "", "پمپ"],
+            ["", "", "09120000000", "", "", "", "پمپ"],  # no name
+            ["سارا", "محمدی", "12345", "", "", "", "پمپ"],  # bad mobile
+            ["امیر", "جعفری", "+989351112233", "1234567890", "", "", "پمپ"],  # bad national code
+            ["کاوه", "نوری", "09350001122", "", "", "", ""],  # no need (R1)
+            ["نرگس", "رحیمی", "00989351112244", "", "not-an-email", "تلگرام", "شیر"],
         ],
     )
     out = leads.import_leads(ws, src, expert="علی رضایی", channel="exhibition")
-    assert (out["new"], out["invalid"], out["duplicate"]) == (2, 3, 0)
+    assert (out["new"], out["invalid"], out["duplicate"]) == (2, 4, 0)
     first, *_, last = out["leads"]
     assert first["name"] == "علی کریمی" and first["mobile"] == "09123456789"
     assert first["national_id"] == code
     assert last["mobile"] == "09351112244" and last["warnings"]  # email dropped with a warning
     bad = {x["line"]: " ".join(x["reasons"]) for x in out["leads"] if x["status"] == "invalid"}
     assert "name" in bad[3] and "mobile" in bad[4] and "national code" in bad[5]
+    assert "Customer need" in bad[6]  # the rule customer add applies, told in the preview
     assert store.load_register(ws).customers == {}  # preview writes nothing
 
     done = leads.import_leads(
@@ -99,13 +102,13 @@ def test_duplicates_against_register_and_within_file(ws: Workspace, tmp_path: Pa
     c2 = _add(ws, "حسین موسوی", code=code)
     src = _csv(
         tmp_path / "b.csv",
-        ["Name", "Mobile", "National code"],
+        ["Name", "Mobile", "National code", "Need"],
         [
-            ["Maryam", "۰۹۱۲۱۱۱۲۲۳۳", ""],  # same mobile as c1
-            ["H. Mousavi", "", code],  # same national code as c2
-            ["مريم  احمدي", "", ""],  # same normalised name as c1
-            ["زهرا کاظمی", "09350000001", ""],  # new
-            ["Zahra K.", "+98 935 000 0001", ""],  # same mobile as row 5 of the file
+            ["Maryam", "۰۹۱۲۱۱۱۲۲۳۳", "", "پمپ"],  # same mobile as c1
+            ["H. Mousavi", "", code, "پمپ"],  # same national code as c2
+            ["مريم  احمدي", "", "", "پمپ"],  # same normalised name as c1
+            ["زهرا کاظمی", "09350000001", "", "پمپ"],  # new
+            ["Zahra K.", "+98 935 000 0001", "", "پمپ"],  # same mobile as row 5 of the file
         ],
     )
     out = leads.import_leads(ws, src, expert="علی رضایی")
@@ -122,6 +125,7 @@ def test_duplicates_against_register_and_within_file(ws: Workspace, tmp_path: Pa
 def test_stamped_form_reads_like_the_store_form(ws: Workspace, tmp_path: Path) -> None:
     """The fast form writer gives the same registration block as the openpyxl path."""
     inp = decide.NewCustomer(
+        need="پمپ",
         name="شرکت آلفا",
         person_type="legal",
         channel="website",
@@ -228,14 +232,14 @@ def test_xlsx_source_with_explicit_map(ws: Workspace, tmp_path: Path) -> None:
     sh = wb.active
     assert sh is not None
     sh.append([None])  # a blank first row: the header is the first non-empty row
-    sh.append(["Visitor", "Tel.", "Firm", "Legal ID"])
-    sh.append(["مریم احمدی", 9121234567, "شرکت آلفا", ids.make_legal_id("1010101010")])
-    sh.append(["رضا کریمی", "09351234567", None, None])
+    sh.append(["Visitor", "Tel.", "Firm", "Legal ID", "Interest"])
+    sh.append(["مریم احمدی", 9121234567, "شرکت آلفا", ids.make_legal_id("1010101010"), "پمپ"])
+    sh.append(["رضا کریمی", "09351234567", None, None, "شیر"])
     wb.save(tmp_path / "v.xlsx")
     out = leads.import_leads(
         ws,
         tmp_path / "v.xlsx",
-        mapping="Visitor=name,Tel.=mobile,Firm=company,Legal ID=national_id",
+        mapping="Visitor=name,Tel.=mobile,Firm=company,Legal ID=national_id,Interest=need",
         expert="علی رضایی",
         commit=True,
         now=NOW,

@@ -13,6 +13,7 @@ from helpers_workspace import copy_workspace
 
 from crm_xl.domain import decide
 from crm_xl.domain.dates import TEHRAN
+from crm_xl.domain.ids import make_legal_id, make_national_code
 from crm_xl.io.workspace import Workspace
 from crm_xl.ops import complaints, parties, plans, store, surveys
 
@@ -40,6 +41,7 @@ def _workspace(ws: Workspace) -> Workspace:
     ]
     for name, ptype, expert, invoices in sales:
         inp = decide.NewCustomer(
+            need="پمپ",
             name=name,
             person_type=ptype,
             channel="exhibition",
@@ -47,7 +49,14 @@ def _workspace(ws: Workspace) -> Workspace:
             category="صنعتی › پتروشیمی" if ptype == "legal" else "",
         )
         no = store.add_customer(ws, inp, now=NOW).result["customer_no"]
-        case = store.open_case(ws, no, now=NOW).result["case_no"]
+        ident = (
+            make_legal_id(f"10100{no[-5:]}")
+            if ptype == "legal"
+            else make_national_code(f"0012{no[-5:]}")
+        )
+        case = store.open_case(ws, no, at="1404/01/01", national_id=ident, now=NOW).result[
+            "case_no"
+        ]
         store.add_contract(ws, case, now=NOW)
         for at, amount in invoices:
             store.issue_invoice(ws, case, amount=amount, at=at, now=NOW)

@@ -36,6 +36,7 @@ def test_split_and_tree() -> None:
 
 def test_export_has_all_fields_and_the_category_dropdown(ws: Workspace, tmp_path: Path) -> None:
     legal = decide.NewCustomer(
+        need="پمپ",
         name="شرکت پتروپارس",
         person_type="legal",
         channel="exhibition",
@@ -59,6 +60,7 @@ def test_export_has_all_fields_and_the_category_dropdown(ws: Workspace, tmp_path
         },
     )
     natural = decide.NewCustomer(
+        need="پمپ",
         name="مریم احمدی",
         person_type="natural",
         channel="phone",

@@ -12,6 +12,7 @@ import pytest
 from crm_xl.domain import decide
 from crm_xl.domain.dates import TEHRAN
 from crm_xl.domain.errors import InputError
+from crm_xl.domain.ids import make_legal_id, make_national_code
 from crm_xl.domain.schema import F_31_07_01, PRODUCT
 from crm_xl.io.layout import build_form
 from crm_xl.io.workbook import FormBook
@@ -43,9 +44,18 @@ def _product(ws: Workspace, code: str, group: str) -> None:
 def _sale(
     ws: Workspace, name: str, ptype: str, expert: str, product: str, invoices: list[tuple[str, int]]
 ) -> None:
-    inp = decide.NewCustomer(name=name, person_type=ptype, channel="phone", expert=expert)
+    inp = decide.NewCustomer(
+        need="پمپ", name=name, person_type=ptype, channel="phone", expert=expert
+    )
     no = store.add_customer(ws, inp, now=NOW).result["customer_no"]
-    case = store.open_case(ws, no, products=[product], now=NOW).result["case_no"]
+    ident = (
+        make_legal_id(f"10100{no[-5:]}")
+        if ptype == "legal"
+        else make_national_code(f"0012{no[-5:]}")
+    )
+    case = store.open_case(
+        ws, no, products=[product], at="1403/12/01", national_id=ident, now=NOW
+    ).result["case_no"]
     store.add_contract(ws, case, now=NOW)
     for when, amount in invoices:
         store.issue_invoice(ws, case, amount=amount, at=when, now=NOW)
@@ -66,7 +76,9 @@ def ws(ws: Workspace) -> Workspace:
 def test_plan_vs_actual(ws: Workspace, tmp_path: Path) -> None:
     add = plans.add_plan
     add(ws, period="1404", horizon="long", market="B2B", target=1000, now=NOW)
-    add(ws, period="1404/Q1", horizon="short", market="B2B", expert="علی رضایی", target=200, now=NOW)
+    add(
+        ws, period="1404/Q1", horizon="short", market="B2B", expert="علی رضایی", target=200, now=NOW
+    )
     add(ws, period="1404/Q1", horizon="short", market="b2b", group="شیرآلات", target=50, now=NOW)
     add(
         ws,
@@ -78,7 +90,9 @@ def test_plan_vs_actual(ws: Workspace, tmp_path: Path) -> None:
         target=10,
         now=NOW,
     )
-    add(ws, period="1404/Q2", horizon="short", market="B2B", expert="مریم احمدی", target=80, now=NOW)
+    add(
+        ws, period="1404/Q2", horizon="short", market="B2B", expert="مریم احمدی", target=80, now=NOW
+    )
     rows = plans.plan_report(ws, NOW, tmp_path / "plan.xlsx")["rows"]
     got = [(r["period"], r["target"], r["actual"], r["achievement"]) for r in rows]
     assert got == [

@@ -11,6 +11,7 @@ from crm_xl.domain import decide
 from crm_xl.domain.dates import TEHRAN
 from crm_xl.domain.enums import Stage
 from crm_xl.domain.errors import InputError
+from crm_xl.domain.ids import make_national_code
 from crm_xl.io.workspace import Workspace
 from crm_xl.ops import store, surveys
 
@@ -21,7 +22,9 @@ NOW = dt.datetime(2025, 5, 1, 10, 0, tzinfo=TEHRAN)
 def ws(ws: Workspace) -> Workspace:
     """The shared workspace with two customers, one per expert."""
     for name, expert in (("رضا کریمی", "علی رضایی"), ("زهرا موسوی", "مریم احمدی")):
-        inp = decide.NewCustomer(name=name, person_type="natural", channel="phone", expert=expert)
+        inp = decide.NewCustomer(
+            need="پمپ", name=name, person_type="natural", channel="phone", expert=expert
+        )
         store.add_customer(ws, inp, now=NOW)
     return ws
 
@@ -34,7 +37,8 @@ def test_scores_are_whole_numbers_1_to_5() -> None:
 
 
 def test_survey_is_the_crm_step_for_a_won_customer(ws: Workspace) -> None:
-    case = store.open_case(ws, "C-00001", now=NOW).result["case_no"]
+    ident = make_national_code("001234567")
+    case = store.open_case(ws, "C-00001", national_id=ident, now=NOW).result["case_no"]
     out = surveys.add_survey(ws, "C-00001", scores=["q1=5", "q2=3"], comment="خوب بود", now=NOW)
     assert out.result["survey_no"] == "SRV-00001" and out.result["case_no"] == case
     assert out.result["average"] == 4.0

@@ -172,6 +172,8 @@ def test_cli_first_followup_due_after_nowruz(ws: Workspace) -> None:
             EXPERT,
             "--at",
             "1404/12/28 15:00",
+            "--need",
+            "پمپ",
         ],
     )
     assert out.exit_code == 0, out.output

@@ -12,6 +12,7 @@ from crm_xl.domain.lifecycle import (
     CaseState,
     CustomerState,
     apply,
+    at_or_after,
     check,
     is_open,
     needs_followup,
@@ -168,3 +169,45 @@ def test_full_happy_path() -> None:
     stage = apply("close", CustomerState(stage, 1, 1))
     assert stage is S.CLOSED
     assert apply("reopen", CustomerState(stage, 1, 1)) is S.FOLLOW_UP
+
+
+def test_a_void_customer_or_case_takes_no_operation() -> None:
+    void = CustomerState(S.WON, 1, 1, void=True)
+    for op in OPERATIONS:
+        with pytest.raises(InputError) as e:
+            check(op, void, CaseState(), S.PROPOSAL)
+        assert e.value.code == "void-number" and "باطل" in e.value.fa and "void" in e.value.en
+    with pytest.raises(InputError) as e:
+        check("issue_invoice", CustomerState(S.WON, 1, 1), CaseState(void=True))
+    assert e.value.code == "void-number" and "case" in e.value.en
+
+
+@pytest.mark.parametrize(
+    ("op", "state", "case", "command"),
+    [
+        ("mark_lost", CustomerState(S.WON, 1, 1), None, "crm-xl case cancel"),
+        ("followup", CustomerState(S.LOST), None, "crm-xl customer reopen"),
+        ("open_case", CustomerState(S.CLOSED), None, "crm-xl customer reopen"),
+        ("issue_invoice", CustomerState(S.CLOSED, 1, 1), CaseState(), "crm-xl customer reopen"),
+        ("cancel_case", CustomerState(S.WON, 1, 1), CaseState(invoice_count=1), "crm-xl void"),
+        ("close", CustomerState(S.WON, 1, 1), None, "crm-xl customer crm-done"),
+    ],
+)
+def test_a_refusal_names_the_command_that_helps(
+    op: str, state: CustomerState, case: CaseState | None, command: str
+) -> None:
+    with pytest.raises(InputError) as e:
+        check(op, state, case)
+    assert command in e.value.fa and command in e.value.en
+
+
+def test_mark_lost_on_a_final_customer_says_so() -> None:
+    with pytest.raises(InputError) as e:
+        check("mark_lost", CustomerState(S.CLOSED, 1, 0))
+    assert "already final" in e.value.en and "cancel" not in e.value.en
+
+
+def test_stages_a_field_is_required_from() -> None:
+    assert at_or_after("won") == {S.WON, S.CRM_DONE, S.CLOSED}  # LOST: never bought
+    assert at_or_after("crm_done") == {S.CRM_DONE, S.CLOSED}
+    assert at_or_after("proposal") == {S.PROPOSAL}

@@ -39,7 +39,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     res = CliRunner().invoke(main, ["init", str(root), "--no-macros", "--expert", EXPERT])
     assert res.exit_code == 0, res.output
     inp = decide.NewCustomer(
-        name="علی رضایی", person_type="natural", channel="phone", expert=EXPERT
+        need="پمپ", name="علی رضایی", person_type="natural", channel="phone", expert=EXPERT
     )
     store.add_customer(Workspace.open(root), inp)
     return root
@@ -119,7 +119,7 @@ def test_the_register_keeps_numbering_after_a_refused_report(ws: Path) -> None:
     """§A1's next step: the register is still the register and numbers go on."""
     assert cli(ws, "overdue", "--xlsx", str(ws / "F-31-08-02.xlsx")).exit_code == 1
     res = cli(ws, "customer", "add", "--name", "مریم کاظمی", "--type", "natural",
-              "--channel", "phone", "--expert", EXPERT)  # fmt: skip
+              "--channel", "phone", "--expert", EXPERT, "--need", "پمپ")  # fmt: skip
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["customer_no"] == "C-00002"
 
@@ -231,7 +231,7 @@ def test_templates_build_on_a_workspace_leaves_the_register_alone(ws: Path) -> N
     assert not (ws / "F-31-08-01.xlsx").exists()  # none written when one is refused
 
     res = cli(ws, "customer", "add", "--name", "مریم کاظمی", "--type", "natural",
-              "--channel", "phone", "--expert", EXPERT)  # fmt: skip
+              "--channel", "phone", "--expert", EXPERT, "--need", "پمپ")  # fmt: skip
     assert json.loads(res.output)["customer_no"] == "C-00002"
     assert len(list((ws / "customers").glob("C-00001*"))) == 1
 

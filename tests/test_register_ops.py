@@ -124,6 +124,8 @@ def test_cli_processes_race_for_numbers(tmp_path: Path) -> None:
                 "telegram",
                 "--expert",
                 "سارا احمدی",
+                "--need",
+                "پمپ",
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -333,7 +335,9 @@ def test_lifecycle_through_cli_with_tax_ids(tmp_path: Path) -> None:
     run("customer", "close", "C-00001", code=1)  # not before CRM done
     run("customer", "crm-done", "C-00001", code=1)  # not before a sale
     run("contract", "add", "P-00001", code=1)  # no such case
-    assert run("case", "open", "C-00001").strip().splitlines()[-1] == "P-00001"
+    run("invoice", "issue", "P-00001", code=1)  # no such case yet
+    opened = run("case", "open", "C-00001", "--at", "1404/07/18 09:00")
+    assert opened.strip().splitlines()[-1] == "P-00001"
     assert (
         run("contract", "add", "P-00001", "--amount", "۱٬۲۰۰٬۰۰۰٬۰۰۰")
         .strip()
@@ -449,7 +453,7 @@ def test_crm_done_needs_the_after_sales_form_of_each_product_sold(tmp_path: Path
     from crm_xl.ops.products import add_product, build_profile
 
     ws = _ws(tmp_path)
-    no = _add(ws, "علی محمدی")
+    no = _add(ws, "علی محمدی", national_code=ids.make_national_code("001234567"))
     case = store.open_case(ws, no, products=["PUMP-01"], now=NOW).result["case_no"]
     store.issue_invoice(ws, case, amount=1000, now=NOW)
     with pytest.raises(InputError, match="PUMP-01") as err:
@@ -496,6 +500,7 @@ def test_duplicate_rules_report_each_customer_once_by_its_strongest_key() -> Non
             person_type="natural",
             channel="phone",
             expert="سارا احمدی",
+            need="پمپ",
             mobile="09122222222",
         ),
         who,

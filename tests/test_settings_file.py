@@ -41,7 +41,7 @@ def add(ws: Path, name: str = "علی رضایی", expert: str = EXPERT) -> Resu
     return CliRunner().invoke(
         main,
         ["-w", str(ws), "--json", "customer", "add", "--name", name, "--type", "natural",
-         "--channel", "phone", "--expert", expert],
+         "--channel", "phone", "--expert", expert, "--need", "پمپ"],
     )  # fmt: skip
 
 

@@ -93,6 +93,7 @@ def test_after_sales_and_followup_rules(tmp_path: Path) -> None:
     wb.save(f)
     got = {(x.code, x.field) for x in validate_paths([f]).findings}
     assert got == {
+        ("required-error", "company_name"),  # a legal entity is named by its company
         ("person-type-field", "first_name"),
         ("identifier-error", "economic_code"),  # 14 digits is a natural person's code
         ("cross-field-error", "at"),  # follow-up before first contact

@@ -12,6 +12,7 @@ import click
 
 from crm_xl.cli.common import FORCE_HELP, Context, emit, handle_errors, json_option, pass_ctx
 from crm_xl.domain import decide
+from crm_xl.domain.errors import InputError
 from crm_xl.ops import store
 
 
@@ -193,6 +194,19 @@ def customer_close(ctx: Context, customer: str, lost: bool, at: str | None) -> N
     _plan_out(ctx, store.close_customer(ctx.ws(), customer, lost=lost, at=at), "folder")
 
 
+@customer_group.command("reopen")
+@click.argument("customer")
+@click.option("--reason", required=True, help="Why the file is reopened / علت بازگشایی")
+@click.option("--at", default=None, help="When (Jalali or ISO; default now)")
+@json_option
+@pass_ctx
+@handle_errors
+def customer_reopen(ctx: Context, customer: str, reason: str, at: str | None) -> None:
+    """Reopen a lost or closed customer; an archived folder comes back / بازگشایی."""
+    plan = store.reopen_customer(ctx.ws(), customer, reason=reason, at=at)
+    _plan_out(ctx, plan, "folder")
+
+
 @customer_group.command("show")
 @click.argument("customer")
 @json_option
@@ -263,7 +277,7 @@ def followup_group() -> None:
 @click.option("--note", required=True, help="What was said or done / شرح")
 @click.option("--at", default=None, help="When (Jalali or ISO; default now)")
 @click.option("--expert", default="", help="Who followed up (default: the customer's expert)")
-@click.option("--minutes", type=int, default=None, help="Minutes spent")
+@click.option("--minutes", default=None, help="Minutes spent (a whole number ≥ 0)")
 @click.option("--result", default="", help="Resulting pre-sale stage (negotiation, proposal, …)")
 @click.option("--next-action", default="", help="Planned next action / اقدام بعدی")
 @click.option("--next-due", default=None, help="Its due date (Jalali or ISO)")
@@ -287,12 +301,47 @@ def case_group() -> None:
 @click.argument("customer")
 @click.option("--product", "products", multiple=True, help="Product code sold (repeatable)")
 @click.option("--at", default=None, help="When (Jalali or ISO; default now)")
+@click.option("--national-code", default="", help="کد ملی of the buyer, if not registered yet")
+@click.option("--national-id", default="", help="شناسه ملی of the buyer, if not registered yet")
 @json_option
 @pass_ctx
 @handle_errors
-def case_open(ctx: Context, customer: str, products: tuple[str, ...], at: str | None) -> None:
-    """Open a sales case; prints its number (R6) / تشکیل پرونده."""
-    _plan_out(ctx, store.open_case(ctx.ws(), customer, products=products, at=at), "case_no")
+def case_open(
+    ctx: Context,
+    customer: str,
+    products: tuple[str, ...],
+    at: str | None,
+    national_code: str,
+    national_id: str,
+) -> None:
+    """Open a sales case; prints its number (R6) / تشکیل پرونده.
+
+    A sale needs the buyer's national code (natural) or legal ID (legal): give it here when
+    the customer was registered without it.
+    """
+    if national_code and national_id:
+        raise InputError(
+            "یکی از --national-code (حقیقی) یا --national-id (حقوقی) را بدهید، نه هر دو",
+            "give --national-code (natural) or --national-id (legal), not both",
+            code="constraint-error",
+            field="national_id",
+        )
+    plan = store.open_case(
+        ctx.ws(), customer, products=products, at=at, national_id=national_code or national_id
+    )
+    _plan_out(ctx, plan, "case_no")
+
+
+@case_group.command("cancel")
+@click.argument("case")
+@click.option("--reason", required=True, help="Why the sale fell through / علت لغو")
+@click.option("--at", default=None, help="When (Jalali or ISO; default now)")
+@json_option
+@pass_ctx
+@handle_errors
+def case_cancel(ctx: Context, case: str, reason: str, at: str | None) -> None:
+    """Cancel a sales case (void its invoices first); it stays, marked cancelled / لغو پرونده."""
+    _plan_out(ctx, store.cancel_case(ctx.ws(), case, reason=reason, at=at))
 
 
 @main.group("contract")

@@ -67,8 +67,19 @@ class ArchiveFolder:
     folder: str
 
 
+@dataclass(frozen=True)
+class RestoreFolder:
+    """Move a reopened customer's folder from archive/ back to customers/, its form updated."""
+
+    customer_no: str
+    folder: str
+    registration: dict[str, Any] = field(default_factory=dict)
+
+
 RegisterChange = AppendRow | UpdateRow | SetCounter
-FolderChange = CreateCustomerForm | AppendFollowUp | UpdateCustomerForm | ArchiveFolder
+FolderChange = (
+    CreateCustomerForm | AppendFollowUp | UpdateCustomerForm | ArchiveFolder | RestoreFolder
+)
 
 
 @dataclass

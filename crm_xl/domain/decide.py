@@ -3,6 +3,11 @@
 Nothing here opens a file. The stores (``store`` for files, ``excel.store`` for the live
 workbook) read the snapshot, call one of these functions and apply its plan, so the CLI
 and the Excel buttons run exactly the same decisions.
+
+Every input passes the entry rules of :mod:`crm_xl.domain.models` (the pydantic models and
+rule functions ``validate`` reports from) and the lifecycle guards of
+:mod:`crm_xl.domain.lifecycle` before anything is decided, and before a number is issued:
+a refused operation changes nothing, and what an operation writes, validate accepts.
 """
 
 from __future__ import annotations
@@ -10,37 +15,51 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import jdatetime
 
-from crm_xl.domain import ids, lifecycle
+from crm_xl.domain import ids, lifecycle, models
+from crm_xl.domain.aftersales import ProductLookup, code_key, require_aftersales, split_codes
 from crm_xl.domain.changes import (
     AppendFollowUp,
     AppendRow,
     ArchiveFolder,
     CreateCustomerForm,
     Plan,
+    RestoreFolder,
     SetCounter,
     UpdateCustomerForm,
     UpdateRow,
 )
-from crm_xl.domain.dates import TEHRAN, parse_datetime
+from crm_xl.domain.dates import TEHRAN, now_tehran, parse_datetime
 from crm_xl.domain.enums import (
     CaseStatus,
-    Channel,
     FollowUpState,
-    FollowUpType,
     PersonType,
     RecordStatus,
     Stage,
 )
 from crm_xl.domain.errors import InputError
 from crm_xl.domain.followup import first_followup_due
+from crm_xl.domain.models import (
+    CLOSED_AFTER_CRM,
+    FOLLOWUP_AFTER_FIRST_CONTACT,
+    INVOICE_AFTER_CASE,
+    Case,
+    Customer,
+    FollowUp,
+    Invoice,
+    is_void,
+    parse_value,
+    validate_model,
+    voided_contract,
+)
 from crm_xl.domain.names import customer_folder_name
 from crm_xl.domain.numbering import Issued, highest_used, next_number, scope_of
 from crm_xl.domain.schema import CASES, CUSTOMERS, INVOICES, LOG
+from crm_xl.domain.schema import Field as SchemaField
 from crm_xl.domain.settings import Settings
 from crm_xl.domain.text import name_key, normalize, to_ascii_digits
 
@@ -157,7 +176,7 @@ class Register:
         return used
 
     def customer(self, number: str) -> Row:
-        row = self.customers.get(normalize(number))
+        row = self.customers.get(_number_key(self.customers, number))
         if row is None:
             raise InputError(
                 f"مشتری با شماره «{number}» در دفتر ثبت نیست",
@@ -168,7 +187,7 @@ class Register:
         return row
 
     def case(self, number: str) -> Row:
-        row = self.cases.get(normalize(number))
+        row = self.cases.get(_number_key(self.cases, number))
         if row is None:
             raise InputError(
                 f"پرونده با شماره «{number}» در دفتر ثبت نیست",
@@ -194,6 +213,14 @@ def _s(v: Any) -> str:
     return "" if v is None else normalize(str(v))
 
 
+def _number_key(table: Mapping[str, Row], number: object) -> str:
+    """The key of a number as typed: Persian digits and lower case find it too."""
+    n = normalize(number)
+    if n in table:
+        return n
+    return to_ascii_digits(n).upper()
+
+
 def stage_of(row: Row) -> Stage:
     try:
         return Stage.parse(row.get("stage") or Stage.FIRST_CONTACT)
@@ -202,7 +229,7 @@ def stage_of(row: Row) -> Stage:
 
 
 def _is_void(row: Row) -> bool:
-    return _s(row.get("record_status")) == RecordStatus.VOID.fa
+    return is_void(row.get("record_status"))
 
 
 def _case_status(row: Row) -> CaseStatus:
@@ -212,24 +239,36 @@ def _case_status(row: Row) -> CaseStatus:
         return CaseStatus.OPEN
 
 
+def _live_case(row: Row) -> bool:
+    return not _is_void(row) and _case_status(row) is not CaseStatus.CANCELLED
+
+
 def customer_state(reg: Register, customer_no: str) -> lifecycle.CustomerState:
     row = reg.customer(customer_no)
-    cases = [c for c in reg.cases_of(customer_no) if not _is_void(c)]
-    live = [c for c in cases if _case_status(c) is not CaseStatus.CANCELLED]
-    return lifecycle.CustomerState(stage_of(row), len(cases), len(live))
+    cases = [c for c in reg.cases_of(_s(row.get("customer_no"))) if not _is_void(c)]
+    live = [c for c in cases if _live_case(c)]
+    return lifecycle.CustomerState(stage_of(row), len(cases), len(live), _is_void(row))
+
+
+def _has_contract(row: Row) -> bool:
+    contract = _s(row.get("contract_no"))
+    return bool(contract) and not voided_contract(contract)
 
 
 def case_state(reg: Register, case_no: str) -> lifecycle.CaseState:
     row = reg.case(case_no)
     return lifecycle.CaseState(
-        _case_status(row), bool(_s(row.get("contract_no"))), len(reg.live_invoices(case_no))
+        _case_status(row),
+        _has_contract(row),
+        len(reg.live_invoices(_s(row.get("case_no")))),
+        _is_void(row),
     )
 
 
 def _guarded_case(reg: Register, case_no: str, operation: str) -> tuple[str, Row, str]:
     """(case number, case row, customer number) once ``operation`` passes the lifecycle guard."""
-    cno = normalize(case_no)
-    case = reg.case(cno)
+    case = reg.case(case_no)
+    cno = _s(case.get("case_no"))
     customer_no = _s(case.get("customer_no"))
     lifecycle.check(operation, customer_state(reg, customer_no), case_state(reg, cno))
     return cno, case, customer_no
@@ -251,14 +290,23 @@ def _jyear(moment: datetime) -> int:
     return int(jdatetime.date.fromgregorian(date=moment.astimezone(TEHRAN).date()).year)
 
 
-def _issue(reg: Register, kind: str, moment: datetime, plan: Plan) -> Issued:
+def _peek(reg: Register, kind: str, moment: datetime) -> Issued:
+    """The number ``kind`` would get now; nothing is spent until :func:`_take`."""
     rule = reg.settings.rule(kind)
     jyear = _jyear(moment)
     key = (kind, scope_of(rule, jyear))
     if key not in reg.scanned_high:
         reg.scanned_high[key] = highest_used(rule, reg.used_numbers(kind), key[1])
     high = max(reg.counters.get(key, 0), reg.scanned_high[key])
-    issued = next_number(kind, rule, jyear, {key: high}, ())
+    return next_number(kind, rule, jyear, {key: high}, ())
+
+
+def _issue(reg: Register, kind: str, moment: datetime, plan: Plan) -> Issued:
+    return _take(reg, plan, _peek(reg, kind, moment))
+
+
+def _take(reg: Register, plan: Plan, issued: Issued) -> Issued:
+    kind = issued.kind
     plan.register.append(SetCounter(kind, issued.scope, issued.seq))
     reg.counters[(kind, issued.scope)] = issued.seq
     return issued
@@ -299,15 +347,65 @@ def parse_when(value: Any, default: datetime, field_name: str) -> datetime:
         ) from None
 
 
-def _when(value: Any, actor: Actor, field_name: str) -> datetime:
-    return parse_when(value, actor.now, field_name)
-
-
 def first_due(reg: Register, first_contact: datetime) -> datetime:
     return first_followup_due(first_contact, reg.settings.followup)
 
 
 # --- operations ------------------------------------------------------------------------------
+
+
+def _checked(f: SchemaField, raw: object) -> Any:
+    """``raw`` through the entry rule of field ``f`` (None when blank), errors naming the field."""
+    if raw is None or (isinstance(raw, str) and not normalize(raw)):
+        return None
+    try:
+        return parse_value(f, raw)
+    except InputError as e:
+        raise InputError(f"{f.fa}: {e.fa}", f"{f.en}: {e.en}", code=e.code, field=f.key) from None
+
+
+def _moment(raw: object, actor: Actor, f: SchemaField) -> datetime:
+    """When an operation happened: ``raw`` as typed (a date or date-time field), else now."""
+    value = _checked(f, raw)
+    if value is None:
+        return actor.now
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, actor.now.astimezone(TEHRAN).timetz())
+
+
+def _day(raw: object, actor: Actor, f: SchemaField) -> Any:
+    """The Tehran calendar day of an operation typed into a date field (default today)."""
+    return _moment(raw, actor, f).astimezone(TEHRAN).date()
+
+
+def _reason(text: str, operation: str) -> str:
+    reason = normalize(text)
+    if not reason:
+        op_fa, op_en = lifecycle.OPERATIONS[operation]
+        raise InputError(
+            f"{op_fa}: علت لازم است (--reason)",
+            f"{op_en}: a reason is required (--reason)",
+            code="required-error",
+            field="reason",
+        )
+    return reason
+
+
+def _validated(model: type[models.M], values: Mapping[str, Any]) -> models.M:
+    # Unknown keys are refused, never dropped: an ``extra`` field with a typo is an error.
+    return validate_model(model, values)
+
+
+def _stage_entered(row: Row, before: Stage, after: Stage, hint: tuple[str, str]) -> None:
+    """``required_from`` is enforced by the write that enters the stage (models.newly_required)."""
+    try:
+        person: PersonType | None = PersonType.parse(row.get("person_type") or "")
+    except ValueError:
+        person = None
+    missing = models.newly_required(CUSTOMERS.fields, row, before, after, person)
+    if missing:
+        raise models.required_error(missing[0], *hint)
 
 
 @dataclass
@@ -330,46 +428,46 @@ class NewCustomer:
     allow_duplicate: bool = False
 
 
-def _clean_new_customer(inp: NewCustomer) -> tuple[dict[str, Any], PersonType]:
-    name = normalize(inp.name)
-    if not name:
-        raise InputError("نام مشتری خالی است", "customer name is empty", field="name")
+def _registration_input(inp: NewCustomer, first: object) -> dict[str, Any]:
+    """The F-31-08-01 registration block as typed: the party by person type, then the rest."""
     try:
-        ptype = PersonType.parse(inp.person_type)
-        channel = Channel.parse(inp.channel)
-    except ValueError as e:
-        raise InputError(str(e), str(e), code="constraint-error", field="person_type") from None
-    expert = normalize(inp.expert)
-    if not expert:
-        raise InputError("کارشناس فروش خالی است", "sales expert is empty", field="expert")
-    natid = ""
-    if ptype is PersonType.NATURAL and inp.national_code:
-        natid = ids.normalize_national_code(inp.national_code)
-    elif ptype is PersonType.LEGAL and (inp.national_id or inp.national_code):
-        raw = normalize(inp.national_id or inp.national_code)
-        if not ids.is_legal_id(raw):
-            raise InputError(
-                f"شناسه ملی «{raw}» نامعتبر است (۱۱ رقم با رقم کنترل)",
-                f"legal national ID '{raw}' is invalid (11 digits with a check digit)",
-                code="constraint-error",
-                field="national_id",
-            )
-        natid = to_ascii_digits(raw)
-    mobile = ids.normalize_mobile(inp.mobile) if inp.mobile else ""
-    phone = ids.normalize_phone(inp.phone) if inp.phone else ""
-    values = {
-        "name": name,
-        "person_type": ptype,
-        "national_id": natid,
-        "mobile": mobile,
-        "phone": phone,
-        "channel": channel,
-        "referrer": normalize(inp.referrer),
-        "expert": expert,
-        "category": normalize(inp.category),
-        "need": normalize(inp.need),
+        legal = PersonType.parse(inp.person_type) is PersonType.LEGAL
+    except ValueError:
+        legal = False  # the model reports the person type
+    name = normalize(inp.name)
+    block: dict[str, Any] = {
+        **inp.extra,
+        "person_type": inp.person_type,
+        "mobile": inp.mobile,
+        "phone": inp.phone,
+        "category": inp.category,
+        "need": inp.need,
+        "channel": inp.channel,
+        "referrer": inp.referrer,
+        "first_contact": first,
+        "expert": inp.expert,
+        "stage": Stage.FIRST_CONTACT,
     }
-    return values, ptype
+    # One identity per person type: either option is accepted for either type.
+    if legal:
+        block.update(company_name=name, legal_id=inp.national_id or inp.national_code)
+    else:
+        first_name, _, last_name = name.partition(" ")
+        block.update(
+            first_name=first_name,
+            last_name=last_name,
+            national_code=inp.national_code or inp.national_id,
+        )
+    return block
+
+
+def check_new_customer(inp: NewCustomer) -> Customer:
+    """The registration as the entry rules accept it (``InputError`` naming every bad field).
+
+    What ``register_customer`` checks before it numbers anyone; lead import previews with it.
+    """
+    block = _registration_input(inp, inp.at if inp.at not in (None, "") else now_tehran())
+    return _validated(Customer, {**block, "customer_no": "-"})
 
 
 def find_duplicates(reg: Register, values: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -382,8 +480,24 @@ def find_duplicates(reg: Register, values: Mapping[str, Any]) -> list[tuple[str,
 
 def register_customer(reg: Register, inp: NewCustomer, actor: Actor) -> Plan:
     """R1, R4, R5, R12: number the customer, list them in the register, make their folder."""
-    values, ptype = _clean_new_customer(inp)
-    values["expert"] = reg.settings.expert(values["expert"])  # a typo would split task lists
+    block = _registration_input(inp, inp.at if inp.at not in (None, "") else actor.now)
+    if normalize(inp.expert):  # one of the configured experts: a typo would split task lists
+        block["expert"] = reg.settings.expert(inp.expert)
+    issued = _peek(reg, "customer", actor.now)
+    customer = _validated(Customer, {**block, "customer_no": issued.number})
+    party = customer.party
+    values: dict[str, Any] = {
+        "name": customer.name,
+        "person_type": party.person_type,
+        "national_id": party.national_id or "",
+        "mobile": party.mobile or "",
+        "phone": party.phone or "",
+        "channel": customer.channel,
+        "referrer": customer.referrer or "",
+        "expert": customer.expert,
+        "category": party.category or "",
+        "need": customer.need,
+    }
     dups = find_duplicates(reg, values)
     if dups and not inp.allow_duplicate:
         no, why = dups[0]
@@ -395,10 +509,11 @@ def register_customer(reg: Register, inp: NewCustomer, actor: Actor) -> Plan:
             code="duplicate-customer",
             field=why,
         )
-    first = _when(inp.at, actor, "first_contact")
+    assert customer.first_contact is not None and customer.expert is not None
+    first = customer.first_contact
     plan = Plan("customer-add")
-    issued = _issue(reg, "customer", actor.now, plan)
-    folder = customer_folder_name(issued.number, values["name"])
+    _take(reg, plan, issued)
+    folder = customer_folder_name(issued.number, customer.name)
     due = first_due(reg, first)
     row = {
         "customer_no": issued.number,
@@ -407,56 +522,24 @@ def register_customer(reg: Register, inp: NewCustomer, actor: Actor) -> Plan:
         "stage": Stage.FIRST_CONTACT,
         "next_due": due,
         "next_action": "پیگیری ۲۴ ساعته پس از اولین تماس",
-        "next_owner": values["expert"],
+        "next_owner": customer.expert,
         "followup_state": FollowUpState.ON_TIME,
         "folder": f"customers/{folder}",
         "record_status": RecordStatus.ACTIVE,
     }
     plan.register.append(AppendRow(CUSTOMERS.name, row))
     reg.put_customer(issued.number, row)
-    registration = _registration_block(values, ptype, issued.number, first, inp.extra)
-    plan.folders.append(CreateCustomerForm(issued.number, folder, registration))
-    _log(plan, actor, [issued.number], {"name": values["name"], "expert": values["expert"]})
+    plan.folders.append(CreateCustomerForm(issued.number, folder, customer.block()))
+    _log(plan, actor, [issued.number], {"name": customer.name, "expert": customer.expert})
     plan.result = {
         "customer_no": issued.number,
         "folder": row["folder"],
         "next_due": due.isoformat(),
         "duplicates": [no for no, _ in dups],
     }
-    plan.message_fa = f"مشتری {values['name']} با شماره {issued.number} ثبت شد"
-    plan.message_en = f"customer {values['name']} registered as {issued.number}"
+    plan.message_fa = f"مشتری {customer.name} با شماره {issued.number} ثبت شد"
+    plan.message_en = f"customer {customer.name} registered as {issued.number}"
     return plan
-
-
-def _registration_block(
-    values: Mapping[str, Any],
-    ptype: PersonType,
-    number: str,
-    first: datetime,
-    extra: Mapping[str, Any],
-) -> dict[str, Any]:
-    block: dict[str, Any] = {
-        "customer_no": number,
-        "person_type": ptype,
-        "mobile": values["mobile"],
-        "phone": values["phone"],
-        "category": values["category"],
-        "need": values["need"],
-        "channel": values["channel"],
-        "referrer": values["referrer"],
-        "first_contact": first,
-        "expert": values["expert"],
-        "stage": Stage.FIRST_CONTACT,
-    }
-    if ptype is PersonType.NATURAL:
-        first_name, _, last_name = values["name"].partition(" ")
-        block.update(
-            first_name=first_name, last_name=last_name, national_code=values["national_id"]
-        )
-    else:
-        block.update(company_name=values["name"], legal_id=values["national_id"])
-    block.update({k: v for k, v in extra.items() if v not in (None, "")})
-    return block
 
 
 @dataclass
@@ -466,94 +549,63 @@ class NewFollowUp:
     note: str
     at: Any = None
     expert: str = ""
-    minutes: int | None = None
+    minutes: Any = None  # as typed: the entry rules read "۱۵" as well as 15
     result: str = ""  # a pre-sale stage the follow-up moved the customer to
     next_type: str = ""
     next_action: str = ""
     next_due: Any = None
     next_owner: str = ""
-    next_minutes: int | None = None
+    next_minutes: Any = None
 
 
 def log_followup(reg: Register, inp: NewFollowUp, actor: Actor) -> Plan:
     """R2, R10: record a follow-up with its planned next action in F-31-08-01 and the register."""
-    no = normalize(inp.customer_no)
-    row = reg.customer(no)
+    row = reg.customer(inp.customer_no)
+    no = _s(row.get("customer_no"))
     state = customer_state(reg, no)
-    at = _when(inp.at, actor, "at")
-    first = row.get("first_contact")
-    if isinstance(first, datetime):
-        first_aware = first if first.tzinfo else first.replace(tzinfo=TEHRAN)
-        if at < first_aware - timedelta(minutes=1):
-            raise InputError(
-                "تاریخ پیگیری پیش از اولین تماس است",
-                "the follow-up is dated before the first contact",
-                code="constraint-error",
-                field="at",
-            )
-    try:
-        ftype = FollowUpType.parse(inp.type)
-    except ValueError as e:
-        raise InputError(str(e), str(e), code="constraint-error", field="type") from None
-    note = normalize(inp.note)
-    if not note:
-        raise InputError("شرح پیگیری خالی است", "the follow-up note is empty", field="note")
-    if inp.result:
-        try:
-            target = Stage.parse(inp.result)
-        except ValueError as e:
-            raise InputError(str(e), str(e), code="constraint-error", field="result") from None
-        new_stage = lifecycle.apply("set_stage", state, target=target)
+    lifecycle.check("followup", state)
+    # Experts named here are configured ones (a typo would start a task list nobody reads).
+    expert = reg.settings.expert(inp.expert) if normalize(inp.expert) else _s(row.get("expert"))
+    owner = reg.settings.expert(inp.next_owner, "next_owner") if normalize(inp.next_owner) else ""
+    planned = inp.next_due not in (None, "")
+    fu = _validated(
+        FollowUp,
+        {
+            "at": inp.at if inp.at not in (None, "") else actor.now,
+            "type": inp.type,
+            "expert": expert,
+            "minutes": inp.minutes,
+            "description": inp.note,
+            "result": inp.result,
+            # The planned action defaults to the same kind of contact, by the same expert.
+            "next_type": inp.next_type or (inp.type if planned else None),
+            "next_action": inp.next_action,
+            "next_owner": owner or (expert if planned else None),
+            "next_due": inp.next_due,
+            "next_minutes": inp.next_minutes,
+        },
+    )
+    assert fu.at is not None and fu.type is not None
+    FOLLOWUP_AFTER_FIRST_CONTACT.check(row.get("first_contact"), fu.at)
+    if fu.result is not None:
+        new_stage = lifecycle.apply("set_stage", state, target=fu.result)
     else:
         new_stage = lifecycle.apply("followup", state)
-    next_due = None
-    next_type = None
-    if inp.next_action or inp.next_due:
-        if not inp.next_due:
-            raise InputError(
-                "برای اقدام بعدی موعد لازم است",
-                "a next action needs a due date (--next-due)",
-                field="next_due",
-            )
-        next_due = _when(inp.next_due, actor, "next_due")
-        if next_due <= at:
-            raise InputError(
-                "موعد اقدام بعدی باید پس از این پیگیری باشد",
-                "the next action must be due after this follow-up",
-                code="constraint-error",
-                field="next_due",
-            )
-        next_type = FollowUpType.parse(inp.next_type) if inp.next_type else ftype
-    expert = reg.settings.expert(inp.expert) if normalize(inp.expert) else _s(row.get("expert"))
-    owner = (
-        reg.settings.expert(inp.next_owner, "next_owner") if normalize(inp.next_owner) else expert
-    )
-    values = {
-        "at": at,
-        "type": ftype,
-        "expert": expert,
-        "minutes": inp.minutes,
-        "description": note,
-        "result": new_stage,
-        "next_type": next_type,
-        "next_action": normalize(inp.next_action) if next_due else None,
-        "next_owner": owner if next_due else None,
-        "next_due": next_due,
-        "next_minutes": inp.next_minutes if next_due else None,
-    }
+    values = fu.model_dump(exclude={"row_no"})
+    values["result"] = new_stage
     plan = Plan("followup-add")
     update = {
-        "last_followup": at,
+        "last_followup": fu.at,
         "stage": new_stage,
-        "next_due": next_due,
-        "next_action": values["next_action"],
-        "next_owner": values["next_owner"],
+        "next_due": fu.next_due,
+        "next_action": fu.next_action,
+        "next_owner": fu.next_owner,
     }
     plan.register.append(UpdateRow(CUSTOMERS.name, no, update))
     row.update(update)
     plan.folders.append(AppendFollowUp(no, _folder_name(row), values, {"stage": new_stage}))
-    _log(plan, actor, [no], {"type": ftype.value, "next_due": next_due})
-    plan.result = {"customer_no": no, "stage": new_stage.value, "next_due": next_due}
+    _log(plan, actor, [no], {"type": fu.type.value, "next_due": fu.next_due})
+    plan.result = {"customer_no": no, "stage": new_stage.value, "next_due": fu.next_due}
     plan.message_fa = f"پیگیری مشتری {no} ثبت شد"
     plan.message_en = f"follow-up of customer {no} recorded"
     return plan
@@ -564,31 +616,98 @@ def _folder_name(row: Row) -> str:
     return folder.split("/", 1)[1] if "/" in folder else folder
 
 
+def unknown_products(catalog: ProductLookup | None, codes: Iterable[str]) -> list[str]:
+    """Codes not in the after-sales catalog, when the catalog has products (else none)."""
+    if not catalog:
+        return []
+    known = {code_key(k) for k in catalog}
+    return [c for c in codes if code_key(c) not in known]
+
+
 def open_case(
-    reg: Register, customer_no: str, actor: Actor, *, products: Iterable[str] = (), at: Any = None
+    reg: Register,
+    customer_no: str,
+    actor: Actor,
+    *,
+    products: Iterable[str] = (),
+    at: Any = None,
+    national_id: str = "",
+    catalog: ProductLookup | None = None,
 ) -> Plan:
-    """R6: a sale gets a serial case number; the customer moves to Won."""
-    no = normalize(customer_no)
-    row = reg.customer(no)
-    new_stage = lifecycle.apply("open_case", customer_state(reg, no))
-    opened = _when(at, actor, "opened")
+    """R6: a sale gets a serial case number; the customer moves to Won.
+
+    Winning needs the buyer's national code / legal ID (``required_from="won"``); a customer
+    registered without it gives it here (``national_id``). With a catalog of products, every
+    product code sold must be one of them (``catalog``: the codes of the after-sales forms).
+    """
+    row = reg.customer(customer_no)
+    no = _s(row.get("customer_no"))
+    state = customer_state(reg, no)
+    new_stage = lifecycle.apply("open_case", state)
+    update: dict[str, Any] = {"stage": new_stage}
+    registration: dict[str, Any] = {"stage": new_stage}
+    if normalize(national_id):
+        try:
+            person: PersonType | None = PersonType.parse(row.get("person_type") or "")
+        except ValueError:
+            person = None
+        f = models.identity_field(person)
+        ident = _checked(f, national_id)
+        known = _s(row.get("national_id"))
+        if known and known != ident:
+            raise InputError(
+                f"{f.fa} مشتری {no} از قبل «{known}» ثبت شده است",
+                f"customer {no} already has {f.en} '{known}'",
+                code="constraint-error",
+                field=f.key,
+            )
+        update["national_id"] = ident
+        registration[f.key] = ident
+    _stage_entered(
+        {**row, **update},
+        state.stage,
+        new_stage,
+        (
+            " — کد/شناسه ملی را با پرونده بدهید: crm-xl case open … --national-code / --national-id",
+            " — give it with the case: crm-xl case open … --national-code / --national-id",
+        ),
+    )
+    items = [code for p in products for code in split_codes(p)]
+    unknown = unknown_products(catalog, items)
+    if unknown:
+        raise InputError(
+            f"کالای «{'، '.join(unknown)}» در فهرست کالاها نیست؛ ابتدا فرم خدمات پس از فروش آن را "
+            "ثبت کنید (crm-xl product add)",
+            f"product {', '.join(unknown)} is not in the catalog; record its after-sales form "
+            "first (crm-xl product add)",
+            code="unknown-product",
+            field="products",
+        )
+    issued = _peek(reg, "case", actor.now)
+    case_model = _validated(
+        Case,
+        {
+            "case_no": issued.number,
+            "customer_no": no,
+            "customer_name": row.get("name"),
+            "opened": at if at not in (None, "") else actor.now,
+            "expert": row.get("expert"),
+            "products": items,
+            "status": CaseStatus.OPEN,
+            "record_status": RecordStatus.ACTIVE,
+        },
+    )
     plan = Plan("case-open")
-    issued = _issue(reg, "case", actor.now, plan)
+    _take(reg, plan, issued)
     case = {
-        "case_no": issued.number,
-        "customer_no": no,
-        "customer_name": row.get("name"),
-        "opened": opened,
-        "expert": row.get("expert"),
-        "products": ", ".join(normalize(p) for p in products if normalize(p)),
-        "status": CaseStatus.OPEN,
-        "record_status": RecordStatus.ACTIVE,
+        **case_model.model_dump(exclude_none=True),
+        "products": ", ".join(case_model.products),
     }
     plan.register.append(AppendRow(CASES.name, case))
     reg.cases[issued.number] = case
-    plan.register.append(UpdateRow(CUSTOMERS.name, no, {"stage": new_stage}))
-    row["stage"] = new_stage
-    plan.folders.append(UpdateCustomerForm(no, _folder_name(row), {"stage": new_stage}))
+    plan.register.append(UpdateRow(CUSTOMERS.name, no, update))
+    row.update(update)
+    plan.folders.append(UpdateCustomerForm(no, _folder_name(row), registration))
     _log(plan, actor, [issued.number, no], {"products": case["products"]})
     plan.result = {"case_no": issued.number, "customer_no": no}
     plan.message_fa = f"پرونده فروش {issued.number} برای مشتری {no} تشکیل شد"
@@ -597,28 +716,11 @@ def open_case(
 
 
 def parse_rial(value: Any, field_name: str) -> int | None:
-    """A Rial amount as typed (Persian digits, digit grouping); None when blank, else > 0."""
-    if value is None or value == "":
-        return None
-    text = to_ascii_digits(normalize(str(value)))
-    text = text.replace(",", "").replace("٬", "").replace(" ", "")
+    """A Rial amount as typed (Persian digits, digit grouping); None when blank, else whole, > 0."""
     try:
-        amount = int(float(text)) if "." in text else int(text)
-    except ValueError:
-        raise InputError(
-            f"مبلغ «{value}» عدد نیست",
-            f"amount '{value}' is not a number",
-            code="type-error",
-            field=field_name,
-        ) from None
-    if amount <= 0:
-        raise InputError(
-            "مبلغ باید مثبت باشد",
-            "the amount must be positive",
-            code="constraint-error",
-            field=field_name,
-        )
-    return amount
+        return models._rial(1)(value)
+    except InputError as e:
+        raise InputError(e.fa, e.en, code=e.code, field=field_name) from None
 
 
 def add_contract(
@@ -626,17 +728,19 @@ def add_contract(
 ) -> Plan:
     """R7: a contract on a case gets a serial contract number."""
     cno, case, _ = _guarded_case(reg, case_no, "add_contract")
-    signed = _when(at, actor, "contract_date")
-    plan = Plan("contract-add")
-    issued = _issue(reg, "contract", actor.now, plan)
+    issued = _peek(reg, "contract", actor.now)
     update: dict[str, Any] = {
         "contract_no": issued.number,
-        "contract_date": signed.date(),
+        "contract_date": _day(at, actor, CASES.field("contract_date")),
         "status": CaseStatus.CONTRACTED,
     }
-    value = parse_rial(amount, "amount")
+    value = _checked(CASES.field("amount"), amount)
     if value is not None:
         update["amount"] = value
+    # The case as it will be: its own rules (contract not before the case) decide.
+    _validated(Case, {**case, **update})
+    plan = Plan("contract-add")
+    _take(reg, plan, issued)
     plan.register.append(UpdateRow(CASES.name, cno, update))
     case.update(update)
     _log(plan, actor, [issued.number, cno], {"amount": value})
@@ -646,15 +750,33 @@ def add_contract(
     return plan
 
 
+def _invoice_totals(reg: Register, cno: str, case: Row) -> dict[str, Any]:
+    """The case's invoice list, total and status from its live invoices."""
+    live = reg.live_invoices(cno)
+    total = sum(int(reg.invoices[n].get("amount") or 0) for n in live)
+    update: dict[str, Any] = {"invoice_nos": ", ".join(live) or None}
+    if live:
+        update["status"] = CaseStatus.INVOICED
+    elif _case_status(case) is CaseStatus.INVOICED:
+        update["status"] = CaseStatus.CONTRACTED if _has_contract(case) else CaseStatus.OPEN
+    if total:
+        update["amount"] = total
+    return update
+
+
 def issue_invoice(
     reg: Register, case_no: str, actor: Actor, *, amount: Any = None, at: Any = None
 ) -> Plan:
     """R8: a serial invoice number, plus the Moadian tax id when a memory id is configured."""
     cno, case, customer_no = _guarded_case(reg, case_no, "issue_invoice")
-    issued_at = _when(at, actor, "issued")
-    value = parse_rial(amount, "amount")
+    issued_at = _moment(at, actor, INVOICES.field("issued"))
+    INVOICE_AFTER_CASE.check(case.get("opened"), issued_at)
+    number = _peek(reg, "invoice", issued_at)
+    values = {"invoice_no": number.number, "case_no": cno, "customer_no": customer_no}
+    inv = _validated(Invoice, {**values, "issued": issued_at, "amount": amount})
+    value = inv.amount
     plan = Plan("invoice-issue")
-    issued = _issue(reg, "invoice", issued_at, plan)
+    issued = _take(reg, plan, number)
     tax_id = None
     memory_id = reg.settings.fiscal_memory_id
     if memory_id:
@@ -672,11 +794,7 @@ def issue_invoice(
     }
     plan.register.append(AppendRow(INVOICES.name, invoice))
     reg.invoices[issued.number] = invoice
-    live = reg.live_invoices(cno)
-    total = sum(int(reg.invoices[n].get("amount") or 0) for n in live)
-    update: dict[str, Any] = {"invoice_nos": ", ".join(live), "status": CaseStatus.INVOICED}
-    if total:
-        update["amount"] = total
+    update = _invoice_totals(reg, cno, case)
     plan.register.append(UpdateRow(CASES.name, cno, update))
     case.update(update)
     _log(plan, actor, [issued.number, cno], {"amount": value, "tax_id": tax_id})
@@ -695,23 +813,24 @@ def crm_done(
     actor: Actor,
     *,
     at: Any = None,
-    products: Mapping[str, bool] | None = None,
+    products: ProductLookup | None = None,
 ) -> Plan:
     """R11's last stage: after-sales / satisfaction done for the customer's sale.
 
     ``products`` (product code key → its F-31-07-01 is complete) makes the step refuse while
-    a product sold to this customer has no complete after-sales form (seed 003).
+    a product sold to this customer has no complete after-sales form (seed 003). Every entrance
+    passes it (the store reads it from the workspace); None is for callers with no workspace.
     """
-    no = normalize(customer_no)
-    row = reg.customer(no)
-    new_stage = lifecycle.apply("crm_done", customer_state(reg, no))
+    row = reg.customer(customer_no)
+    no = _s(row.get("customer_no"))
+    state = customer_state(reg, no)
+    new_stage = lifecycle.apply("crm_done", state)
+    _stage_entered(row, state.stage, new_stage, ("", ""))
     if products is not None:
-        from crm_xl.domain.aftersales import require_aftersales
-
         require_aftersales(products, reg.cases_of(no))
-    when = _when(at, actor, "crm_done")
+    when = _day(at, actor, CUSTOMERS.field("crm_done"))
     plan = Plan("crm-done")
-    update = {"stage": new_stage, "crm_done": when.date(), "next_due": None, "next_action": None}
+    update = {"stage": new_stage, "crm_done": when, "next_due": None, "next_action": None}
     plan.register.append(UpdateRow(CUSTOMERS.name, no, update))
     row.update(update)
     plan.folders.append(UpdateCustomerForm(no, _folder_name(row), {"stage": new_stage}))
@@ -726,19 +845,20 @@ def close_customer(
     reg: Register, customer_no: str, actor: Actor, *, lost: bool = False, at: Any = None
 ) -> Plan:
     """R11: close and temporarily archive; refused before CRM done unless the customer is lost."""
-    no = normalize(customer_no)
-    row = reg.customer(no)
+    row = reg.customer(customer_no)
+    no = _s(row.get("customer_no"))
     state = customer_state(reg, no)
     if lost and state.stage is not Stage.LOST:
         lost_stage = lifecycle.apply("mark_lost", state)
         state = lifecycle.CustomerState(lost_stage, state.case_count, state.live_case_count)
     new_stage = lifecycle.apply("close", state)
-    when = _when(at, actor, "closed")
+    when = _day(at, actor, CUSTOMERS.field("closed"))
+    CLOSED_AFTER_CRM.check(row.get("crm_done"), when)
     folder = _folder_name(row)
     plan = Plan("customer-close")
     update = {
         "stage": new_stage,
-        "closed": when.date(),
+        "closed": when,
         "folder": f"archive/{folder}",
         "next_due": None,
         "next_action": None,
@@ -757,28 +877,131 @@ def close_customer(
     return plan
 
 
+def cancel_case(reg: Register, case_no: str, actor: Actor, *, reason: str, at: Any = None) -> Plan:
+    """Cancel a sales case (the negotiation fell through): it stays, marked cancelled.
+
+    Refused while the case has live invoices (void them first). A won customer whose every
+    case is cancelled can then be closed as lost, or sold to again.
+    """
+    cno, case, customer_no = _guarded_case(reg, case_no, "cancel_case")
+    why = _reason(reason, "cancel_case")
+    when = _moment(at, actor, LOG.field("at"))
+    models.CANCELLED_AFTER_CASE.check(case.get("opened"), when)
+    plan = Plan("case-cancel")
+    update = {"status": CaseStatus.CANCELLED}
+    plan.register.append(UpdateRow(CASES.name, cno, update))
+    case.update(update)
+    _log(plan, actor, [cno, customer_no], {"reason": why, "at": when})
+    plan.result = {"case_no": cno, "customer_no": customer_no, "status": CaseStatus.CANCELLED.value}
+    plan.message_fa = f"پرونده {cno} لغو شد"
+    plan.message_en = f"case {cno} cancelled"
+    return plan
+
+
+def reopen_customer(
+    reg: Register, customer_no: str, actor: Actor, *, reason: str, at: Any = None
+) -> Plan:
+    """Bring a lost or closed customer back to follow-up (R11 archives only "temporarily").
+
+    A closed customer's folder comes back from archive/ to customers/; the closing and CRM
+    dates of the finished cycle are cleared (the change log keeps them) and a follow-up is
+    planned as at first contact.
+    """
+    row = reg.customer(customer_no)
+    no = _s(row.get("customer_no"))
+    state = customer_state(reg, no)
+    new_stage = lifecycle.apply("reopen", state)
+    why = _reason(reason, "reopen")
+    when = _moment(at, actor, LOG.field("at"))
+    # The follow-up it plans must come after the last contact (validate's next-due rule).
+    last = row.get("last_followup") or row.get("first_contact")
+    models.REOPENED_AFTER_LAST_CONTACT.check(last, when)
+    folder = _folder_name(row)
+    archived = _s(row.get("folder")).startswith("archive/") or state.stage is Stage.CLOSED
+    expert = _s(row.get("expert"))
+    due = first_due(reg, when)
+    update: dict[str, Any] = {
+        "stage": new_stage,
+        "crm_done": None,
+        "closed": None,
+        "folder": f"customers/{folder}",
+        "next_due": due,
+        "next_action": "پیگیری پس از بازگشایی پرونده",
+        "next_owner": expert or None,
+        "followup_state": FollowUpState.ON_TIME,
+        "state_reason": None,
+    }
+    plan = Plan("customer-reopen")
+    plan.register.append(UpdateRow(CUSTOMERS.name, no, update))
+    if archived:
+        plan.folders.append(RestoreFolder(no, folder, {"stage": new_stage}))
+    else:
+        plan.folders.append(UpdateCustomerForm(no, folder, {"stage": new_stage}))
+    row.update(update)
+    _log(plan, actor, [no], {"reason": why, "from": state.stage.value, "at": when})
+    plan.result = {
+        "customer_no": no,
+        "stage": new_stage.value,
+        "folder": update["folder"],
+        "next_due": due.isoformat(),
+    }
+    plan.message_fa = f"پرونده مشتری {no} بازگشایی شد"
+    plan.message_en = f"customer {no} reopened"
+    return plan
+
+
 def void_number(reg: Register, number: str, actor: Actor, *, reason: str = "") -> Plan:
-    """Mark a number void: it stays in the register, marked, and is never issued again."""
+    """Mark a number void: it stays in the register, marked, and is never issued again.
+
+    A customer is voided only once its cases are void or cancelled, a case once its invoices
+    are void: nothing live is left pointing at a void number.
+    """
     n = normalize(number)
+    if n and not any(n in t for t in (reg.customers, reg.cases, reg.invoices)):
+        n = to_ascii_digits(n).upper()  # typed with Persian digits or in lower case
     plan = Plan("void")
     if n in reg.customers:
         table, key = CUSTOMERS.name, n
+        live = [_s(c.get("case_no")) for c in reg.cases_of(n) if _live_case(c)]
+        if live and not _is_void(reg.customers[n]):
+            raise InputError(
+                f"مشتری {n} پرونده فعال دارد ({'، '.join(live)})؛ ابتدا آن را لغو کنید "
+                "(crm-xl case cancel) یا باطل کنید (crm-xl void)",
+                f"customer {n} has live cases ({', '.join(live)}); cancel them "
+                "(crm-xl case cancel) or void them (crm-xl void) first",
+                code="void-refused",
+            )
     elif n in reg.cases:
         table, key = CASES.name, n
+        invoices = reg.live_invoices(n)
+        if invoices and not _is_void(reg.cases[n]):
+            raise InputError(
+                f"پرونده {n} فاکتور فعال دارد ({'، '.join(invoices)})؛ ابتدا آن را باطل کنید (crm-xl void)",
+                f"case {n} has live invoices ({', '.join(invoices)}); void them first (crm-xl void)",
+                code="void-refused",
+            )
     elif n in reg.invoices:
         table, key = INVOICES.name, n
     else:
-        owner = next((k for k, c in reg.cases.items() if _s(c.get("contract_no")) == n), None)
+        contracts = {models.contract_number(c.get("contract_no")): k for k, c in reg.cases.items()}
+        owner = contracts.get(n) if n else None
         if owner is None:
             raise InputError(
                 f"شماره «{number}» در دفتر ثبت پیدا نشد",
                 f"number '{number}' is not in the register",
                 code="not-found",
             )
-        # A contract lives on its case row: the case goes back to open, the number stays logged.
-        update = {"contract_no": f"{n} (باطل)", "status": CaseStatus.OPEN}
+        case = reg.cases[owner]
+        if voided_contract(case.get("contract_no")):
+            raise InputError(
+                f"شماره {n} قبلاً باطل شده است", f"number {n} is already void", code="already-void"
+            )
+        # A contract lives on its case row: the number stays, marked; the case loses its contract.
+        update: dict[str, Any] = {"contract_no": f"{n} {models.VOID_MARK}"}
+        if _case_status(case) is CaseStatus.CONTRACTED:
+            update["status"] = CaseStatus.OPEN
         plan.register.append(UpdateRow(CASES.name, owner, update))
-        reg.cases[owner].update(update)
+        case.update(update)
         _log(plan, actor, [n], {"reason": normalize(reason), "kind": "contract"})
         plan.result = {"voided": n}
         plan.message_fa, plan.message_en = f"شماره {n} باطل شد", f"number {n} voided"
@@ -790,6 +1013,13 @@ def void_number(reg: Register, number: str, actor: Actor, *, reason: str = "") -
         )
     plan.register.append(UpdateRow(table, key, {"record_status": RecordStatus.VOID}))
     rows[table][key]["record_status"] = RecordStatus.VOID.fa
+    if table == INVOICES.name:
+        # The case's invoice list and total follow its live invoices.
+        cno = _s(reg.invoices[key].get("case_no"))
+        if cno in reg.cases:
+            totals = _invoice_totals(reg, cno, reg.cases[cno])
+            plan.register.append(UpdateRow(CASES.name, cno, totals))
+            reg.cases[cno].update(totals)
     _log(plan, actor, [n], {"reason": normalize(reason)})
     plan.result = {"voided": n}
     plan.message_fa, plan.message_en = f"شماره {n} باطل شد", f"number {n} voided"

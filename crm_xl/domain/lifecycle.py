@@ -18,6 +18,8 @@ rule book.  Decisions:
   customers (archived files are not written to).
 * Open (:func:`is_open`) = not final; LOST and CLOSED are final.  CRM_DONE is open: it waits
   to be closed but needs no follow-up (:func:`needs_followup`).
+* A void customer or case (its number voided, kept only as a record) takes no operation.
+* A refusal that sends the user elsewhere names the command that does it.
 """
 
 from __future__ import annotations
@@ -43,6 +45,20 @@ TRANSITIONS: dict[Stage, frozenset[Stage]] = {
     S.CLOSED: frozenset({S.FOLLOW_UP}),
 }
 
+#: Stages at or after the stage a field is required from (``schema.Field.required_from``).
+#: LOST is a side branch: a customer who never bought needs no buyer data.
+LATER: dict[Stage, frozenset[Stage]] = {
+    S.WON: frozenset({S.WON, S.CRM_DONE, S.CLOSED}),
+    S.CRM_DONE: frozenset({S.CRM_DONE, S.CLOSED}),
+    S.CLOSED: frozenset({S.CLOSED}),
+}
+
+
+def at_or_after(stage_key: str) -> frozenset[Stage]:
+    """The stages in which a field ``required_from`` this stage key must be filled."""
+    return LATER.get(Stage.parse(stage_key), frozenset({Stage.parse(stage_key)}))
+
+
 #: Operations and their labels (fa, en).
 OPERATIONS: dict[str, tuple[str, str]] = {
     "followup": ("ثبت پیگیری", "log a follow-up"),
@@ -63,8 +79,9 @@ class CaseState:
     """What the guards need to know about one sales case."""
 
     status: CaseStatus = CaseStatus.OPEN
-    has_contract: bool = False
+    has_contract: bool = False  # a contract that is not void
     invoice_count: int = 0  # active (not void) invoices
+    void: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,8 +89,9 @@ class CustomerState:
     """What the guards need to know about one customer."""
 
     stage: Stage
-    case_count: int = 0  # all cases, cancelled included
-    live_case_count: int = 0  # cases not cancelled
+    case_count: int = 0  # all cases, cancelled included (void ones not)
+    live_case_count: int = 0  # cases neither cancelled nor void
+    void: bool = False
 
 
 def is_open(stage: Stage) -> bool:
@@ -114,12 +132,21 @@ def check(
             f"unknown operation '{operation}'",
             code="lifecycle-guard",
         )
+    if state.void or (case is not None and case.void):
+        what_fa, what_en = ("مشتری", "customer") if state.void else ("پرونده", "case")
+        op_fa, op_en = OPERATIONS[operation]
+        raise InputError(
+            f"{op_fa} ممکن نیست: شماره این {what_fa} باطل شده است و عملیاتی روی آن ثبت نمی‌شود",
+            f"cannot {op_en}: this {what_en} number is void and takes no further operation",
+            code="void-number",
+            field="record_status",
+        )
     if operation == "followup":
         if st in FINAL:
             raise _refuse(
                 operation,
-                "مشتری نهایی شده است؛ ابتدا بازگشایی کنید",
-                "the customer is final; reopen first",
+                "مشتری نهایی شده است؛ ابتدا بازگشایی کنید (crm-xl customer reopen)",
+                "the customer is final; reopen first (crm-xl customer reopen)",
                 st,
             )
     elif operation == "set_stage":
@@ -147,7 +174,10 @@ def check(
     elif operation == "open_case":
         if st in FINAL:
             raise _refuse(
-                operation, "مشتری منصرف شده یا بسته است", "the customer is lost or closed", st
+                operation,
+                "مشتری منصرف شده یا بسته است؛ ابتدا بازگشایی کنید (crm-xl customer reopen)",
+                "the customer is lost or closed; reopen first (crm-xl customer reopen)",
+                st,
             )
     elif operation in ("add_contract", "issue_invoice", "cancel_case"):
         if case is None:
@@ -155,8 +185,8 @@ def check(
         if st is S.CLOSED:
             raise _refuse(
                 operation,
-                "پرونده مشتری بسته و بایگانی شده است",
-                "the customer is closed and archived",
+                "پرونده مشتری بسته و بایگانی شده است؛ ابتدا بازگشایی کنید (crm-xl customer reopen)",
+                "the customer is closed and archived; reopen first (crm-xl customer reopen)",
                 st,
             )
         if case.status is CaseStatus.CANCELLED:
@@ -168,8 +198,8 @@ def check(
         if operation == "cancel_case" and case.invoice_count > 0:
             raise _refuse(
                 operation,
-                "ابتدا فاکتورهای پرونده را باطل کنید",
-                "void the case's invoices first",
+                "ابتدا فاکتورهای پرونده را باطل کنید (crm-xl void)",
+                "void the case's invoices first (crm-xl void)",
                 st,
             )
     elif operation == "crm_done":
@@ -184,19 +214,21 @@ def check(
         if st not in (S.CRM_DONE, S.LOST):
             raise _refuse(
                 operation,
-                "بستن فقط پس از انجام CRM یا انصراف مشتری",
-                "a customer is closed only after CRM is done or when lost",
+                "بستن فقط پس از انجام CRM (crm-xl customer crm-done) یا انصراف مشتری (--lost)",
+                "a customer is closed only after CRM is done (crm-xl customer crm-done) or as lost (--lost)",
                 st,
             )
     elif operation == "reopen":
         if st not in FINAL:
             raise _refuse(operation, "مشتری باز است", "the customer is not lost or closed", st)
-    elif operation == "mark_lost":  # noqa: SIM102 - one branch per operation reads better
+    elif operation == "mark_lost":
+        if st in FINAL:
+            raise _refuse(operation, "مشتری از قبل نهایی است", "the customer is already final", st)
         if st not in PRE_SALE and not (st is S.WON and state.live_case_count == 0):
             raise _refuse(
                 operation,
-                "مشتری فروش فعال دارد یا نهایی است؛ ابتدا پرونده‌ها را لغو کنید",
-                "the customer has a live sale or is final; cancel the cases first",
+                "مشتری فروش فعال دارد؛ ابتدا پرونده‌ها را لغو کنید (crm-xl case cancel)",
+                "the customer has a live sale; cancel the cases first (crm-xl case cancel)",
                 st,
             )
 

@@ -2,7 +2,8 @@
 
 Every entry point takes the workbook (``xw.Book.caller()`` when run from a button), reads its
 inputs from the panel's entry cells by their defined names (``vba.PANEL_FIELDS``), calls the
-same core operation as the CLI through :func:`crm_xl.excel.store.run_live`, and writes a
+same ``ops.store`` operation as the CLI with the same inputs, written into the live workbook
+(:func:`crm_xl.excel.store.live_runner`), and writes a
 Persian + English message into the status cell. On success the data cells it used are
 cleared; the customer and case number cells are kept (or set to the new number), so the next
 button can act on the same customer. A customer or case number left empty is taken from the
@@ -13,7 +14,6 @@ Python traceback, and returned.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterable
@@ -22,13 +22,14 @@ from typing import Any
 
 from crm_xl.domain import decide
 from crm_xl.domain.changes import Plan
-from crm_xl.domain.enums import PersonType
 from crm_xl.domain.errors import CrmError
 from crm_xl.domain.schema import CASES, CUSTOMERS
-from crm_xl.excel.store import XlwingsBook, run_live, workspace_of
+from crm_xl.excel.store import XlwingsBook, live_runner, workspace_of
 from crm_xl.io import vba
 from crm_xl.io.workspace import Workspace
-from crm_xl.ops.store import actor
+from crm_xl.ops import store
+from crm_xl.ops.refresh import refresh
+from crm_xl.ops.store import Runner
 
 __all__ = [
     "close_and_archive",
@@ -185,38 +186,35 @@ def _press(book: Any, action: Callable[[Panel], str]) -> str:
     return text
 
 
-def _live(panel: Panel, plan_of: Callable[[decide.Register], Plan]) -> Plan:
-    return run_live(panel.book, _workspace(panel.book), plan_of)
+def _ws(panel: Panel) -> Workspace:
+    return _workspace(panel.book)
 
 
-# --- the operations -------------------------------------------------------------------------
+def _live(panel: Panel) -> Runner:
+    """Where a button's operation writes: the live workbook it was pressed in."""
+    return live_runner(panel.book)
+
+
+# --- the operations: the same ``ops`` calls as the CLI, with the same inputs -------------------
 
 
 def register_customer(book: Any = None) -> str:
-    """Register a new customer from the «مشتری جدید» section."""
+    """Register a new customer from the «مشتری جدید» section (``crm-xl customer add``)."""
 
     def action(p: Panel) -> str:
-        ptype = p.text("in_person_type")
-        ident = p.text("in_national_id")
-        try:
-            legal = PersonType.parse(ptype) is PersonType.LEGAL
-        except ValueError:
-            legal = len(ident) == 11
         inp = decide.NewCustomer(
             name=p.text("in_name"),
-            person_type=ptype,
+            person_type=p.text("in_person_type"),
             channel=p.text("in_channel"),
             expert=p.text("in_expert"),
             need=p.text("in_need"),
-            national_code="" if legal else ident,
-            national_id=ident if legal else "",
+            national_id=p.text("in_national_id"),  # the rules read it by the person type
             mobile=p.text("in_mobile"),
             phone=p.text("in_phone"),
             referrer=p.text("in_referrer"),
             category=p.text("in_category"),
         )
-        who = actor()
-        plan = _live(p, lambda reg: decide.register_customer(reg, inp, who))
+        plan = store.add_customer(_ws(p), inp, runner=_live(p))
         no = str(plan.result.get("customer_no") or "")
         p.clear(_CUSTOMER_CELLS)
         p.put("in_customer", no)
@@ -229,27 +227,18 @@ def log_followup(book: Any = None) -> str:
     """Log a follow-up and the next action for the customer in «شماره مشتری»."""
 
     def action(p: Panel) -> str:
-        minutes = p.value("in_minutes")
         inp = decide.NewFollowUp(
             customer_no=_customer(p),
             type=p.text("in_followup_type"),
             note=p.text("in_note"),
-            minutes=minutes if isinstance(minutes, int) else None,
+            minutes=p.value("in_minutes"),  # as typed: the entry rules judge it
             result=p.text("in_result"),
             next_type=p.text("in_next_type"),
             next_action=p.text("in_next_action"),
             next_due=p.value("in_next_due"),
             next_owner=p.text("in_next_owner"),
         )
-        if minutes is not None and not isinstance(minutes, int):
-            raise CrmError(
-                f"مدت «{minutes}» عدد دقیقه نیست",
-                f"minutes '{minutes}' is not a whole number",
-                code="input",
-                field="minutes",
-            )
-        who = actor()
-        plan = _live(p, lambda reg: decide.log_followup(reg, inp, who))
+        plan = store.add_followup(_ws(p), inp, runner=_live(p))
         p.clear(_FOLLOWUP_CELLS)
         return _message(plan)
 
@@ -257,15 +246,23 @@ def log_followup(book: Any = None) -> str:
 
 
 def open_case(book: Any = None) -> str:
-    """Open a sales case for the customer; its number goes into «شماره پرونده»."""
+    """Open a sales case for the customer; its number goes into «شماره پرونده».
+
+    The products cell holds the codes as typed (comma-separated); the panel's national id cell,
+    if filled, gives the buyer's identity as ``case open --national-id`` does.
+    """
 
     def action(p: Panel) -> str:
         no = _customer(p)
-        products = [s.strip() for s in re.split(r"[,،;\n]", p.text("in_products")) if s.strip()]
-        who = actor()
-        plan = _live(p, lambda reg: decide.open_case(reg, no, who, products=products))
+        plan = store.open_case(
+            _ws(p),
+            no,
+            products=[p.text("in_products")],
+            national_id=p.text("in_national_id"),
+            runner=_live(p),
+        )
         case_no = str(plan.result.get("case_no") or "")
-        p.clear(["in_products"])
+        p.clear(["in_products", "in_national_id"])
         p.put("in_case", case_no)
         return _message(plan, case_no)
 
@@ -278,8 +275,7 @@ def issue_contract(book: Any = None) -> str:
     def action(p: Panel) -> str:
         case_no = _case(p)
         at, amount = p.value("in_contract_date"), p.value("in_amount")
-        who = actor()
-        plan = _live(p, lambda reg: decide.add_contract(reg, case_no, who, at=at, amount=amount))
+        plan = store.add_contract(_ws(p), case_no, at=at, amount=amount, runner=_live(p))
         p.clear(["in_contract_date", "in_amount"])
         return _message(plan, str(plan.result.get("contract_no") or ""))
 
@@ -292,8 +288,7 @@ def issue_invoice(book: Any = None) -> str:
     def action(p: Panel) -> str:
         case_no = _case(p)
         amount = p.value("in_amount")
-        who = actor()
-        plan = _live(p, lambda reg: decide.issue_invoice(reg, case_no, who, amount=amount))
+        plan = store.issue_invoice(_ws(p), case_no, amount=amount, runner=_live(p))
         p.clear(["in_amount"])
         extra = " ".join(
             str(plan.result.get(k)) for k in ("invoice_no", "tax_id") if plan.result.get(k)
@@ -304,12 +299,14 @@ def issue_invoice(book: Any = None) -> str:
 
 
 def mark_crm_done(book: Any = None) -> str:
-    """Record that the customer's after-sales/CRM stage is done (R11)."""
+    """Record that the customer's after-sales/CRM stage is done (R11).
+
+    ``crm-xl customer crm-done``'s operation: refused while a product sold has no complete
+    after-sales form (F-31-07-01).
+    """
 
     def action(p: Panel) -> str:
-        no = _customer(p)
-        who = actor()
-        return _message(_live(p, lambda reg: decide.crm_done(reg, no, who)))
+        return _message(store.crm_done(_ws(p), _customer(p), runner=_live(p)))
 
     return _press(book, action)
 
@@ -318,9 +315,7 @@ def close_and_archive(book: Any = None) -> str:
     """Close the customer's file and move its folder to the archive (after CRM is done)."""
 
     def action(p: Panel) -> str:
-        no = _customer(p)
-        who = actor()
-        plan = _live(p, lambda reg: decide.close_customer(reg, no, who))
+        plan = store.close_customer(_ws(p), _customer(p), runner=_live(p))
         p.clear(["in_customer"])
         return _message(plan, str(plan.result.get("folder") or ""))
 
@@ -328,19 +323,17 @@ def close_and_archive(book: Any = None) -> str:
 
 
 def refresh_overdue(book: Any = None) -> str:
-    """Recompute every customer's follow-up state from the forms and write it to the register."""
+    """``crm-xl refresh``: re-read the forms, write every customer's follow-up state."""
 
     def action(p: Panel) -> str:
-        from crm_xl.ops.refresh import refresh_plan, scan_forms
-
-        ws = _workspace(p.book)
-        who = actor()
-
-        def plan_of(reg: decide.Register) -> Plan:
-            scans = scan_forms(ws, reg.customers, who.now)
-            return refresh_plan(ws, reg.customers, scans, who.now, who, recheck=False).plan
-
-        return _message(_live(p, plan_of))
+        result = refresh(_ws(p), runner=_live(p))
+        lines = [
+            f"✔ وضعیت پیگیری {len(result.statuses)} مشتری به‌روز شد "
+            f"({len(result.changed)} تغییر، {len(result.problems)} مشکل)",
+            f"follow-up state of {len(result.statuses)} customers refreshed "
+            f"({len(result.changed)} changed, {len(result.problems)} problems)",
+        ]
+        return "\n".join(lines)
 
     return _press(book, action)
 

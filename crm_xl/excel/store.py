@@ -27,9 +27,9 @@ from crm_xl.domain.schema import F_31_08_02, Field, Form, Table
 from crm_xl.io.safety import workspace_lock
 from crm_xl.io.workbook import converter, number_format_for, to_cell_value
 from crm_xl.io.workspace import Workspace
-from crm_xl.ops.store import actor, decide_and_apply
+from crm_xl.ops.store import Runner, actor, decide_and_apply
 
-__all__ = ["XlwingsBook", "run_live", "workspace_of"]
+__all__ = ["XlwingsBook", "live_runner", "run_live", "workspace_of"]
 
 Record = dict[str, object]
 
@@ -234,3 +234,15 @@ def run_live(
                 book.save()
 
         return decide_and_apply(ws, target, decide, who.now, write)
+
+
+def live_runner(book: Any, *, save: bool = True) -> Runner:
+    """A ``store.Runner`` that writes into the live workbook ``book``: with it an Excel button
+    calls the very ``ops.store`` operation the CLI calls, with the same inputs."""
+
+    def runner(
+        ws: Workspace, decide: Callable[[decide.Register], Plan], *, now: datetime | None
+    ) -> Plan:
+        return run_live(book, ws, decide, now=now, save=save)
+
+    return runner

@@ -328,6 +328,11 @@ def _build(line: int, values: dict[str, str], channel: str | None, expert: str |
         at=at,
         extra=extra,
     )
+    if not lead.reasons:  # the entry rules customer add applies (a need, valid fields)
+        try:
+            decide.check_new_customer(lead.customer)
+        except InputError as e:
+            lead.reasons.append(str(e))
     if lead.reasons:
         lead.status = "invalid"
     return lead

@@ -477,8 +477,13 @@ def refresh_plan(
     return RefreshDecision(plan, statuses, updates, problems, counts, merged)
 
 
-def refresh(ws: Workspace, now: datetime | None = None) -> RefreshResult:
-    """Re-read the forms, recompute every state, write what changed into the register."""
+def refresh(
+    ws: Workspace, now: datetime | None = None, *, runner: store.Runner = store.run
+) -> RefreshResult:
+    """Re-read the forms, recompute every state, write what changed into the register.
+
+    ``runner`` writes the decision (the file by default; an Excel button's live workbook).
+    """
     started = _time.perf_counter()
     when = now or now_tehran()
     pre_rows, excel = _keyed(_read_register_rows(ws))
@@ -497,7 +502,7 @@ def refresh(ws: Workspace, now: datetime | None = None) -> RefreshResult:
         )
         return d.plan
 
-    store.run(ws, plan_of)
+    runner(ws, plan_of, now=None)
     problems: list[Problem] = _register_problems(ws, excel, pre_rows) + out["problems"]
     missing = missing_state_formatting(ws.register_path)
     if missing:

@@ -32,6 +32,7 @@ from crm_xl.domain.changes import (
     CreateCustomerForm,
     FolderChange,
     Plan,
+    RestoreFolder,
     SetCounter,
     UpdateCustomerForm,
     UpdateRow,
@@ -53,6 +54,7 @@ from crm_xl.io.formstamp import FormStamper
 from crm_xl.io.safety import atomic_write, check_not_open, verify_xlsx, workspace_lock
 from crm_xl.io.workbook import FormBook
 from crm_xl.io.workspace import Workspace
+from crm_xl.ops.products import product_index
 
 
 class TableTarget(Protocol):
@@ -262,6 +264,9 @@ def _prepare(ws: Workspace, ch: FolderChange, now: datetime) -> _Prepared:
 
         return _Prepared(commit, lambda: shutil.rmtree(staging, ignore_errors=True))
 
+    if isinstance(ch, RestoreFolder):
+        return _prepare_restore(ws, ch)
+
     if isinstance(ch, ArchiveFolder):
         src = resolve_inside(ws.customers_dir, ch.folder)
         if not src.exists():
@@ -301,6 +306,44 @@ def _prepare(ws: Workspace, ch: FolderChange, now: datetime) -> _Prepared:
         os.replace(tmp, path)
 
     return _Prepared(replace, lambda: tmp.unlink(missing_ok=True))
+
+
+def _prepare_restore(ws: Workspace, ch: RestoreFolder) -> _Prepared:
+    """A reopened customer's folder: its form updated in place, then back to customers/."""
+    src = resolve_inside(ws.archive_dir, ch.folder)
+    if not src.is_dir():
+        found = find_customer_folder(ws.archive_dir, ch.customer_no)
+        if found is None:
+            raise CrmError(
+                f"پوشه بایگانی‌شده مشتری {ch.customer_no} پیدا نشد",
+                f"archived folder of customer {ch.customer_no} not found",
+                code="missing-folder",
+                file=src,
+            )
+        src = found
+    target = ws.customers_dir / src.name
+    if target.exists():  # never merge two folders: the register must name the one it means
+        raise CrmError(
+            f"پوشه «{src.name}» در customers از قبل هست؛ بازگشایی انجام نشد",
+            f"folder '{src.name}' already exists in customers/; nothing was reopened",
+            code="folder-exists",
+            file=target,
+        )
+    check_folder_forms_closed(src)
+    form = find_customer_form(ws, ch.customer_no, f"archive/{src.name}", archived=True)
+    tmp: Path | None = None
+    if form is not None and ch.registration:
+        book = FormBook.open(form)
+        book.write_block(REGISTRATION.name, ch.registration)
+        tmp = _tmp_path(form)
+        book.save(tmp)
+
+    def restore() -> None:
+        if tmp is not None and form is not None:
+            os.replace(tmp, form)
+        move_folder(src, ws.customers_dir)
+
+    return _Prepared(restore, lambda: tmp.unlink(missing_ok=True) if tmp else None)
 
 
 def _is_int(v: object) -> bool:
@@ -456,14 +499,27 @@ def decide_and_apply(
 # --- the operations, as Python calls ---------------------------------------------------------
 
 
-def add_customer(ws: Workspace, inp: decide.NewCustomer, *, now: datetime | None = None) -> Plan:
-    who = actor(now)
-    return run(ws, lambda reg: decide.register_customer(reg, inp, who), now=who.now)
+class Runner(Protocol):
+    """How a decision reaches the register: :func:`run` (the file) or the live workbook of an
+    Excel button (``excel.store.live_runner``). The operations below are the same for both."""
+
+    def __call__(
+        self, ws: Workspace, decide: Callable[[decide.Register], Plan], *, now: datetime | None
+    ) -> Plan: ...
 
 
-def add_followup(ws: Workspace, inp: decide.NewFollowUp, *, now: datetime | None = None) -> Plan:
+def add_customer(
+    ws: Workspace, inp: decide.NewCustomer, *, now: datetime | None = None, runner: Runner = run
+) -> Plan:
     who = actor(now)
-    return run(ws, lambda reg: decide.log_followup(reg, inp, who), now=who.now)
+    return runner(ws, lambda reg: decide.register_customer(reg, inp, who), now=who.now)
+
+
+def add_followup(
+    ws: Workspace, inp: decide.NewFollowUp, *, now: datetime | None = None, runner: Runner = run
+) -> Plan:
+    who = actor(now)
+    return runner(ws, lambda reg: decide.log_followup(reg, inp, who), now=who.now)
 
 
 def open_case(
@@ -472,41 +528,66 @@ def open_case(
     *,
     products: Iterable[str] = (),
     at: Any = None,
+    national_id: str = "",
     now: datetime | None = None,
+    runner: Runner = run,
 ) -> Plan:
+    """Open a sales case; ``national_id`` gives the buyer's national code / legal ID if the
+    register has none yet; product codes must be in the after-sales catalog when it has any."""
     who = actor(now)
     items = list(products)
-    return run(
-        ws, lambda reg: decide.open_case(reg, customer_no, who, products=items, at=at), now=who.now
-    )
+    catalog = product_index(ws)  # read before the lock: opening a case writes no product form
+
+    def decision(reg: decide.Register) -> Plan:
+        return decide.open_case(
+            reg, customer_no, who, products=items, at=at, national_id=national_id, catalog=catalog
+        )
+
+    return runner(ws, decision, now=who.now)
 
 
 def add_contract(
-    ws: Workspace, case_no: str, *, at: Any = None, amount: Any = None, now: datetime | None = None
+    ws: Workspace,
+    case_no: str,
+    *,
+    at: Any = None,
+    amount: Any = None,
+    now: datetime | None = None,
+    runner: Runner = run,
 ) -> Plan:
     who = actor(now)
-    return run(
+    return runner(
         ws, lambda reg: decide.add_contract(reg, case_no, who, at=at, amount=amount), now=who.now
     )
 
 
 def issue_invoice(
-    ws: Workspace, case_no: str, *, amount: Any = None, at: Any = None, now: datetime | None = None
+    ws: Workspace,
+    case_no: str,
+    *,
+    amount: Any = None,
+    at: Any = None,
+    now: datetime | None = None,
+    runner: Runner = run,
 ) -> Plan:
     who = actor(now)
-    return run(
+    return runner(
         ws, lambda reg: decide.issue_invoice(reg, case_no, who, amount=amount, at=at), now=who.now
     )
 
 
 def crm_done(
-    ws: Workspace, customer_no: str, *, at: Any = None, now: datetime | None = None
+    ws: Workspace,
+    customer_no: str,
+    *,
+    at: Any = None,
+    now: datetime | None = None,
+    runner: Runner = run,
 ) -> Plan:
-    from crm_xl.ops.products import product_index
-
+    """CRM done, refused while a product sold lacks a complete after-sales form (seed 003)."""
     who = actor(now)
     known = product_index(ws)  # read before the lock: crm_done writes no product form
-    return run(
+    return runner(
         ws, lambda reg: decide.crm_done(reg, customer_no, who, at=at, products=known), now=who.now
     )
 
@@ -518,18 +599,58 @@ def close_customer(
     lost: bool = False,
     at: Any = None,
     now: datetime | None = None,
+    runner: Runner = run,
 ) -> Plan:
     who = actor(now)
-    return run(
+    return runner(
         ws, lambda reg: decide.close_customer(reg, customer_no, who, lost=lost, at=at), now=who.now
     )
 
 
+def cancel_case(
+    ws: Workspace,
+    case_no: str,
+    *,
+    reason: str,
+    at: Any = None,
+    now: datetime | None = None,
+    runner: Runner = run,
+) -> Plan:
+    """Cancel a sales case (its invoices voided first); logged with the reason."""
+    who = actor(now)
+    return runner(
+        ws, lambda reg: decide.cancel_case(reg, case_no, who, reason=reason, at=at), now=who.now
+    )
+
+
+def reopen_customer(
+    ws: Workspace,
+    customer_no: str,
+    *,
+    reason: str,
+    at: Any = None,
+    now: datetime | None = None,
+    runner: Runner = run,
+) -> Plan:
+    """Reopen a lost or closed customer (an archived folder comes back); logged with the reason."""
+    who = actor(now)
+    return runner(
+        ws,
+        lambda reg: decide.reopen_customer(reg, customer_no, who, reason=reason, at=at),
+        now=who.now,
+    )
+
+
 def void_number(
-    ws: Workspace, number: str, *, reason: str = "", now: datetime | None = None
+    ws: Workspace,
+    number: str,
+    *,
+    reason: str = "",
+    now: datetime | None = None,
+    runner: Runner = run,
 ) -> Plan:
     who = actor(now)
-    return run(ws, lambda reg: decide.void_number(reg, number, who, reason=reason), now=who.now)
+    return runner(ws, lambda reg: decide.void_number(reg, number, who, reason=reason), now=who.now)
 
 
 def load_register(ws: Workspace) -> decide.Register:
@@ -544,6 +665,7 @@ __all__ = [
     "add_followup",
     "apply_folder_changes",
     "apply_register_changes",
+    "cancel_case",
     "close_customer",
     "crm_done",
     "customer_form_path",
@@ -551,6 +673,7 @@ __all__ = [
     "load_register",
     "open_case",
     "read_register",
+    "reopen_customer",
     "run",
     "void_number",
 ]

@@ -1,5 +1,12 @@
 """Per-field and per-row rules, compiled once per field from the schema and run column-wise.
 
+The rules themselves are the entry rules of :mod:`crm_xl.domain.models`, the ones every write
+operation enforces: value rules (``parse_value``), required fields (``required_now``) and the
+cross-field rules (``party_problems``, the ``Order`` rules, ``planned_action_problems``,
+``tax_day_matches``). This module only applies them to whole columns, fast, and turns their
+refusals into findings with cells; it declares no rule of its own beyond the register's
+internal consistency (a closed row's dates, numbers, references between its tables).
+
 Speed matters (a register holds 100k customers): a table is validated one *column* at a
 time, each distinct value is checked once (most columns have few distinct values: stages,
 experts, channels) and only cells holding a bad value are visited again to report them.
@@ -20,25 +27,28 @@ from typing import Any
 import numpy as np
 from openpyxl.utils import get_column_letter
 
-from crm_xl.domain import dates, ids
-from crm_xl.domain.enums import ENUMS, CaseStatus, LabeledEnum, PersonType, Stage
+from crm_xl.domain import ids, models
+from crm_xl.domain.dates import TEHRAN
+from crm_xl.domain.enums import ENUMS, CaseStatus, PersonType, Stage
 from crm_xl.domain.errors import InputError
+from crm_xl.domain.models import (
+    CLOSED_AFTER_CRM,
+    CONTRACT_AFTER_CASE,
+    FOLLOWUP_AFTER_FIRST_CONTACT,
+    INVOICE_AFTER_CASE,
+    NEXT_DUE_AFTER_FOLLOWUP,
+    Problem,
+)
 from crm_xl.domain.numbering import number_regex
-from crm_xl.domain.schema import NUMBER_KINDS, Block, Field, FieldType, Table
+from crm_xl.domain.schema import NUMBER_KINDS, REGISTRATION, Block, Field, FieldType, Table
 from crm_xl.domain.settings import Settings
-from crm_xl.domain.text import as_text, fast_name_key, normalize, normalize_numeric, to_ascii_digits
+from crm_xl.domain.text import as_text, fast_name_key, normalize, to_ascii_digits
 from crm_xl.validation.findings import Finding, finding
 
 T = FieldType
 Issue = tuple[str, str, str]  # code, fa, en
 Check = Callable[[object], tuple[object, Issue | None]]
 
-#: Stages at or after a stage named in ``required_from`` (LOST is a side branch: excluded).
-_LATER: dict[str, frozenset[Stage]] = {
-    "won": frozenset({Stage.WON, Stage.CRM_DONE, Stage.CLOSED}),
-    "crm_done": frozenset({Stage.CRM_DONE, Stage.CLOSED}),
-    "closed": frozenset({Stage.CLOSED}),
-}
 _NUMERIC_TYPES = frozenset(
     {
         T.INTEGER,
@@ -59,7 +69,6 @@ _FA_DIGIT = re.compile("[۰-۹٠-٩]")
 _ASCII_DIGIT = re.compile("[0-9]")
 _BAD_SPACE = re.compile(r"^\s|\s$| {2,}|\u00a0")
 _NC_W = (10, 9, 8, 7, 6, 5, 4, 3, 2)
-VOID_SUFFIX = "(باطل)"  # what core.void_number appends to a voided contract number
 
 
 def is_blank(v: object) -> bool:
@@ -74,7 +83,19 @@ def _from_error(code: str, e: InputError) -> Issue:
     return (code, e.fa, e.en)
 
 
-# --- field checks ------------------------------------------------------------------------------
+# --- field checks: the entry rules of the schema, per distinct value --------------------------
+
+
+def _rule(f: Field) -> Check:
+    """``models.parse_value`` of ``f`` as a check: (parsed, None) or (None, issue)."""
+
+    def check(v: object) -> tuple[object, Issue | None]:
+        try:
+            return models.parse_value(f, v), None
+        except InputError as e:
+            return None, _from_error(e.code, e)
+
+    return check
 
 
 def _national_code_fast(d: str) -> bool:
@@ -84,119 +105,50 @@ def _national_code_fast(d: str) -> bool:
     return (r if r < 2 else 11 - r) == ord(d[9]) - 48
 
 
+_national_code_rule = _rule(REGISTRATION.field("national_code"))
+_legal_id_rule = _rule(REGISTRATION.field("legal_id"))
+
+
 def check_national_code(v: object) -> tuple[object, Issue | None]:
     s = as_text(v)
     if len(s) == 10 and s.isascii() and s.isdigit() and _national_code_fast(s):
         return s, None  # the common case, without normalising
-    try:
-        return ids.normalize_national_code(s), None
-    except InputError as e:
-        return None, _from_error("identifier-error", e)
+    return _national_code_rule(s)
 
 
 def check_legal_id(v: object) -> tuple[object, Issue | None]:
-    s = as_text(v)
-    if ids.is_legal_id(s):
-        return normalize_numeric(s), None
-    return None, _issue(
-        "identifier-error",
-        f"شناسه ملی «{s}» نامعتبر است (۱۱ رقم با رقم کنترل)",
-        f"legal national ID '{s}' is invalid (11 digits with a check digit)",
-    )
+    return _legal_id_rule(as_text(v))
 
 
 def _date_check(f: Field) -> Check:
-    with_time = f.type == T.DATETIME
+    rule = _rule(f)
 
     def check(v: object) -> tuple[object, Issue | None]:
-        if isinstance(v, dt.datetime):
-            return (v.replace(tzinfo=None) if v.tzinfo else v), None
-        if isinstance(v, dt.date):
-            return dt.datetime.combine(v, dt.time()), None
-        if isinstance(v, bool | dt.timedelta | dt.time):
-            return None, _issue(
-                "date-error", f"«{v}» تاریخ نیست", f"'{v}' is not a date (type {type(v).__name__})"
-            )
-        try:
-            if with_time:
-                return dates.parse_datetime(v).replace(tzinfo=None), None
-            return dt.datetime.combine(dates.parse_date(v), dt.time()), None
-        except InputError as e:
-            return None, _from_error("date-error", e)
+        p, issue = rule(v)
+        # Validation compares naive Tehran wall times.
+        if isinstance(p, dt.datetime):
+            return p.astimezone(TEHRAN).replace(tzinfo=None) if p.tzinfo else p, None
+        if isinstance(p, dt.date):
+            return dt.datetime.combine(p, dt.time()), None
+        return p, issue
 
     return check
 
 
-def _int_check(f: Field) -> Check:
-    def check(v: object) -> tuple[object, Issue | None]:
-        n: int | None = None
-        if v.__class__ is int:
-            n = v  # type: ignore[assignment]
-        elif v.__class__ is float and v.is_integer():  # type: ignore[union-attr]
-            n = int(v)  # type: ignore[call-overload]
-        elif isinstance(v, str):
-            t = normalize_numeric(v)
-            if t.isascii() and t.lstrip("-").isdigit() and t.count("-") <= 1:
-                n = int(t)
-        if n is None:
-            what = "عدد صحیح" if f.type == T.INTEGER else "مبلغ ریالی (عدد صحیح)"
-            return None, _issue("type-error", f"«{v}» {what} نیست", f"'{v}' is not a whole number")
-        if n < 0:
-            return None, _issue("constraint-error", "عدد منفی مجاز نیست", "must not be negative")
-        return n, None
-
-    return check
-
-
-def _enum_check(f: Field) -> Check:
-    cls: type[LabeledEnum] = ENUMS[f.enum or ""]
+def _postal(f: Field) -> Check:
+    rule = _rule(f)
 
     def check(v: object) -> tuple[object, Issue | None]:
-        try:
-            return cls.parse(as_text(v)), None
-        except ValueError:
-            return None, _issue(
-                "enum-error",
-                f"«{v}» در فهرست مجاز نیست؛ مجاز: {'، '.join(cls.labels())}",
-                f"'{v}' is not allowed; allowed: {', '.join(m.value for m in cls)}",
-            )
+        p, issue = rule(as_text(v))
+        if issue is not None:
+            return None, issue
+        warnings = ids.check_postal_code(p)
+        if warnings:  # the heuristics are a warning: the value stands
+            fa, _, en = warnings[0].partition(" / ")
+            return p, ("postal-code-suspect", fa, en)
+        return p, None
 
     return check
-
-
-def _wrap(code: str, fn: Callable[[str], str]) -> Check:
-    def check(v: object) -> tuple[object, Issue | None]:
-        try:
-            return fn(as_text(v)), None
-        except InputError as e:
-            return None, _from_error(code, e)
-
-    return check
-
-
-def _postal(v: object) -> tuple[object, Issue | None]:
-    warnings = ids.check_postal_code(as_text(v))
-    if not warnings:
-        return normalize_numeric(v), None
-    fa, _, en = warnings[0].partition(" / ")
-    code = "identifier-error" if len(ids.digits_only(as_text(v))) != 10 else "postal-code-suspect"
-    return (None if code == "identifier-error" else normalize_numeric(v)), (code, fa, en)
-
-
-def _email(v: object) -> tuple[object, Issue | None]:
-    if ids.is_email(v):
-        return normalize(v), None
-    return None, _issue("type-error", f"ایمیل «{v}» نامعتبر است", f"'{v}' is not an email address")
-
-
-def _economic(v: object) -> tuple[object, Issue | None]:
-    if ids.is_economic_code(as_text(v)):
-        return normalize_numeric(as_text(v)), None
-    return None, _issue(
-        "identifier-error",
-        f"کد اقتصادی «{v}» نامعتبر است (۱۱ یا ۱۴ رقم)",
-        f"economic code '{v}' is invalid (11 or 14 digits)",
-    )
 
 
 def _number_check(kind: str, settings: Settings) -> Check:
@@ -204,9 +156,10 @@ def _number_check(kind: str, settings: Settings) -> Check:
     rx = number_regex(rule.pattern)
 
     def check(v: object) -> tuple[object, Issue | None]:
-        s = to_ascii_digits(normalize(as_text(v)))
-        if kind == "contract" and s.endswith(VOID_SUFFIX):
-            s = s[: -len(VOID_SUFFIX)].strip()
+        if kind == "contract":
+            s = models.contract_number(v)  # a voided one keeps its number, marked
+        else:
+            s = to_ascii_digits(normalize(as_text(v)))
         if rx.match(s):
             return s, None
         return None, _issue(
@@ -246,32 +199,18 @@ def compile_check(f: Field, settings: Settings) -> Check:
     t = f.type
     if f.is_date:
         return _date_check(f)
-    if t in (T.INTEGER, T.RIAL):
-        return _int_check(f)
-    if t == T.ENUM:
-        return _enum_check(f)
     if t == T.NATIONAL_CODE:
         return check_national_code
-    if t == T.LEGAL_ID:
-        return check_legal_id
-    if t == T.ECONOMIC_CODE:
-        return _economic
     if t == T.POSTAL_CODE:
-        return _postal
-    if t == T.MOBILE:
-        return _wrap("identifier-error", ids.normalize_mobile)
-    if t == T.PHONE:
-        return _wrap("identifier-error", ids.normalize_phone)
-    if t == T.EMAIL:
-        return _email
-    if t == T.URL:
-        return _wrap("type-error", ids.normalize_website)
+        return _postal(f)
     if t == T.TAX_ID:
         return _tax_check(settings)
     for kind, ft in NUMBER_KINDS.items():
         if t == ft:
             return _number_check(kind, settings)
-    return _text  # TEXT, LONGTEXT, CATEGORY, NATIONAL_ID (checked per row by person type)
+    if t in (T.TEXT, T.LONGTEXT, T.CATEGORY, T.NATIONAL_ID):
+        return _text  # any text is a value (NATIONAL_ID is checked per row by person type)
+    return _rule(f)
 
 
 def hygiene(f: Field, v: str) -> list[Issue]:
@@ -500,10 +439,6 @@ def check_column(
     return list(map(special.get, col, col))  # parsed value, else the value itself
 
 
-def _required_stages(f: Field) -> frozenset[Stage] | None:
-    return _LATER.get(f.required_from) if f.required_from else None
-
-
 def read_table(
     sink: Sink, table: Table, rows: list[list[Any]], settings: Settings, key_row: int, first: int
 ) -> TableData:
@@ -554,14 +489,12 @@ def read_table(
 
 
 def _required(sink: Sink, td: TableData) -> None:
+    """``models.required_now`` over the rows (only rows with a blank cell are visited)."""
     stage = td.parsed.get("stage")
     person = td.parsed.get("person_type")
     crm = td.parsed.get("crm_done")
     for f in td.table.fields:
-        if f.key not in td.letters:
-            continue
-        stages = _required_stages(f)
-        if not (f.required or stages):
+        if f.key not in td.letters or not (f.required or f.required_from):
             continue
         col = td.parsed[f.key]
         raw = td.raw[f.key]
@@ -570,29 +503,28 @@ def _required(sink: Sink, td: TableData) -> None:
         for i, p in enumerate(col):
             if p is not None or not is_blank(raw[i]):
                 continue  # filled (maybe invalid: already reported)
-            if not f.required:
-                if stage is None or stage[i] not in stages:  # type: ignore[operator]
-                    continue
-                if stage[i] is Stage.CLOSED and crm is not None and crm[i] is None:
-                    continue  # closed without CRM = closed as lost (else the CRM rule reports it)
-                if f.person and person is not None and person[i] not in (None, f.person):
-                    continue
-            _missing(sink, td, f, i)
+            st = stage[i] if stage is not None else None
+            if st is Stage.CLOSED and crm is not None and crm[i] is None:
+                st = (
+                    Stage.LOST
+                )  # closed without CRM = closed as lost (else the CRM rule reports it)
+            who = person[i] if person is not None else None
+            if models.required_now(f, st, who):  # type: ignore[arg-type]
+                _missing(sink, td, f, i)
 
 
 def _missing(sink: Sink, td: TableData, f: Field, i: int) -> None:
-    when = f" (از مرحله «{Stage(f.required_from).fa}»)" if f.required_from else ""
-    when_en = f" (from stage {f.required_from})" if f.required_from else ""
-    sink.add(
-        "required-error",
-        f"«{f.fa}» لازم است{when}",
-        f"'{f.en}' is required{when_en}",
-        **td.where(f.key, i),
-    )
+    fa, en = models.required_message(f)
+    sink.add("required-error", fa, en, **td.where(f.key, i))
 
 
 def cross(sink: Sink, td: TableData, key: str, i: int, fa: str, en: str) -> None:
     sink.add("cross-field-error", fa, en, **td.where(key, i))
+
+
+def rule(sink: Sink, td: TableData, key: str, i: int, problem: Problem) -> None:
+    """A broken entry rule of ``models`` at row ``i``, reported on column ``key``."""
+    sink.add(problem.code, problem.fa, problem.en, **td.where(key, i))
 
 
 def _dt(v: object) -> dt.datetime | None:
@@ -661,23 +593,18 @@ def customer_rows(sink: Sink, td: TableData, lost_closed: set[str], with_case: s
     crm, closed, rec = P["crm_done"], P["closed"], P["record_status"]
     rows = zip(stage, first, last, due, strict=True)
     for i, (st, f0, l0, d0) in enumerate(rows):
-        if l0 is not None and f0 is not None and l0 < f0:  # type: ignore[operator]
-            cross(sink, td, "last_followup", i, "آخرین پیگیری پیش از اولین تماس است",
-                  "last follow-up is before the first contact")  # fmt: skip
-        ref = l0 or f0
-        if ref is not None and d0 is not None and d0 < ref:  # type: ignore[operator]
-            cross(sink, td, "next_due", i, "موعد پیگیری بعدی پیش از آخرین پیگیری/تماس است",
-                  "next due is before the follow-up it was planned at")  # fmt: skip
+        if l0 is not None and FOLLOWUP_AFTER_FIRST_CONTACT.broken(f0, l0):
+            rule(sink, td, "last_followup", i, FOLLOWUP_AFTER_FIRST_CONTACT.problem())
+        if d0 is not None and NEXT_DUE_AFTER_FOLLOWUP.broken(l0 or f0, d0):
+            rule(sink, td, "next_due", i, NEXT_DUE_AFTER_FOLLOWUP.problem())
         if st not in _SOLD and closed[i] is None:
             continue  # the usual pre-sale / lost row: nothing more to compare
         is_closed = st is Stage.CLOSED or closed[i] is not None
         if is_closed and crm[i] is None and st is not Stage.LOST and no[i] not in lost_closed:
             cross(sink, td, "crm_done", i, "پرونده بدون انجام CRM بسته شده است (و ناموفق نبوده)",
                   "closed without CRM done (and not lost)")  # fmt: skip
-        c0, x0 = _dt(crm[i]), _dt(closed[i])
-        if c0 and x0 and x0 < c0:
-            cross(sink, td, "closed", i, "تاریخ بستن پیش از انجام CRM است",
-                  "closed before CRM was done")  # fmt: skip
+        if CLOSED_AFTER_CRM.broken(crm[i], closed[i]):
+            rule(sink, td, "closed", i, CLOSED_AFTER_CRM.problem())
         if st is Stage.CLOSED and closed[i] is None and is_blank(td.raw["closed"][i]):
             cross(sink, td, "closed", i, "مرحله «بسته» است ولی تاریخ بستن خالی است",
                   "stage is closed but the closing date is empty")  # fmt: skip
@@ -720,14 +647,12 @@ def case_rows(
         if cdate is not None and is_blank(raw_contract):
             cross(sink, td, "contract_no", i, "تاریخ قرارداد هست ولی شماره قرارداد نیست",
                   "contract date without a contract number")  # fmt: skip
-        if contract is not None and not str(raw_contract).strip().endswith(VOID_SUFFIX):
+        if contract is not None and not models.voided_contract(raw_contract):
             if cdate is None and is_blank(td.raw["contract_date"][i]):
                 cross(sink, td, "contract_date", i, "قرارداد بدون تاریخ قرارداد",
                       "contract without a contract date")  # fmt: skip
-            op = _dt(P["opened"][i])
-            if op and cdate and cdate.date() < op.date():  # type: ignore[attr-defined]
-                cross(sink, td, "contract_date", i, "قرارداد پیش از تشکیل پرونده است",
-                      "contract dated before the case was opened")  # fmt: skip
+            if CONTRACT_AFTER_CASE.broken(P["opened"][i], cdate):
+                rule(sink, td, "contract_date", i, CONTRACT_AFTER_CASE.problem())
         elif P["status"][i] is CaseStatus.CONTRACTED:
             cross(sink, td, "status", i, "وضعیت «قرارداد بسته شد» بدون شماره قرارداد",
                   "status contracted without a contract number")  # fmt: skip
@@ -762,30 +687,63 @@ def invoice_rows(
                 if cust is not None and case[0] is not None and cust != case[0]:
                     cross(sink, td, "customer_no", i, f"مشتری فاکتور با مشتری پرونده ({case[0]}) یکی نیست",
                           f"customer differs from the case's customer ({case[0]})")  # fmt: skip
-                issued = _dt(P["issued"][i])
-                if issued and case[1] and issued.date() < case[1].date():
-                    cross(sink, td, "issued", i, "فاکتور پیش از تشکیل پرونده صادر شده است",
-                          "invoice issued before the case was opened")  # fmt: skip
+                if INVOICE_AFTER_CASE.broken(case[1], P["issued"][i]):
+                    rule(sink, td, "issued", i, INVOICE_AFTER_CASE.problem())
         tax, issued = P["tax_id"][i], _dt(P["issued"][i])
         if (
-            tax is not None and issued is not None and ids.tax_day_number(issued) != tax.day_number  # type: ignore[attr-defined]
+            tax is not None and issued is not None and not models.tax_day_matches(tax.day, issued)  # type: ignore[attr-defined]
         ):
             sink.add("tax-id-error", "روز صدور در شماره مالیاتی با تاریخ صدور فاکتور یکی نیست",
                          "the tax id's issue day differs from the invoice's issue date",
                          **td.where("tax_id", i))  # fmt: skip
 
 
+def void_references(
+    sink: Sink, customers: TableData, cases: TableData | None, invoices: TableData | None
+) -> None:
+    """Nothing live points at a void number: no live case of a void customer, no live invoice
+    of a void case (``void`` refuses to leave them; a hand edit can)."""
+    CP = customers.parsed
+    void_customers = {
+        str(no) for no, r in zip(CP["customer_no"], CP["record_status"], strict=True) if r is _VOID
+    }
+    void_cases: set[str] = set()
+    if cases is not None:
+        P = cases.parsed
+        for i in range(len(cases)):
+            if P["record_status"][i] is _VOID:
+                void_cases.add(str(P["case_no"][i]))
+            elif (
+                str(P["customer_no"][i]) in void_customers
+                and P["status"][i] is not CaseStatus.CANCELLED
+            ):
+                cno = P["customer_no"][i]
+                cross(sink, cases, "customer_no", i, f"پرونده فعال برای مشتری باطل‌شده {cno}",
+                      f"a live case of the void customer {cno}")  # fmt: skip
+    if invoices is not None and void_cases:
+        P = invoices.parsed
+        for i in range(len(invoices)):
+            if P["record_status"][i] is not _VOID and str(P["case_no"][i]) in void_cases:
+                cno = P["case_no"][i]
+                cross(sink, invoices, "case_no", i, f"فاکتور فعال برای پرونده باطل‌شده {cno}",
+                      f"a live invoice of the void case {cno}")  # fmt: skip
+
+
 def followup_rows(sink: Sink, td: TableData, first_contact: dt.datetime | None) -> None:
-    """F-31-08-01 follow-ups: after the first contact; the next action due after the follow-up."""
+    """F-31-08-01 follow-ups: after the first contact; a planned action due after the follow-up."""
     P = td.parsed
     for i in range(len(td)):
-        at, due = _dt(P["at"][i]), _dt(P["next_due"][i])
-        if at and first_contact and at < first_contact - dt.timedelta(minutes=1):
-            cross(sink, td, "at", i, "پیگیری پیش از اولین تماس ثبت شده است",
-                  "follow-up dated before the first contact")  # fmt: skip
-        if at and due and due < at:
-            cross(sink, td, "next_due", i, "موعد اقدام بعدی پیش از همین پیگیری است",
-                  "next action due before this follow-up")  # fmt: skip
+        at = P["at"][i]
+        if FOLLOWUP_AFTER_FIRST_CONTACT.broken(first_contact, at):
+            rule(sink, td, "at", i, FOLLOWUP_AFTER_FIRST_CONTACT.problem())
+        if NEXT_DUE_AFTER_FOLLOWUP.broken(at, P["next_due"][i]):
+            rule(sink, td, "next_due", i, NEXT_DUE_AFTER_FOLLOWUP.problem())
+        row = {k: P[k][i] if P[k][i] is not None else td.raw[k][i] for k in _PLANNED}
+        for problem in models.planned_action_problems(row):
+            rule(sink, td, problem.field, i, problem)
+
+
+_PLANNED = ("next_due", *models.NEXT_ACTION_KEYS)
 
 
 # --- blocks --------------------------------------------------------------------------------
@@ -852,45 +810,22 @@ def read_block(sink: Sink, block: Block, rows: list[list[Any]], settings: Settin
 
 
 def _block_required(sink: Sink, bd: BlockData) -> None:
+    """``models.required_now`` over a block's lines."""
     stage, person = bd.parsed.get("stage"), bd.parsed.get("person_type")
+    # A form cannot tell a customer closed after a sale from one closed as lost.
+    st = None if stage is Stage.CLOSED or not isinstance(stage, Stage) else stage
+    who = person if isinstance(person, PersonType) else None
     for f in bd.block.fields:
-        if f.key not in bd.rows:
+        if f.key not in bd.rows or not is_blank(bd.raw.get(f.key)):
             continue
-        filled = not is_blank(bd.raw.get(f.key))
-        if f.person and person is not None and f.person != person and filled:
-            other = PersonType(f.person).fa
-            sink.add(
-                "person-type-field",
-                f"«{f.fa}» فقط برای شخص {other} است ولی نوع شخص «{person.fa}» است",  # type: ignore[attr-defined]
-                f"'{f.en}' applies to {f.person} persons only, this one is {person}",
-                **bd.where(f.key),
-            )
-            continue
-        if filled:
-            continue
-        stages = _required_stages(f)
-        # A form cannot tell a customer closed after a sale from one closed as lost.
-        need = f.required or (stages is not None and stage in stages and stage is not Stage.CLOSED)
-        if need and f.person and person is not None and f.person != person:
-            need = False
-        if need:
-            when = f" (از مرحله «{Stage(f.required_from).fa}»)" if f.required_from else ""
-            sink.add(
-                "required-error",
-                f"«{f.fa}» لازم است{when}",
-                f"'{f.en}' is required",
-                **bd.where(f.key),
-            )
+        if models.required_now(f, st, who):
+            fa, en = models.required_message(f)
+            sink.add("required-error", fa, en, **bd.where(f.key))
 
 
 def registration_rules(sink: Sink, bd: BlockData) -> None:
-    """F-31-08-01 registration: the economic code's length follows the person type."""
-    p, code = bd.parsed.get("person_type"), bd.raw.get("economic_code")
-    if (
-        isinstance(p, PersonType)
-        and bd.parsed.get("economic_code") is not None
-        and not ids.is_economic_code(as_text(code), p)
-    ):
-        sink.add("identifier-error", f"کد اقتصادی با نوع شخص ({p.fa}) نمی‌خواند (حقوقی ۱۱، حقیقی ۱۴ رقم)",
-                 f"economic code does not fit a {p.value} person (legal 11, natural 14 digits)",
-                 **bd.where("economic_code"))  # fmt: skip
+    """F-31-08-01 registration: ``models.party_problems`` (name, identifiers, fields by type)."""
+    values = {k: p if (p := bd.parsed.get(k)) is not None else bd.raw.get(k) for k in bd.block.keys}
+    values["economic_code"] = bd.parsed.get("economic_code")  # only a valid code is compared
+    for problem in models.party_problems(values, bd.parsed.get("person_type")):
+        sink.add(problem.code, problem.fa, problem.en, **bd.where(problem.field))

@@ -374,6 +374,7 @@ def _form_rules(res: FileResult, settings: Settings) -> None:
                     )
             rules.invoice_rows(sink, invoices, case_map)  # type: ignore[arg-type]
         invoice_rules(sink, invoices, t.get(schema.INVOICE_LINES.name), settings)
+        rules.void_references(sink, customers, cases, invoices)
         wsr.unique_rule(sink, t)
         wsr.numbering_rules(sink, t, settings, logged)
         wsr.duplicate_customers(sink, customers)
