@@ -88,6 +88,12 @@ EXPECTED = sorted(
         ("cross-field-error", INV, f"B{R}"),
         ("missing-folder", REG, f"V{R + 1}"),
         ("orphan-folder", None, None),
+        # C-00099's folder is evidence of an issued number (SPEC §4): the counter (6) is
+        # behind it and C-00007…C-00098 were never issued.
+        ("counter-behind", "_counters", "C6"),
+        ("number-gap", REG, None),
+        # P-00002 was issued (change log, counter) but its row now says P-00001.
+        ("number-no-row", CASES, None),
         ("form-mismatch", schema.REGISTRATION.sheet, "C7"),
     ],
     key=str,

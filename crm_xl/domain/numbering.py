@@ -1,20 +1,33 @@
-"""Serial numbers for customers, cases, contracts and invoices (R5-R8, SPEC §4).
+"""Serial numbers for customers, cases, contracts, invoices and the tax serial (R5-R8, SPEC §4).
 
-Pure functions: the caller passes the persisted high-water marks and every number already
-seen (register rows and the change log); the next number is one above the larger of the
-two, so neither a deleted row nor a tampered counter can make a number come back.
+Pure functions: the caller passes the persisted high-water marks and every number the
+workspace shows (register rows, the change log, customer folder names, archive registers,
+the seal in ``.crm_xl/``); the next number is one above all of them, so neither a deleted row
+nor a tampered counter nor a blanked register can make a number come back.
+
+A number's *scope* is the period its sequence counts in: ``"all"`` for a kind that never
+resets, else the Jalali year, read from the ``{jy}`` token or, for ``{jy2}``, the year with
+those two last digits nearest to the year of the operation.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 from crm_xl.domain.settings import NumberRule
+from crm_xl.domain.text import normalize, to_ascii_digits
 
 _TOKEN = re.compile(r"\{(jy2|jy|seq)(?::(\d+))?\}")
 ALL = "all"  # the scope of a kind that never resets
+
+#: Every kind of serial number, the Moadian internal serial ("tax") included.
+KINDS = ("customer", "case", "contract", "invoice", "tax")
+
+#: How a voided contract is kept on its case row: ``"Q-1404-0001 (باطل)"``.
+_VOID_MARK = re.compile(r"\s*\((?:باطل|void)\)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,7 @@ def format_number(pattern: str, seq: int, jyear: int) -> str:
     return _TOKEN.sub(sub, pattern)
 
 
+@functools.lru_cache(maxsize=64)
 def number_regex(pattern: str) -> re.Pattern[str]:
     """The regex matching numbers written with ``pattern`` (groups ``seq``, ``jy``, ``jy2``)."""
     out, pos = [], 0
@@ -61,6 +75,16 @@ class ParsedNumber:
     jyear2: int | None
 
 
+def clean_number(text: object) -> str:
+    """A number as a cell or a folder name may hold it: normalised, ASCII digits, void mark off."""
+    return _VOID_MARK.sub("", to_ascii_digits(normalize(text)))
+
+
+def is_void_mark(text: object) -> bool:
+    """True when the text carries the void mark a voided contract keeps on its case row."""
+    return bool(_VOID_MARK.search(normalize(text)))
+
+
 def parse_number(pattern: str, text: str) -> ParsedNumber | None:
     """The parts of a number written with ``pattern``; None when it does not fit."""
     m = number_regex(pattern).match(text.strip())
@@ -78,25 +102,39 @@ def scope_of(rule: NumberRule, jyear: int) -> str:
     return str(jyear) if rule.yearly_reset else ALL
 
 
-def _scope_of_parsed(rule: NumberRule, p: ParsedNumber) -> str | None:
+def year_of_jy2(jy2: int, ref_year: int) -> int:
+    """The Jalali year ending in ``jy2`` nearest to ``ref_year`` (``05`` near 1405 is 1405)."""
+    base = ref_year - ref_year % 100 + jy2
+    return min((base - 100, base, base + 100), key=lambda y: (abs(y - ref_year), y))
+
+
+def locate(rule: NumberRule, text: str, ref_year: int) -> tuple[str, int] | None:
+    """(scope, sequence) of a number written with ``rule``; None when it does not fit.
+
+    A yearly kind whose pattern has no year token cannot tell its year from the number:
+    such numbers are left to the counter (and ``validate`` reports their duplicates).
+    """
+    p = parse_number(rule.pattern, text)
+    if p is None:
+        return None
     if not rule.yearly_reset:
-        return ALL
+        return ALL, p.seq
     if p.jyear is not None:
-        return str(p.jyear)
-    return None  # a yearly pattern without a year token: cannot tell, counter decides
+        return str(p.jyear), p.seq
+    if p.jyear2 is not None:
+        return str(year_of_jy2(p.jyear2, ref_year)), p.seq
+    return None
 
 
-def highest_used(rule: NumberRule, numbers: Iterable[str], scope: str) -> int:
+def highest_used(rule: NumberRule, numbers: Iterable[str], scope: str, ref_year: int) -> int:
     """Largest sequence among ``numbers`` that belong to ``scope`` under ``rule``."""
-    rx = number_regex(rule.pattern)
     best = 0
     for n in numbers:
-        m = rx.match(n.strip()) if isinstance(n, str) else None
-        if not m:
+        if not isinstance(n, str):
             continue
-        p = ParsedNumber(int(m["seq"]), int(m["jy"]) if "jy" in rx.groupindex else None, None)
-        if _scope_of_parsed(rule, p) == scope and p.seq > best:
-            best = p.seq
+        got = locate(rule, n, ref_year)
+        if got is not None and got[0] == scope and got[1] > best:
+            best = got[1]
     return best
 
 
@@ -104,11 +142,200 @@ def next_number(
     kind: str,
     rule: NumberRule,
     jyear: int,
-    counters: dict[tuple[str, str], int],
+    counters: Mapping[tuple[str, str], int],
     used: Iterable[str],
 ) -> Issued:
     """The next serial number of ``kind``: one above the counter and every number seen."""
     scope = scope_of(rule, jyear)
-    high = max(counters.get((kind, scope), 0), highest_used(rule, used, scope))
+    high = max(counters.get((kind, scope), 0), highest_used(rule, used, scope, jyear))
     seq = high + 1
     return Issued(kind, format_number(rule.pattern, seq, jyear), scope, seq)
+
+
+# --- evidence ------------------------------------------------------------------------------
+
+
+def split_numbers(cell: object) -> Iterator[str]:
+    """The numbers a change-log cell names: comma separated, ``first..last`` for a batch.
+
+    A batch (lead import) names its first and last number; both ends are yielded, which is
+    all the high-water mark needs (the numbers between are in the register's rows).
+    """
+    for part in to_ascii_digits(normalize(cell)).split(","):
+        for n in part.split(".."):
+            n = n.strip()
+            if n:
+                yield n
+
+
+def tax_number(rule: NumberRule, serial: int) -> str:
+    """The tax serial (``inno``) written with the tax rule, as evidence of the ``tax`` kind."""
+    return format_number(rule.pattern, serial, 0)
+
+
+def mark_key(kind: str, scope: str) -> str:
+    """``"kind/scope"``: how high-water marks are keyed in JSON files (seal, caches)."""
+    return f"{kind}/{scope}"
+
+
+def parse_mark_key(key: str) -> tuple[str, str] | None:
+    kind, sep, scope = key.partition("/")
+    return (kind, scope) if sep and kind in KINDS and scope else None
+
+
+@dataclass
+class Evidence:
+    """Numbers issued as far as the workspace can tell, beyond the counters.
+
+    ``numbers``: every number text seen, per kind (rows, log cells, folder names);
+    ``marks``: high-water marks known without the numbers themselves (the seal, a cached
+    archive register), per (kind, scope).
+    """
+
+    numbers: dict[str, set[str]] = field(default_factory=dict)
+    marks: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def add(self, kind: str, number: object) -> None:
+        text = clean_number(number)
+        if text:
+            self.numbers.setdefault(kind, set()).add(text)
+
+    def mark(self, kind: str, scope: str, seq: int) -> None:
+        if seq > self.marks.get((kind, scope), 0):
+            self.marks[(kind, scope)] = seq
+
+    def update(self, other: Evidence) -> None:
+        for kind, nums in other.numbers.items():
+            self.numbers.setdefault(kind, set()).update(nums)
+        for (kind, scope), seq in other.marks.items():
+            self.mark(kind, scope, seq)
+
+    def highest(self, kind: str, rule: NumberRule, scope: str, ref_year: int) -> int:
+        return max(
+            self.marks.get((kind, scope), 0),
+            highest_used(rule, self.numbers.get(kind, ()), scope, ref_year),
+        )
+
+    def high_marks(
+        self, rules: Mapping[str, NumberRule], ref_year: int
+    ) -> dict[tuple[str, str], int]:
+        """The highest sequence per (kind, scope) over numbers and marks."""
+        out = dict(self.marks)
+        for kind, nums in self.numbers.items():
+            rule = rules.get(kind)
+            if rule is None:
+                continue
+            for n in nums:
+                got = locate(rule, n, ref_year)
+                if got is not None and got[1] > out.get((kind, got[0]), 0):
+                    out[(kind, got[0])] = got[1]
+        return out
+
+
+# --- the audit ---------------------------------------------------------------------------------
+
+
+def ranges(seqs: Iterable[int]) -> str:
+    """``1, 3-5, 9``: sorted sequences as compact ranges."""
+    out: list[str] = []
+    items = sorted(set(seqs))
+    if not items:
+        return ""
+    start = prev = items[0]
+    for n in [*items[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(out)
+
+
+@dataclass
+class ScopeAudit:
+    """What the evidence says about one kind in one period."""
+
+    kind: str
+    scope: str
+    issued: set[int] = field(default_factory=set)  # sequences seen anywhere
+    in_rows: set[int] = field(default_factory=set)  # sequences some register row holds
+    voided: dict[int, str] = field(default_factory=dict)  # voided sequence -> its number
+    numbers: dict[int, str] = field(default_factory=dict)  # sequence -> a number text
+    mark: int = 0  # high-water mark known without the number (seal, counters elsewhere)
+    counter: int | None = None  # the live register's counter, None when it has no row
+
+    @property
+    def highest(self) -> int:
+        return max([self.mark, *self.issued])
+
+    @property
+    def missing(self) -> list[int]:
+        """Sequences below the highest one that no evidence shows were ever issued."""
+        top = max(self.issued, default=0)
+        return [s for s in range(1, top + 1) if s not in self.issued]
+
+    @property
+    def without_row(self) -> list[str]:
+        """Numbers issued (log, folder) that no register row holds any more."""
+        return [self.numbers[s] for s in sorted(self.issued - self.in_rows)]
+
+
+def audit_scopes(
+    rules: Mapping[str, NumberRule],
+    ref_year: int,
+    rows: Mapping[str, Iterable[tuple[str, bool]]],
+    other: Evidence,
+    counters: Mapping[tuple[str, str], int],
+) -> list[ScopeAudit]:
+    """Per kind and period: numbers issued, voided, missing, without a row, and the counter.
+
+    ``rows``: per kind, (number, is void) of every register row (live and archive);
+    ``other``: numbers and marks from everything else (log, folders, seal).
+    """
+    out: dict[tuple[str, str], ScopeAudit] = {}
+
+    def scope_audit(kind: str, scope: str) -> ScopeAudit:
+        if (kind, scope) not in out:
+            out[(kind, scope)] = ScopeAudit(kind, scope)
+        return out[(kind, scope)]
+
+    for kind in KINDS:
+        rule = rules.get(kind)
+        if rule is None:
+            continue
+        for number, void in rows.get(kind, ()):
+            got = locate(rule, number, ref_year)
+            if got is None:
+                continue
+            a = scope_audit(kind, got[0])
+            a.issued.add(got[1])
+            a.in_rows.add(got[1])
+            a.numbers.setdefault(got[1], number)
+            if void:
+                a.voided[got[1]] = number
+        for number in other.numbers.get(kind, ()):
+            got = locate(rule, number, ref_year)
+            if got is None:
+                continue
+            a = scope_audit(kind, got[0])
+            a.issued.add(got[1])
+            a.numbers.setdefault(got[1], number)
+    for (kind, scope), seq in other.marks.items():
+        scope_audit(kind, scope).mark = max(scope_audit(kind, scope).mark, seq)
+    for (kind, scope), last in counters.items():
+        if kind in KINDS:
+            scope_audit(kind, scope).counter = last
+    return [out[k] for k in sorted(out, key=lambda k: (KINDS.index(k[0]), k[1]))]
+
+
+def tax_serial_of(tax_id: object) -> int | None:
+    """The internal serial (``inno``) of a tax id, also one whose check digit was damaged:
+    as evidence of a spent serial, any readable serial counts."""
+    text = to_ascii_digits(normalize(tax_id)).upper()
+    if len(text) != 22:
+        return None
+    try:
+        return int(text[11:21], 16) or None
+    except ValueError:
+        return None

@@ -108,7 +108,7 @@ def annotate(report: Report, out: Path) -> list[Path]:
     return written
 
 
-def _lock_for(path: Path) -> contextlib.AbstractContextManager[None]:
+def _lock_for(path: Path) -> contextlib.AbstractContextManager[object]:
     from crm_xl.domain.settings import SETTINGS_FILE
     from crm_xl.io.safety import workspace_lock
 
