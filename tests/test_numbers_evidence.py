@@ -283,7 +283,7 @@ def test_evidence_is_one_folder_scan_per_operation(
     calls: list[tuple[Path, ...]] = []
     real = evidence.numbered_folders
 
-    def counting(*roots: Path) -> dict[str, list[Path]]:
+    def counting(*roots: Path) -> dict[str, list[str]]:
         calls.append(roots)
         return real(*roots)
 

@@ -130,8 +130,10 @@ def workspace_evidence(root: Path, settings: Settings, ref_year: int) -> Evidenc
     """Numbers the workspace shows outside the live register: folders, archive registers, seal."""
     root = Path(root)
     ev = Evidence()
-    for number in numbered_folders(root / "customers", root / "archive"):
-        ev.add("customer", number)
+    # folder_number has cleaned the names already
+    ev.numbers.setdefault("customer", set()).update(
+        numbered_folders(root / "customers", root / "archive")
+    )
     for (kind, scope), seq in _cached_marks(
         root, archive_registers(root / "archive"), settings, ref_year
     ).items():

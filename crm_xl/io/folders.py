@@ -126,25 +126,31 @@ def folder_number(name: str) -> str | None:
     if not name or name.startswith("."):
         return None
     head = name.split(" - ", 1)[0] if " - " in name else _COUNTER_SUFFIX.sub("", name)
+    if head.isascii():  # the usual case, without the cost of normalising
+        return head.strip() or None
     return to_ascii_digits(normalize(head)) or None
 
 
-def numbered_folders(*roots: Path) -> dict[str, list[Path]]:
-    """Customer folders under ``roots`` by the number their name starts with: one scan each.
+def numbered_folders(*roots: Path) -> dict[str, list[str]]:
+    """Customer folders under ``roots`` (their paths) by the number their name starts with.
 
-    Evidence of issued customer numbers (SPEC §4): a number whose folder exists is never
-    issued again, whatever the register says. More than one folder for a number is listed.
+    One directory scan per root. Evidence of issued customer numbers (SPEC §4): a number whose
+    folder exists is never issued again, whatever the register says. A number with more than
+    one folder lists them all, in name order.
     """
-    out: dict[str, list[Path]] = {}
+    out: dict[str, list[str]] = {}
     for root in roots:
         try:
-            entries = sorted(os.scandir(root), key=lambda e: e.name)
+            entries = list(os.scandir(root))
         except (FileNotFoundError, NotADirectoryError):
             continue
         for entry in entries:
             no = folder_number(entry.name)
             if no is not None and entry.is_dir():
-                out.setdefault(no, []).append(Path(entry.path))
+                out.setdefault(no, []).append(entry.path)
+    for paths in out.values():
+        if len(paths) > 1:
+            paths.sort()
     return out
 
 

@@ -300,7 +300,7 @@ def resolve(root: Path, journal: Journal, hashes: set[str] | None) -> list[str]:
         )
     else:
         journal.remove(root)
-        log.warning(
+        log.info(
             "%s interrupted operation %s",
             "completed" if committed else "undid",
             journal.describe(),

@@ -473,12 +473,14 @@ def held_lease(root: Path) -> Lease | None:
 
 
 def current_holder_token(root: Path) -> str | None:
-    """The token of whoever holds the workspace lock now (from its record), or None."""
+    """The token of a live holder of the workspace lock (from its record), or None: nobody
+    holds it, or its holder is gone (a crash) or stale."""
     lock_dir = Path(root) / ".crm_xl"
-    got = _read_marker(lock_dir / "lock")
-    if got is None:
+    marker, sidecar = lock_dir / "lock", lock_dir / "lock.holder.json"
+    got = _read_marker(marker)
+    if got is None or _stale_reason(marker, sidecar, _stale_limit(root)) is not None:
         return None
-    info = _read_sidecar(lock_dir / "lock.holder.json", got[0])
+    info = _read_sidecar(sidecar, got[0])
     token = info.get("token") if info else None
     return token if isinstance(token, str) else None
 
@@ -496,8 +498,8 @@ class _Heartbeat(threading.Thread):
         while not self.stop.wait(self.interval):
             if not lease.held():
                 # Someone judged us stale (clock skew, or we were suspended) and took over.
-                lease.lost.set()
-                log.error(
+                lease.lost.set()  # the writer's next lease.check() says so to the user
+                log.info(
                     "workspace lock %s was broken while held; stopping heartbeat", lease.marker
                 )
                 return

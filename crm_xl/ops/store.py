@@ -39,8 +39,8 @@ from crm_xl.domain.changes import (
     SetCounter,
     UpdateCustomerForm,
     UpdateRow,
+    clean_log_row,
     log_hash,
-    log_time,
 )
 from crm_xl.domain.dates import now_tehran
 from crm_xl.domain.errors import CrmError, InputError
@@ -149,7 +149,7 @@ def apply_register_changes(book: TableTarget, plan: Plan, now: datetime, log_hea
     head = log_head
     for ch in plan.register:
         if isinstance(ch, AppendRow) and ch.table == LOG.name:
-            values = {**ch.values, "at": log_time(ch.values.get("at"))}
+            values = clean_log_row(ch.values)
             head = values[LOG_HASH_FIELD] = log_hash(head, values)
             book.append_rows(LOG.name, [values])
         elif isinstance(ch, AppendRow):
@@ -464,6 +464,9 @@ def run(
             target.flush()
 
             def fence(_tmp: Path) -> None:
+                lease = held_lease(ws.root)
+                if lease is not None:
+                    lease.check()  # a lost lock explains a changed register: say that first
                 if _stamp(register) != stamp:  # saved from Excel meanwhile, or a lost lock
                     raise CrmError(
                         f"دفتر ثبت «{register.name}» در حین این عملیات تغییر کرد؛ چیزی ذخیره نشد."

@@ -251,9 +251,9 @@ def audit(
                 other.mark(kind, scope, last)
     folders: dict[str, list[Path]] = {}
     if root is not None:
-        folders = numbered_folders(root / "customers", root / "archive")
-        for number in folders:
-            other.add("customer", number)
+        found = numbered_folders(root / "customers", root / "archive")
+        folders = {no: [Path(p) for p in paths] for no, paths in found.items()}
+        other.numbers.setdefault("customer", set()).update(folders)
     if seal is not None:
         for (kind, scope), seq in seal.mark_items().items():
             other.mark(kind, scope, seq)
