@@ -192,8 +192,7 @@ class Register:
         """This register's numbers of every kind and its counters, as evidence for another."""
         ev = Evidence()
         for kind in KINDS:
-            for n in self.used_numbers(kind):
-                ev.add(kind, n)
+            ev.add_clean(kind, {clean_number(n) for n in self.used_numbers(kind)} - {""})
         for (kind, scope), last in self.counters.items():
             if kind in KINDS:
                 ev.mark(kind, scope, last)

@@ -501,7 +501,6 @@ def _upgrade_register(book: FormBook) -> None:
     col = max((i for i, v in enumerate(keys, 1) if v not in (None, "")), default=0) + 1
     ws_.cell(schema.KEY_ROW, col).value = LOG_HASH_FIELD
     ws_.cell(schema.LABEL_ROW, col).value = LOG.field(LOG_HASH_FIELD).fa
-    book._cols.pop(LOG.name, None)
 
 
 def _ensure_logged(plan: Plan, now: datetime) -> None:
@@ -703,7 +702,9 @@ def void_number(
 
 def load_register(ws: Workspace) -> decide.Register:
     """A read-only snapshot of the register (no lock needed: writes replace the file whole)."""
-    return read_register(FormBook.open(ws.register_path), ws.settings)
+    book = FormBook.open(ws.register_path)
+    _upgrade_register(book)  # in memory only
+    return read_register(book, ws.settings)
 
 
 __all__ = [

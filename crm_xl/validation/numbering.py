@@ -35,6 +35,7 @@ from crm_xl.domain.numbering import (
     format_number,
     is_void_mark,
     locate,
+    locate_many,
     parse_number,
     ranges,
     split_numbers,
@@ -105,7 +106,7 @@ def _order(sink: Sink, td: TableData, key: str, rule: Any) -> None:
     """Rows whose number is lower than the row before it in the same period."""
     col = td.parsed[key]
     idx = [i for i, v in enumerate(col) if v is not None]
-    located = [(i, locate(rule, clean_number(col[i]), 0)) for i in idx]
+    located = list(zip(idx, locate_many(rule, [str(col[i]) for i in idx], 0), strict=True))
     seqs = [got[1] for _, got in located if got is not None]
     if not rule.yearly_reset and not any(map(operator.lt, seqs[1:], seqs[:-1])):
         return  # in order: the usual case, decided at C speed
@@ -146,10 +147,14 @@ class RegisterNumbers:
                 continue
             void = td.parsed.get("record_status", [None] * len(td))
             pairs = out.rows.setdefault(kind, [])
-            for raw, st in zip(td.raw[key], void, strict=True):
+            for parsed, raw, st in zip(td.parsed[key], td.raw[key], void, strict=True):
+                if parsed is not None:  # fits the pattern: already clean
+                    pairs.append((str(parsed), st is _VOID))
+                    continue
                 text = as_text(raw)
-                if text.strip():
-                    pairs.append((clean_number(text), st is _VOID or is_void_mark(text)))
+                if text.strip():  # e.g. a voided contract kept as «Q-1404-0001 (باطل)»
+                    marked = "(" in text and is_void_mark(text)
+                    pairs.append((clean_number(text), st is _VOID or marked))
         inv = tables.get("Invoices")
         if inv is not None and "tax_id" in inv.letters:
             rule = settings.rule("tax")
@@ -161,20 +166,25 @@ class RegisterNumbers:
         log = tables.get("Log")
         if log is not None:
             tax_rule = settings.rule("tax")
+            logged: set[str] = set()
             for cell, det in zip(log.raw["numbers"], log.raw["details"], strict=True):
                 text = as_text(cell)
-                for n in split_numbers(text):
-                    for kind in KINDS:
-                        out.logged.add(kind, n)
-                for part in text.split(","):
-                    if ".." in part:
-                        a, _, b = part.partition("..")
-                        out.ranges.append((clean_number(a), clean_number(b)))
+                if not text:
+                    continue
+                logged.update(split_numbers(text))
+                if ".." in text:
+                    for part in text.split(","):
+                        if ".." in part:
+                            a, _, b = part.partition("..")
+                            out.ranges.append((clean_number(a), clean_number(b)))
                 det_text = as_text(det)
                 if '"tax_id"' in det_text:
                     serial = _tax_in_details(det_text)
                     if serial:
                         out.logged.add("tax", tax_number(tax_rule, serial))
+            # The log does not say which kind a number is: each kind's pattern picks its own.
+            for kind in KINDS:
+                out.logged.add_clean(kind, logged)
             if LOG_HASH_FIELD in log.letters:
                 out.hashes = {as_text(h).strip().lower() for h in log.raw[LOG_HASH_FIELD]} - {""}
         counters = tables.get("Counters")
