@@ -231,3 +231,21 @@ def test_form_changed_after_staging_is_kept_and_reported(ws: Workspace) -> None:
     assert "تماس پس از خرابی" not in _form_notes(ws, "C-00001")
     found = [f for f in validate_paths([ws.root]).findings if f.code == "unfinished-operation"]
     assert len(found) == 1 and "changed since" in found[0].message_en
+
+
+def test_form_open_in_excel_is_completed_once_closed(ws: Workspace) -> None:
+    """The form is open in Excel when the next command comes: the step waits (never written
+    behind Excel's back) and is completed by a later command."""
+    crash_at(ws, OPERATIONS["followup-add"][0], "register-replaced")
+    form = next(ws.customers_dir.glob("C-00001 */F-31-08-01 C-00001.xlsx"))
+    owner = form.with_name(f"~${form.name}")
+    owner.write_bytes(b"\x04Sara" + b" " * 60)
+    res = CliRunner().invoke(main, ["-w", str(ws.root), "refresh"])
+    assert res.exit_code == 0, res.output
+    assert "تماس پس از خرابی" not in _form_notes(ws, "C-00001")
+    assert "unfinished-operation" in {f.code for f in validate_paths([ws.root]).findings}
+    owner.unlink()
+    res = CliRunner().invoke(main, ["-w", str(ws.root), "refresh"])
+    assert res.exit_code == 0, res.output
+    _followup_logged(ws)
+    assert_clean(ws)

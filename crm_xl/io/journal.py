@@ -32,7 +32,7 @@ import logging
 import os
 import shutil
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -265,27 +265,45 @@ def register_hashes(register: Path) -> set[str] | None:
     return {str(r.get("hash") or "").strip().lower() for _, r in rows} - {""}
 
 
-def resolve(root: Path, journal: Journal, hashes: set[str] | None) -> list[str]:
-    """Complete or undo one journal's operation; the problems left (the journal is kept then)."""
+class _Later(Exception):
+    """Cannot be done now (a file open, a share gone, the register unreadable): try again at
+    the next lock, the journal stays as it is."""
+
+
+def _complete(root: Path, journal: Journal, busy: Callable[[Path], bool]) -> list[str]:
+    problems: list[str] = []
+    for step in journal.steps:
+        if step.do == "replace" and busy(root / step.dest):
+            raise _Later(f"{step.dest} is open in Excel or LibreOffice")
+        try:
+            problem = commit_step(root, step)
+        except OSError as e:  # the steps keep their order: stop here
+            raise _Later(f"{step.do} {step.src} → {step.dest}: {e}") from e
+        if problem:
+            problems.append(problem)
+    try:
+        write_seal(root, journal.log_head, journal.seal)
+    except OSError as e:
+        raise _Later(f"seal not written: {e}") from e
+    return problems
+
+
+def resolve(
+    root: Path,
+    journal: Journal,
+    hashes: set[str] | None,
+    busy: Callable[[Path], bool] = lambda _: False,
+) -> list[str]:
+    """Complete or undo one journal's operation; the problems that need a person (the journal
+    is kept with them). ``hashes``: the register's chain hashes, None when it cannot be read
+    (then nothing is decided: an operation that happened must never be undone)."""
     root = Path(root)
-    committed = (
-        journal.state == "committing"
-        and bool(journal.log_head)
-        and journal.log_head in (hashes or ())
-    )
+    if journal.state == "committing" and hashes is None:
+        raise _Later(f"register {journal.register} cannot be read")
+    committed = journal.state == "committing" and journal.log_head in (hashes or ())
     problems: list[str] = []
     if committed:
-        for step in journal.steps:
-            try:
-                problem = commit_step(root, step)
-            except OSError as e:
-                problem = f"{step.do} {step.src} → {step.dest}: {e}"
-            if problem:
-                problems.append(problem)
-        try:
-            write_seal(root, journal.log_head, journal.seal)
-        except OSError as e:
-            problems.append(f"seal not written: {e}")
+        problems = _complete(root, journal, busy)
     else:
         for step in reversed(journal.steps):
             undo_step(root, step)
@@ -308,33 +326,31 @@ def resolve(root: Path, journal: Journal, hashes: set[str] | None) -> list[str]:
     return problems
 
 
-def roll_forward(root: Path) -> list[str]:
+def roll_forward(root: Path, busy: Callable[[Path], bool] = lambda _: False) -> list[str]:
     """Complete or undo every operation left half-done; remove the toolkit's temporary files.
 
     Called by whoever takes the workspace lock, before anything else. Never raises for what
-    it finds: a problem it cannot resolve is kept for ``validate`` (and returned).
+    it finds: a problem that needs a person is kept for ``validate`` (and returned); what
+    cannot be done now (``busy``: a file open in Excel; a share gone) is tried again next time.
     """
     root = Path(root)
     problems: list[str] = []
     left = journals(root)
-    if left:
-        hashes: set[str] | None = None
-        need = {j.register for _, j in left if j is not None and j.state == "committing"}
-        if need:
-            hashes = set()
-            for rel in need:
-                hashes |= register_hashes(root / rel) or set()
-        for path, journal in left:
-            if journal is None:
-                problems.append(f"unreadable journal {path.name}")
-                continue
-            if journal.problems:
-                problems.extend(journal.problems)  # known: kept for validate and the user
-                continue
-            try:
-                problems.extend(resolve(root, journal, hashes))
-            except OSError as e:  # a share that went away: try again next time
-                problems.append(f"{journal.describe()}: {e}")
+    hashes: dict[str, set[str] | None] = {}
+    for path, journal in left:
+        if journal is None:
+            problems.append(f"unreadable journal {path.name}")
+            continue
+        if journal.problems:
+            problems.extend(journal.problems)  # known: kept for validate and the user
+            continue
+        if journal.state == "committing" and journal.register not in hashes:
+            hashes[journal.register] = register_hashes(root / journal.register)
+        try:
+            problems.extend(resolve(root, journal, hashes.get(journal.register), busy))
+        except (_Later, OSError) as e:
+            log.warning("interrupted operation %s left for later: %s", journal.describe(), e)
+            problems.append(f"{journal.describe()}: {e}")
     for p in leftovers(root, deep=False):
         with contextlib.suppress(OSError):
             shutil.rmtree(p) if p.is_dir() else p.unlink()

@@ -621,7 +621,7 @@ def workspace_lock(
         depth[key] = 1
         leases[key] = lease
         try:
-            journal.roll_forward(root)
+            journal.roll_forward(root, busy=lambda p: _find_office_lock(p) is not None)
         except Exception as e:  # never block every command: validate reports what is left
             log.error("could not complete interrupted operations in %s: %s", root, e)
         yield lease
