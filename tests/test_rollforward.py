@@ -249,3 +249,14 @@ def test_form_open_in_excel_is_completed_once_closed(ws: Workspace) -> None:
     assert res.exit_code == 0, res.output
     _followup_logged(ws)
     assert_clean(ws)
+
+
+def test_folder_renamed_before_its_form_was_updated_is_reported(ws: Workspace) -> None:
+    """The staged follow-up cannot be put in place: nothing is claimed done, validate says so."""
+    crash_at(ws, OPERATIONS["followup-add"][0], "register-replaced")
+    (folder,) = ws.customers_dir.glob("C-00001 *")
+    folder.rename(folder.with_name("C-00001 - نام تازه"))
+    res = CliRunner().invoke(main, ["-w", str(ws.root), "refresh"])
+    assert res.exit_code == 0, res.output
+    found = [f for f in validate_paths([ws.root]).findings if f.code == "unfinished-operation"]
+    assert len(found) == 1 and "moved or renamed" in found[0].message_en

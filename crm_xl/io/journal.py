@@ -176,7 +176,9 @@ def commit_step(root: Path, step: Step) -> str | None:
         return f"staged folder {step.src} is gone and {step.dest} does not exist"
     if step.do == "replace":
         if not src.exists():
-            return None  # committed before (or nothing was staged)
+            if dest.parent.is_dir():
+                return None  # committed before
+            return f"the folder of {step.dest} was moved or renamed before it was updated"
         if not _same_stat(dest, step.stat):
             return f"{step.dest} changed since {step.src} was staged; the staged copy is kept"
         os.replace(src, dest)
@@ -186,7 +188,7 @@ def commit_step(root: Path, step: Step) -> str | None:
             return None if dest.exists() else f"folder {step.src} to archive is gone"
         landed = move_folder(src, dest.parent)
         if landed.name != dest.name:
-            rel = landed.relative_to(root.resolve()).as_posix()
+            rel = Path(os.path.relpath(landed, root.resolve())).as_posix()
             return f"folder {step.src} was archived as {rel}, the register says {step.dest}"
         return None
     return f"unknown step {step.do!r}"
@@ -272,7 +274,18 @@ class _Later(Exception):
 
 def _complete(root: Path, journal: Journal, busy: Callable[[Path], bool]) -> list[str]:
     problems: list[str] = []
+    # A form updated before its folder moved to archive/ (closing): once the move is done,
+    # its folder is gone from customers/ because the step was committed, not lost.
+    moved = {s.src: s.dest for s in journal.steps if s.do == "archive"}
     for step in journal.steps:
+        folder = Path(step.dest).parent.as_posix()
+        if (
+            step.do == "replace"
+            and folder in moved
+            and not (root / folder).exists()
+            and (root / moved[folder]).is_dir()
+        ):
+            continue
         if step.do == "replace" and busy(root / step.dest):
             raise _Later(f"{step.dest} is open in Excel or LibreOffice")
         try:
