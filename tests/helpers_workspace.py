@@ -25,7 +25,7 @@ COMPANY = "شرکت آزمون"
 EXPERTS = ["علی رضایی", "مریم احمدی"]
 
 #: The workspace lock (marker and holder sidecar): taken and released by every write.
-LOCK_FILES = frozenset({".crm_xl/lock", ".crm_xl/lock.holder.json"})
+LOCK_FILES = frozenset({".crm_xl/lock", ".crm_xl/lock.holder.json", ".crm_xl/lock.generation"})
 
 
 def copy_workspace(src: Path, dest: Path) -> Workspace:

@@ -95,8 +95,13 @@ def digest(path: Path) -> str:
 
 
 def workspace_state(ws: Workspace) -> dict[str, str]:
-    """Every file of the workspace (register with its counters and log, forms, backups)."""
-    return {str(p.relative_to(ws.root)): digest(p) for p in ws.root.rglob("*") if p.is_file()}
+    """Every file of the workspace (register with its counters and log, forms, backups); the
+    workspace lock's own bookkeeping (``.crm_xl/lock*``) changes with every command."""
+    return {
+        str(p.relative_to(ws.root)): digest(p)
+        for p in ws.root.rglob("*")
+        if p.is_file() and not (p.parent.name == ".crm_xl" and p.name.startswith("lock"))
+    }
 
 
 def findings(ws: Workspace) -> list[tuple[str, str | None, str | None]]:

@@ -73,7 +73,7 @@ def files(ws: Workspace) -> dict[str, str]:
     return {
         str(p.relative_to(ws.root)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(ws.root.rglob("*"))
-        if p.is_file() and "locks" not in p.parts and not p.name.endswith(".lock")
+        if p.is_file() and "locks" not in p.parts and not p.name.startswith("lock")
     }
 
 

@@ -367,3 +367,53 @@ def test_backups_are_pruned_and_restorable(tmp_path: Path) -> None:
     restore_backup(kept[-1], book, backups=backups, keep=3)
     assert book.read_text() == "v4"
     assert backups_of(book, backups)[0].read_text() == "v7"  # the restore itself is undoable
+
+
+# --------------------------------------------------------------------------- fencing and leftovers
+
+
+def test_before_replace_runs_last_and_its_failure_keeps_the_old_file(tmp_path: Path) -> None:
+    """The store records its intent and proves its lock there: after verify and backup."""
+    book, backups = tmp_path / "F-31-08-02.xlsx", tmp_path / "backups"
+    atomic_write(book, _xlsx_writer("v1"), backups=backups, verify=verify_xlsx)
+    original = book.read_bytes()
+    temp = tmp_path / ".F-31-08-02.tmp-chosen.xlsx"
+    seen: list[tuple[Path, int]] = []
+
+    def lost(tmp: Path) -> None:
+        seen.append((tmp, len(backups_of(book, backups))))
+        raise safety.LockLostError("fa", "en", code="lock-lost")
+
+    with pytest.raises(safety.LockLostError):
+        atomic_write(
+            book, _xlsx_writer("v2"), backups=backups, verify=verify_xlsx,
+            before_replace=lost, tmp=temp,
+        )  # fmt: skip
+    assert seen == [(temp, 1)]  # the named temp file, after the backup of v1
+    assert book.read_bytes() == original and not temp.exists()
+
+
+def test_commit_point_is_inert_without_the_test_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(safety.TEST_HOOK_ENV, raising=False)
+    safety.commit_point("register-replaced")  # nothing happens
+    monkeypatch.setenv(safety.TEST_HOOK_ENV, "kill@another-point")
+    safety.commit_point("register-replaced")  # another point: nothing happens
+
+
+def test_next_holder_removes_temporary_registers_and_half_written_files(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    (root / ".crm_xl" / "backups").mkdir(parents=True)
+    junk = [
+        root / ".F-31-08-02.tmp4242-abcdef.xlsx",  # a crashed register write
+        root / ".crm_xl" / ".seal.json.1a2b3c4d.tmp",
+        root / ".crm_xl" / "backups" / ".F-31-08-02.20261123-101010-000001.xlsx.partial",
+    ]
+    for p in junk:
+        p.write_bytes(b"x")
+    keep = [root / "F-31-08-02.xlsx", root / ".crm_xl" / "backups" / "F-31-08-02.1.xlsx"]
+    for p in keep:
+        p.write_bytes(b"y")
+    with workspace_lock(root):
+        pass
+    assert [p for p in junk if p.exists()] == []
+    assert all(p.exists() for p in keep)

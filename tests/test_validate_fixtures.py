@@ -92,6 +92,12 @@ EXPECTED = sorted(
         ("cross-field-error", INV, at(IN, R, "case_no")),
         ("missing-folder", REG, at(CU, R + 1, "folder")),
         ("orphan-folder", None, None),
+        # C-00099's folder is evidence of an issued number (SPEC §4): the counter (6) is
+        # behind it and C-00007…C-00098 were never issued.
+        ("counter-behind", "_counters", "C6"),
+        ("number-gap", REG, None),
+        # P-00002 was issued (change log, counter) but its row now says P-00001.
+        ("number-no-row", CASES, None),
         # reported on the name's first line (first name), where the form's name starts
         (
             "form-mismatch",

@@ -158,6 +158,33 @@ REPORT_SCHEMA: dict[str, Any] = {
             },
         },
         "annotated": {"type": "array", "items": {"type": "string"}},
+        "numbering": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "kind",
+                    "scope",
+                    "issued",
+                    "highest",
+                    "counter",
+                    "voided",
+                    "missing",
+                    "without_row",
+                ],
+                "additionalProperties": False,
+                "properties": {
+                    "kind": {"enum": ["customer", "case", "contract", "invoice", "tax"]},
+                    "scope": {"type": "string"},
+                    "issued": {"type": "integer"},
+                    "highest": {"type": "integer"},
+                    "counter": {"type": ["integer", "null"]},
+                    "voided": {"type": "array", "items": {"type": "string"}},
+                    "missing": {"type": "string"},
+                    "without_row": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
     },
     "additionalProperties": False,
 }

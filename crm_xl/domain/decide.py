@@ -13,7 +13,7 @@ a refused operation changes nothing, and what an operation writes, validate acce
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,6 +32,7 @@ from crm_xl.domain.changes import (
     SetCounter,
     UpdateCustomerForm,
     UpdateRow,
+    chain_head,
 )
 from crm_xl.domain.dates import TEHRAN, now_tehran, parse_datetime
 from crm_xl.domain.enums import (
@@ -57,7 +58,18 @@ from crm_xl.domain.models import (
     voided_contract,
 )
 from crm_xl.domain.names import customer_folder_name
-from crm_xl.domain.numbering import Issued, highest_used, next_number, scope_of
+from crm_xl.domain.numbering import (
+    KINDS,
+    Evidence,
+    Issued,
+    clean_number,
+    highest_used,
+    next_number,
+    scope_of,
+    split_numbers,
+    tax_number,
+    tax_serial_of,
+)
 from crm_xl.domain.schema import CASES, CUSTOMERS, INVOICES, LOG
 from crm_xl.domain.schema import Field as SchemaField
 from crm_xl.domain.settings import Settings
@@ -109,6 +121,14 @@ class Register:
     #: Every number the log says was ever issued: guards against re-issuing after a row is
     #: deleted by hand and the counter lowered.
     logged_numbers: set[str] = field(default_factory=set)
+    #: Tax serials (inno) of the invoice rows' tax ids and of the tax ids the log recorded.
+    tax_serials: set[int] = field(default_factory=set)
+    #: The change log's chain head: the hash the next appended log row chains to.
+    log_head: str = ""
+    #: Numbers the workspace shows outside this register (customer folder names, archive
+    #: registers, the seal in .crm_xl/); asked for once, on the first number issued.
+    outside: Callable[[], Evidence] | None = field(default=None, repr=False)
+    _outside: Evidence | None = field(default=None, repr=False)
     #: Highest sequence found among used numbers, per (kind, scope): scanned once per snapshot,
     #: later issues only raise the counter above it.
     scanned_high: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -157,23 +177,56 @@ class Register:
                 reg.counters[(_s(r.get("kind")), _s(r.get("scope")))] = int(r.get("last") or 0)
             except (TypeError, ValueError):
                 continue  # a damaged counter row: the scan of used numbers still guards
-        for r in log:
-            for n in _s(r.get("numbers")).split(","):
-                if n.strip():
-                    reg.logged_numbers.add(n.strip())
+        log_rows = list(log)
+        for r in log_rows:
+            reg.logged_numbers.update(split_numbers(r.get("numbers")))
+            details = _s(r.get("details"))
+            if '"tax_id"' in details:
+                serial = tax_serial_of(_json_field(details, "tax_id"))
+                if serial:
+                    reg.tax_serials.add(serial)
+        for inv in reg.invoices.values():
+            serial = tax_serial_of(inv.get("tax_id"))
+            if serial:
+                reg.tax_serials.add(serial)
+        reg.log_head = chain_head(log_rows)
         return reg
 
     def used_numbers(self, kind: str) -> set[str]:
+        """Every number of ``kind`` this register shows: its rows and its change log."""
         used = set(self.logged_numbers)
         if kind == "customer":
             used |= set(self.customers)
         elif kind == "case":
             used |= set(self.cases)
         elif kind == "contract":
-            used |= {_s(c.get("contract_no")) for c in self.cases.values()}
+            used |= {clean_number(c.get("contract_no")) for c in self.cases.values()}
         elif kind == "invoice":
             used |= set(self.invoices)
+        elif kind == "tax":
+            rule = self.settings.rule("tax")
+            used |= {tax_number(rule, s) for s in self.tax_serials}
         return used
+
+    def evidence(self) -> Evidence:
+        """This register's numbers of every kind and its counters, as evidence for another."""
+        ev = Evidence()
+        for kind in KINDS:
+            ev.add_clean(kind, {clean_number(n) for n in self.used_numbers(kind)} - {""})
+        for (kind, scope), last in self.counters.items():
+            if kind in KINDS:
+                ev.mark(kind, scope, last)
+        return ev
+
+    def highest_seen(self, kind: str, scope: str, jyear: int) -> int:
+        """Highest sequence of ``kind`` in ``scope`` over all the evidence, counters aside."""
+        rule = self.settings.rule(kind)
+        high = highest_used(rule, self.used_numbers(kind), scope, jyear)
+        if self.outside is not None and self._outside is None:
+            self._outside = self.outside()
+        if self._outside is not None:
+            high = max(high, self._outside.highest(kind, rule, scope, jyear))
+        return high
 
     def customer(self, number: str) -> Row:
         row = self.customers.get(_number_key(self.customers, number))
@@ -219,6 +272,14 @@ def _number_key(table: Mapping[str, Row], number: object) -> str:
     if n in table:
         return n
     return to_ascii_digits(n).upper()
+
+
+def _json_field(text: str, key: str) -> Any:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data.get(key) if isinstance(data, dict) else None
 
 
 def stage_of(row: Row) -> Stage:
@@ -286,17 +347,18 @@ class Actor:
     now: datetime
 
 
-def _jyear(moment: datetime) -> int:
+def issue_year(moment: datetime) -> int:
+    """The Jalali year (Tehran) a number issued at ``moment`` belongs to."""
     return int(jdatetime.date.fromgregorian(date=moment.astimezone(TEHRAN).date()).year)
 
 
 def _peek(reg: Register, kind: str, moment: datetime) -> Issued:
     """The number ``kind`` would get now; nothing is spent until :func:`_take`."""
     rule = reg.settings.rule(kind)
-    jyear = _jyear(moment)
+    jyear = issue_year(moment)
     key = (kind, scope_of(rule, jyear))
     if key not in reg.scanned_high:
-        reg.scanned_high[key] = highest_used(rule, reg.used_numbers(kind), key[1])
+        reg.scanned_high[key] = reg.highest_seen(kind, key[1], jyear)
     high = max(reg.counters.get(key, 0), reg.scanned_high[key])
     return next_number(kind, rule, jyear, {key: high}, ())
 

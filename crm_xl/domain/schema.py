@@ -499,13 +499,27 @@ LOG = Table(
     ),
 )
 
+#: The register's change log: the log's fields plus a running hash over them (SPEC §4, the
+#: log as evidence of issued numbers; ``changes.log_hash``), so an edited or deleted row shows.
+#: Other books (complaints, surveys, plans) keep the plain ``LOG``.
+REGISTER_LOG = Table(
+    name=LOG.name,
+    sheet=LOG.sheet,
+    title_fa=LOG.title_fa,
+    hidden=True,
+    fields=(
+        *LOG.fields,
+        _f("hash", "زنجیره کنترل", "Chain hash (SHA-256)", width=66),
+    ),
+)
+
 F_31_08_02 = Form(
     code="F-31-08-02",
     title_fa="فرم لیست سفارشات کارفرمایان یا مشتریان",
     title_en="Customer and employer order register",
     revision="00",
     filename="F-31-08-02.xlsx",
-    parts=(CUSTOMERS, CASES, INVOICES, INVOICE_LINES, COUNTERS, LOG),
+    parts=(CUSTOMERS, CASES, INVOICES, INVOICE_LINES, COUNTERS, REGISTER_LOG),
 )
 
 # --- F-31-07-01: after-sales service of one product -------------------------------------

@@ -182,6 +182,9 @@ class Settings(_Strict):
     economic_code: str | None = None
     backups_keep: int = Field(20, ge=1, le=1000)
     lock_timeout: float = Field(60.0, gt=0)
+    #: Seconds without a heartbeat after which a colleague may break the workspace lock; a
+    #: writer stalled longer (laptop asleep, share hung) notices it lost the lock and aborts.
+    lock_stale_after: float = Field(600.0, ge=1, le=86400)
 
     @field_validator("fiscal_memory_id")
     @classmethod

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 import shutil
 import unicodedata
@@ -22,13 +23,16 @@ from pathlib import Path
 
 from crm_xl.domain.errors import InputError
 from crm_xl.domain.names import MAX_COMPONENT_BYTES, ZWNJ, customer_folder_name, safe_name
+from crm_xl.domain.text import normalize, to_ascii_digits
 
 _STRIP = " ." + ZWNJ
 
 __all__ = [
     "customer_folder_name",
     "find_customer_folder",
+    "folder_number",
     "move_folder",
+    "numbered_folders",
     "resolve_inside",
     "safe_name",
     "unique_folder",
@@ -108,6 +112,46 @@ def find_customer_folder(root: Path, number: str) -> Path | None:
         if any(folded == k or folded.startswith(f"{k} - ") for k in keys):
             return entry
     return None
+
+
+_COUNTER_SUFFIX = re.compile(r" \(\d+\)$")
+
+
+def folder_number(name: str) -> str | None:
+    """The customer number a folder name starts with (``"C-00007 - …"``, ``"C-00007 (2)"``).
+
+    None for hidden folders: staging (``.new-…``) and half-finished moves (``.~moving-…``) are
+    the toolkit's own, not customers'.
+    """
+    if not name or name.startswith("."):
+        return None
+    head = name.split(" - ", 1)[0] if " - " in name else _COUNTER_SUFFIX.sub("", name)
+    if head.isascii():  # the usual case, without the cost of normalising
+        return head.strip() or None
+    return to_ascii_digits(normalize(head)) or None
+
+
+def numbered_folders(*roots: Path) -> dict[str, list[str]]:
+    """Customer folders under ``roots`` (their paths) by the number their name starts with.
+
+    One directory scan per root. Evidence of issued customer numbers (SPEC §4): a number whose
+    folder exists is never issued again, whatever the register says. A number with more than
+    one folder lists them all, in name order.
+    """
+    out: dict[str, list[str]] = {}
+    for root in roots:
+        try:
+            entries = list(os.scandir(root))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            no = folder_number(entry.name)
+            if no is not None and entry.is_dir():
+                out.setdefault(no, []).append(entry.path)
+    for paths in out.values():
+        if len(paths) > 1:
+            paths.sort()
+    return out
 
 
 def _rename_free(src: Path, dst_root: Path, name: str) -> Path | None:

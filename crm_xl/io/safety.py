@@ -13,6 +13,17 @@ Three guards, used together by every command that changes a workbook::
   sales unit keeps its workbooks.  No OS lock is nested inside it: one mechanism, one truth.
 * ``atomic_write`` writes a temporary file beside the target, verifies it, keeps a backup of
   the old version and only then replaces it, so a crash at any point leaves a readable file.
+
+Fencing (SPEC §4): a writer stalled past the stale limit (laptop asleep, share hung) may have
+its lock broken by a colleague. ``workspace_lock`` yields a :class:`Lease` (token and
+generation); before it replaces anything a writer calls ``lease.check()``, which raises
+``LockLostError`` once the lock is no longer its own. The first thing a new holder does is
+``journal.roll_forward``: it completes or undoes what an earlier writer left half-done, and
+removes the temporary files of a writer that lost the lock, so that writer cannot put them in
+place afterwards either.
+
+Test hooks live here and nowhere else: :func:`commit_point` (``CRM_XL_TEST_HOOK``) and
+``_before_replace``; both do nothing unless a test sets them.
 """
 
 from __future__ import annotations
@@ -26,27 +37,38 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import sys
 import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from filelock import SoftFileLock, Timeout
 
 from crm_xl.domain.errors import CrmError, WorkbookBusyError, WorkspaceError
+from crm_xl.io import journal
+from crm_xl.io.durable import fsync_dir as _fsync_dir
+from crm_xl.io.durable import fsync_file as _fsync_file
+from crm_xl.io.durable import write_atomic
+from crm_xl.io.settings_file import load_settings
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_STALE_AFTER",
+    "Lease",
+    "LockLostError",
     "atomic_write",
     "backups_of",
     "check_not_open",
+    "commit_point",
+    "current_holder_token",
+    "held_lease",
     "office_lock_holder",
     "restore_backup",
     "verify_xlsx",
@@ -54,6 +76,30 @@ __all__ = [
 ]
 
 UNKNOWN = "unknown"
+
+# --------------------------------------------------------------------------- test hooks
+
+#: ``CRM_XL_TEST_HOOK=<action>@<point>`` makes the process stop (``stop``, SIGSTOP) or die
+#: (``kill``, SIGKILL) at the named commit point, so tests can stall or crash a real writer at
+#: an exact place. Unset (production) it does nothing. Points, in order: ``prepared``,
+#: ``before-replace``, ``register-replaced``, ``folder-committed-<n>``, ``sealed``.
+TEST_HOOK_ENV = "CRM_XL_TEST_HOOK"
+
+
+def commit_point(name: str) -> None:
+    hook = os.environ.get(TEST_HOOK_ENV)
+    if not hook:
+        return
+    action, _, point = hook.partition("@")
+    if point != name:
+        return
+    if action == "kill":
+        if sys.platform == "win32":  # pragma: no cover
+            os._exit(137)
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif action == "stop" and sys.platform != "win32":
+        os.kill(os.getpid(), signal.SIGSTOP)
+
 
 # --------------------------------------------------------------------------- open in Excel?
 
@@ -361,29 +407,125 @@ def _break_stale(marker: Path, sidecar: Path, stale_after: float) -> None:
             aside.unlink()
 
 
+class LockLostError(WorkbookBusyError):
+    """This writer no longer holds the workspace lock: it stalled past the stale limit and a
+    colleague took over. Nothing of its operation was put in place."""
+
+
+@dataclass
+class Lease:
+    """Proof of holding the workspace lock: the marker this holder created, its token and
+    generation (one more than the holder before it)."""
+
+    root: Path
+    marker: Path
+    sidecar: Path
+    token: str
+    generation: int
+    identity: tuple[int, int]  # (st_dev, st_ino) of our marker; our open descriptor pins it
+    content: str  # what filelock wrote into our marker (pid, host, start token)
+    stale_after: float
+    lost: threading.Event = field(default_factory=threading.Event)
+
+    def held(self) -> bool:
+        """True while the marker in place is ours and the holder record names our token."""
+        if self.lost.is_set():
+            return False
+        got = _read_marker(self.marker)
+        if got is None:
+            return False
+        content, st = got
+        if content != self.content or (st.st_ino and (st.st_dev, st.st_ino) != self.identity):
+            return False
+        try:
+            info = json.loads(self.sidecar.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return True  # the marker is ours; its record is being rewritten or unreadable
+        return not isinstance(info, dict) or info.get("token") in (None, self.token)
+
+    def check(self) -> None:
+        """Raise ``LockLostError`` unless this holder still holds the lock (fencing)."""
+        if self.held():
+            return
+        self.lost.set()
+        holder = _describe_holder(self.marker, self.sidecar)
+        raise LockLostError(
+            "این برنامه بیش از حد مجاز متوقف ماند (رایانه در خواب یا شبکه قطع بود) و قفل پوشهٔ کاری"
+            f" را {holder} گرفت؛ برای جلوگیری از بازنویسی کار همکار، هیچ تغییری ذخیره نشد و"
+            " فایل‌های موقت این برنامه پاک شد. دستور را دوباره اجرا کنید.",
+            f"This program stalled longer than the lock's stale limit ({self.stale_after:.0f} s:"
+            f" computer asleep or share hung) and {holder} took over the workspace lock; to"
+            " avoid overwriting a colleague's work nothing was saved and this program's"
+            " temporary files were discarded. Run the command again.",
+            code="lock-lost",
+            file=self.marker,
+        )
+
+
+_leases = threading.local()  # per thread: lock path -> the Lease held
+
+
+def held_lease(root: Path) -> Lease | None:
+    """The lease this thread holds on the workspace at ``root``, or None."""
+    key = os.path.abspath(Path(root) / ".crm_xl" / "lock")
+    leases: dict[str, Lease] = _leases.__dict__.setdefault("leases", {})
+    return leases.get(key)
+
+
+def current_holder_token(root: Path) -> str | None:
+    """The token of a live holder of the workspace lock (from its record), or None: nobody
+    holds it, or its holder is gone (a crash) or stale."""
+    lock_dir = Path(root) / ".crm_xl"
+    marker, sidecar = lock_dir / "lock", lock_dir / "lock.holder.json"
+    got = _read_marker(marker)
+    if got is None or _stale_reason(marker, sidecar, _stale_limit(root)) is not None:
+        return None
+    info = _read_sidecar(sidecar, got[0])
+    token = info.get("token") if info else None
+    return token if isinstance(token, str) else None
+
+
 class _Heartbeat(threading.Thread):
     """Touches the marker and sidecar so waiters can tell a long job from a dead one."""
 
-    def __init__(self, marker: Path, sidecar: Path, interval: float) -> None:
+    def __init__(self, lease: Lease, interval: float) -> None:
         super().__init__(name="crm_xl-lock-heartbeat", daemon=True)
-        self.marker, self.sidecar, self.interval = marker, sidecar, interval
+        self.lease, self.interval = lease, interval
         self.stop = threading.Event()
-        self.inode = marker.lstat().st_ino
 
     def run(self) -> None:
+        lease = self.lease
         while not self.stop.wait(self.interval):
-            try:
-                if self.marker.lstat().st_ino != self.inode:
-                    raise FileNotFoundError
-            except OSError:
+            if not lease.held():
                 # Someone judged us stale (clock skew, or we were suspended) and took over.
-                log.error(
-                    "workspace lock %s was broken while held; stopping heartbeat", self.marker
+                lease.lost.set()  # the writer's next lease.check() says so to the user
+                log.info(
+                    "workspace lock %s was broken while held; stopping heartbeat", lease.marker
                 )
                 return
-            for p in (self.marker, self.sidecar):
+            for p in (lease.marker, lease.sidecar):
                 with contextlib.suppress(OSError):
                     os.utime(p)
+
+
+def _stale_limit(root: Path) -> float:
+    """The workspace's ``lock_stale_after`` setting: every holder heartbeats by the same limit."""
+    try:
+        return float(load_settings(root).lock_stale_after)
+    except (CrmError, OSError, ValueError):
+        return DEFAULT_STALE_AFTER
+
+
+def _next_generation(lock_dir: Path) -> int:
+    path = lock_dir / "lock.generation"
+    try:
+        previous = int(path.read_text(encoding="ascii").strip() or 0)
+    except (OSError, ValueError):
+        previous = 0
+    generation = previous + 1
+    with contextlib.suppress(OSError):
+        write_atomic(path, str(generation).encode("ascii"), sync=False)
+    return generation
 
 
 @contextlib.contextmanager
@@ -391,28 +533,33 @@ def workspace_lock(
     root: Path,
     *,
     timeout: float = 30.0,
-    stale_after: float = DEFAULT_STALE_AFTER,
+    stale_after: float | None = None,
     poll_interval: float = 0.02,
-) -> Iterator[None]:
+) -> Iterator[Lease]:
     """Hold the workspace's write lock ``<root>/.crm_xl/lock`` for the ``with`` block.
 
     Reentrant for the same thread.  Waits up to ``timeout`` seconds, then raises
     ``WorkbookBusyError`` (code ``workspace-locked``) naming the holder from the sidecar
-    ``lock.holder.json`` (user, host, pid, start time).  A lock is broken (and logged) when
-    its holder ran on this host and is gone, or when neither the marker nor the sidecar was
-    touched for ``stale_after`` seconds; a live holder touches both every ``stale_after / 5``
-    seconds (at most 60 s).  Age uses file mtimes against this machine's clock, so machines
-    sharing a folder must keep their clocks within a few minutes of each other.
+    ``lock.holder.json`` (user, host, pid, start time, token, generation).  A lock is broken
+    (and logged) when its holder ran on this host and is gone, or when neither the marker nor
+    the sidecar was touched for ``stale_after`` seconds (default: the workspace's
+    ``lock_stale_after`` setting, else 600); a live holder touches both every
+    ``stale_after / 5`` seconds (at most 60 s).  Age uses file mtimes against this machine's
+    clock, so machines sharing a folder must keep their clocks within a few minutes of each
+    other.  Once held, the operations an earlier writer left half-done are rolled forward
+    (``journal.roll_forward``).  Yields the :class:`Lease`; ``lease.check()`` before each
+    replace is the fencing that stops a writer who lost the lock.
     """
     root = Path(root)
     lock_dir = root / ".crm_xl"
     marker, sidecar = lock_dir / "lock", lock_dir / "lock.holder.json"
     key = os.path.abspath(marker)
     depth: dict[str, int] = _held.__dict__.setdefault("depth", {})
+    leases: dict[str, Lease] = _leases.__dict__.setdefault("leases", {})
     if depth.get(key):
         depth[key] += 1
         try:
-            yield
+            yield leases[key]
         finally:
             depth[key] -= 1
         return
@@ -424,6 +571,8 @@ def workspace_lock(
             code="workspace-missing",
             file=root,
         )
+    if stale_after is None:
+        stale_after = _stale_limit(root)
     lock_dir.mkdir(exist_ok=True)
     lock = SoftFileLock(marker, thread_local=True)
     deadline = time.monotonic() + max(timeout, 0.0)
@@ -450,9 +599,12 @@ def workspace_lock(
     heartbeat: _Heartbeat | None = None
     try:
         got = _read_marker(marker)
+        content, st = got if got else ("", marker.lstat())
+        generation = _next_generation(lock_dir)
         record = {
-            "marker": got[0] if got else "",
+            "marker": content,
             "token": token,
+            "generation": generation,
             "user": _user(),
             "host": socket.gethostname(),
             "pid": os.getpid(),
@@ -461,12 +613,21 @@ def workspace_lock(
         tmp = sidecar.with_name(f"{sidecar.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, sidecar)
-        heartbeat = _Heartbeat(marker, sidecar, min(60.0, stale_after / 5))
+        lease = Lease(
+            root, marker, sidecar, token, generation, (st.st_dev, st.st_ino), content, stale_after
+        )
+        heartbeat = _Heartbeat(lease, min(60.0, stale_after / 5))
         heartbeat.start()
         depth[key] = 1
-        yield
+        leases[key] = lease
+        try:
+            journal.roll_forward(root, busy=lambda p: _find_office_lock(p) is not None)
+        except Exception as e:  # never block every command: validate reports what is left
+            log.error("could not complete interrupted operations in %s: %s", root, e)
+        yield lease
     finally:
         depth.pop(key, None)
+        leases.pop(key, None)
         if heartbeat is not None:
             heartbeat.stop.set()
             heartbeat.join()
@@ -474,6 +635,7 @@ def workspace_lock(
         with contextlib.suppress(OSError, ValueError):
             if json.loads(sidecar.read_text(encoding="utf-8")).get("token") == token:
                 sidecar.unlink()
+        # filelock unlinks the marker only while it is still the file we created.
         lock.release()
 
 
@@ -505,26 +667,6 @@ def verify_xlsx(path: Path) -> None:
             code="invalid-xlsx",
             file=path,
         )
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    # Makes the rename itself durable on POSIX; Windows cannot open directories this way.
-    if sys.platform == "win32":  # pragma: no cover
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _backup_pattern(path: Path) -> re.Pattern[str]:
@@ -576,6 +718,8 @@ def atomic_write(
     backups: Path | None,
     keep: int = 20,
     verify: Callable[[Path], None] | None = None,
+    before_replace: Callable[[Path], None] | None = None,
+    tmp: Path | None = None,
 ) -> None:
     """Replace ``path`` with what ``write(tmp)`` produces, or leave it untouched.
 
@@ -584,11 +728,14 @@ def atomic_write(
     ``verify``; back up the current file to ``backups/<stem>.<YYYYmmdd-HHMMSS-ffffff><suffix>``;
     ``os.replace``; prune backups to the newest ``keep`` (only after success, so a failed write
     never costs an old backup).  On any failure the temp file is removed and the error re-raised.
-    The caller holds ``workspace_lock``; this function does not lock.
+    ``before_replace(tmp)`` runs last before the replace (the store records its intent and
+    proves it still holds the lock there); ``tmp`` names the temporary file (it must start with
+    ``.<stem>.tmp``).  The caller holds ``workspace_lock``; this function does not lock.
     """
     path = Path(path)
     check_not_open(path)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}-{secrets.token_hex(3)}{path.suffix}")
+    if tmp is None:
+        tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}-{secrets.token_hex(3)}{path.suffix}")
     try:
         write(tmp)
         if not tmp.is_file():
@@ -608,6 +755,8 @@ def atomic_write(
                 _make_backup(path, Path(backups))
         if _before_replace is not None:
             _before_replace(tmp)
+        if before_replace is not None:
+            before_replace(tmp)
         check_not_open(path)  # the user may have opened it while we were writing
         try:
             os.replace(tmp, path)

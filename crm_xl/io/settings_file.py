@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from crm_xl.domain.errors import CrmError, WorkspaceError
 from crm_xl.domain.settings import SETTINGS_FILE, Settings, nearest
-from crm_xl.io.safety import atomic_write
+from crm_xl.io.durable import write_atomic
 
 __all__ = ["SETTINGS_FILE", "load_settings", "read_settings_text", "save_settings"]
 
@@ -133,5 +133,5 @@ def save_settings(root: Path, settings: Settings) -> Path:
     """Write ``settings.json`` (UTF-8, no BOM) atomically: a crash leaves the old or the new file."""
     path = Path(root) / SETTINGS_FILE
     text = json.dumps(settings.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), backups=None)
+    write_atomic(path, text.encode("utf-8"))  # temp file, fsync, rename
     return path

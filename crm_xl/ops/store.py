@@ -8,15 +8,18 @@ One read-modify-write per operation, all under the workspace lock:
 4. write the register atomically (temp file, verify, backup, replace);
 5. only then put the prepared customer files in place and move archived folders.
 
-A crash before step 4 leaves everything as it was (at most a ``.tmp`` file or folder);
-after it, the register is the truth and ``validate`` reports any folder left half-done.
+Every step is journalled (``io.journal``) before it happens: a crash before step 4 is undone
+by the next command, a crash after it is completed by the next command (roll forward). Before
+step 4 and before each folder step the writer proves it still holds the lock (fencing).
 """
 
 from __future__ import annotations
 
 import getpass
+import json
+import logging
 import os
-import shutil
+import secrets
 import socket
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,8 +27,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from crm_xl.domain import decide
+from crm_xl.domain import decide, schema
 from crm_xl.domain.changes import (
+    LOG_HASH_FIELD,
     AppendFollowUp,
     AppendRow,
     ArchiveFolder,
@@ -36,6 +40,8 @@ from crm_xl.domain.changes import (
     SetCounter,
     UpdateCustomerForm,
     UpdateRow,
+    clean_log_row,
+    log_hash,
 )
 from crm_xl.domain.dates import now_tehran
 from crm_xl.domain.errors import CrmError, InputError
@@ -46,15 +52,30 @@ from crm_xl.domain.schema import (
     F_31_08_01,
     FOLLOWUPS,
     INVOICES,
-    LOG,
+    REGISTER_LOG,
     REGISTRATION,
 )
-from crm_xl.io.folders import find_customer_folder, move_folder, resolve_inside
+from crm_xl.io import journal
+from crm_xl.io.evidence import workspace_evidence
+from crm_xl.io.folders import find_customer_folder, resolve_inside, unique_folder
 from crm_xl.io.formstamp import FormStamper
-from crm_xl.io.safety import atomic_write, check_not_open, verify_xlsx, workspace_lock
+from crm_xl.io.safety import (
+    Lease,
+    atomic_write,
+    check_not_open,
+    commit_point,
+    held_lease,
+    verify_xlsx,
+    workspace_lock,
+)
 from crm_xl.io.workbook import FormBook
 from crm_xl.io.workspace import Workspace
 from crm_xl.ops.products import product_index
+
+log = logging.getLogger(__name__)
+
+#: The register's change log (with its hash column).
+LOG = REGISTER_LOG
 
 
 class TableTarget(Protocol):
@@ -116,15 +137,24 @@ _KEYS = {
 }
 
 
-def apply_register_changes(book: TableTarget, plan: Plan, now: datetime) -> None:
-    """Apply the plan's register changes to any TableTarget (file or live workbook)."""
+def apply_register_changes(book: TableTarget, plan: Plan, now: datetime, log_head: str = "") -> str:
+    """Apply the plan's register changes to any TableTarget (file or live workbook).
+
+    Each change-log row gets its chain hash (``changes.log_hash``) over ``log_head``, the hash
+    of the log's last row; returns the new head.
+    """
     index = _RowIndex(book)
     counters = {
         (str(v.get("kind") or ""), str(v.get("scope") or "")): r
         for r, v in book.read_table(COUNTERS.name)
     }
+    head = log_head
     for ch in plan.register:
-        if isinstance(ch, AppendRow):
+        if isinstance(ch, AppendRow) and ch.table == LOG.name:
+            values = clean_log_row(ch.values)
+            head = values[LOG_HASH_FIELD] = log_hash(head, values)
+            book.append_rows(LOG.name, [values])
+        elif isinstance(ch, AppendRow):
             (row,) = book.append_rows(ch.table, [ch.values])
             key_field = _KEYS.get(ch.table)
             if key_field:
@@ -145,6 +175,7 @@ def apply_register_changes(book: TableTarget, plan: Plan, now: datetime) -> None
                 (counters[(ch.kind, ch.scope)],) = book.append_rows(COUNTERS.name, [values])
             else:
                 book.update_row(COUNTERS.name, existing, values)
+    return head
 
 
 class BufferedTarget:
@@ -230,18 +261,31 @@ def new_customer_form(ws: Workspace, target: Path, registration: Mapping[str, An
 
 
 @dataclass
-class _Prepared:
-    """A folder change made ready beside its target; ``commit`` puts it in place."""
+class _Staged:
+    """A folder change as a journal step, and how to write what it stages."""
 
-    commit: Callable[[], None]
-    discard: Callable[[], None]
+    step: journal.Step
+    stage: Callable[[], None] = lambda: None
 
 
 def _tmp_path(target: Path) -> Path:
     return target.with_name(f".{target.stem}.tmp{os.getpid()}{target.suffix}")
 
 
-def _prepare(ws: Workspace, ch: FolderChange, now: datetime) -> _Prepared:
+def _rel(ws: Workspace, path: Path) -> str:
+    """A path as the journal keeps it: relative to the root (a share mounts anywhere)."""
+    return Path(os.path.relpath(path, ws.root)).as_posix()
+
+
+def _plan_steps(ws: Workspace, ch: FolderChange, plan: Plan) -> list[_Staged]:
+    """The journal steps of a folder change (a reopen is two: its form, then the move)."""
+    if isinstance(ch, RestoreFolder):
+        return _restore_steps(ws, ch)
+    return [_plan_step(ws, ch, plan)]
+
+
+def _plan_step(ws: Workspace, ch: FolderChange, plan: Plan) -> _Staged:
+    """Where a folder change stages and lands; refuses what cannot be done (nothing written)."""
     if isinstance(ch, CreateCustomerForm):
         final = resolve_inside(ws.customers_dir, ch.folder)
         if final.exists():
@@ -251,21 +295,15 @@ def _prepare(ws: Workspace, ch: FolderChange, now: datetime) -> _Prepared:
                 code="folder-exists",
                 file=final,
             )
-        staging = resolve_inside(ws.customers_dir, f".new-{ch.customer_no}-{os.getpid()}")
-        staging.mkdir(parents=True, exist_ok=True)
-        try:
+        staging = resolve_inside(
+            ws.customers_dir, f"{journal.STAGING_PREFIX}{ch.customer_no}-{os.getpid()}"
+        )
+
+        def create() -> None:
+            staging.mkdir(parents=True, exist_ok=True)
             new_customer_form(ws, staging / customer_form_name(ch.customer_no), ch.registration)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
 
-        def commit() -> None:
-            staging.rename(final)
-
-        return _Prepared(commit, lambda: shutil.rmtree(staging, ignore_errors=True))
-
-    if isinstance(ch, RestoreFolder):
-        return _prepare_restore(ws, ch)
+        return _Staged(journal.Step("create", _rel(ws, staging), _rel(ws, final)), create)
 
     if isinstance(ch, ArchiveFolder):
         src = resolve_inside(ws.customers_dir, ch.folder)
@@ -280,35 +318,55 @@ def _prepare(ws: Workspace, ch: FolderChange, now: datetime) -> _Prepared:
                 )
             src = found
         check_folder_forms_closed(src)
-
-        def archive() -> None:
-            ws.archive_dir.mkdir(parents=True, exist_ok=True)
-            move_folder(src, ws.archive_dir)
-
-        return _Prepared(archive, lambda: None)
+        # The name it will really get (a closed namesake may hold the plain one): the register
+        # records that name, not the one the decision assumed.
+        dest = unique_folder(ws.archive_dir, src.name)
+        if dest.name != ch.folder:
+            _retarget(plan, ch.customer_no, f"archive/{ch.folder}", f"archive/{dest.name}")
+        return _Staged(journal.Step("archive", _rel(ws, src), _rel(ws, dest)))
 
     assert isinstance(ch, AppendFollowUp | UpdateCustomerForm)
     path = _existing_form(ws, ch.folder, ch.customer_no)
     check_not_open(path)
-    book = FormBook.open(path)
-    if isinstance(ch, AppendFollowUp):
-        rows = book.read_table(FOLLOWUPS.name)
-        last_no = max(
-            (int(str(v.get("row_no"))) for _, v in rows if _is_int(v.get("row_no"))), default=0
-        )
-        book.append_rows(FOLLOWUPS.name, [{"row_no": last_no + 1, **ch.values}])
-    if ch.registration:
-        book.write_block(REGISTRATION.name, ch.registration)
     tmp = _tmp_path(path)
-    book.save(tmp)
+    st = path.stat()
 
-    def replace() -> None:
-        os.replace(tmp, path)
+    def update() -> None:
+        book = FormBook.open(path)
+        if isinstance(ch, AppendFollowUp):
+            rows = book.read_table(FOLLOWUPS.name)
+            last_no = max(
+                (int(str(v.get("row_no"))) for _, v in rows if _is_int(v.get("row_no"))),
+                default=0,
+            )
+            book.append_rows(FOLLOWUPS.name, [{"row_no": last_no + 1, **ch.values}])
+        if ch.registration:
+            book.write_block(REGISTRATION.name, ch.registration)
+        book.save(tmp)
 
-    return _Prepared(replace, lambda: tmp.unlink(missing_ok=True))
+    step = journal.Step("replace", _rel(ws, tmp), _rel(ws, path), [st.st_size, st.st_mtime_ns])
+    return _Staged(step, update)
 
 
-def _prepare_restore(ws: Workspace, ch: RestoreFolder) -> _Prepared:
+def _retarget(plan: Plan, customer_no: str, old: str, new: str) -> None:
+    """Point the plan's register row, log entry and result at the folder really used."""
+    for ch in plan.register:
+        if isinstance(ch, UpdateRow) and ch.table == CUSTOMERS.name and ch.key == customer_no:
+            if ch.values.get("folder") == old:
+                ch.values["folder"] = new
+        elif isinstance(ch, AppendRow) and ch.table == LOG.name:
+            try:
+                details = json.loads(str(ch.values.get("details") or ""))
+            except ValueError:
+                continue
+            if isinstance(details, dict) and details.get("folder") == old:
+                details["folder"] = new
+                ch.values["details"] = json.dumps(details, ensure_ascii=False, default=str)
+    if plan.result.get("folder") == old:
+        plan.result["folder"] = new
+
+
+def _restore_steps(ws: Workspace, ch: RestoreFolder) -> list[_Staged]:
     """A reopened customer's folder: its form updated in place, then back to customers/."""
     src = resolve_inside(ws.archive_dir, ch.folder)
     if not src.is_dir():
@@ -330,20 +388,21 @@ def _prepare_restore(ws: Workspace, ch: RestoreFolder) -> _Prepared:
             file=target,
         )
     check_folder_forms_closed(src)
+    steps: list[_Staged] = []
     form = find_customer_form(ws, ch.customer_no, f"archive/{src.name}", archived=True)
-    tmp: Path | None = None
     if form is not None and ch.registration:
-        book = FormBook.open(form)
-        book.write_block(REGISTRATION.name, ch.registration)
         tmp = _tmp_path(form)
-        book.save(tmp)
+        st = form.stat()
 
-    def restore() -> None:
-        if tmp is not None and form is not None:
-            os.replace(tmp, form)
-        move_folder(src, ws.customers_dir)
+        def update() -> None:
+            book = FormBook.open(form)
+            book.write_block(REGISTRATION.name, ch.registration)
+            book.save(tmp)
 
-    return _Prepared(restore, lambda: tmp.unlink(missing_ok=True) if tmp else None)
+        stat = [st.st_size, st.st_mtime_ns]
+        steps.append(_Staged(journal.Step("replace", _rel(ws, tmp), _rel(ws, form), stat), update))
+    steps.append(_Staged(journal.Step("restore", _rel(ws, src), _rel(ws, target))))
+    return steps
 
 
 def _is_int(v: object) -> bool:
@@ -414,21 +473,6 @@ def check_folder_forms_closed(folder: Path) -> None:
         check_not_open(f)
 
 
-def apply_folder_changes(
-    ws: Workspace, changes: Iterable[FolderChange], now: datetime
-) -> list[_Prepared]:
-    """Prepare every folder change (nothing visible moves yet); discard all on failure."""
-    prepared: list[_Prepared] = []
-    try:
-        for ch in changes:
-            prepared.append(_prepare(ws, ch, now))
-    except BaseException:
-        for p in prepared:
-            p.discard()
-        raise
-    return prepared
-
-
 def _verify_register(path: Path) -> None:
     """The written register is a sound workbook and, for the .xlsm, still has its buttons."""
     verify_xlsx(path)
@@ -442,6 +486,11 @@ def _verify_register(path: Path) -> None:
 # --- running an operation ------------------------------------------------------------------
 
 
+def _stamp(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
 def run(
     ws: Workspace, decide: Callable[[decide.Register], Plan], *, now: datetime | None = None
 ) -> Plan:
@@ -451,49 +500,173 @@ def run(
     with workspace_lock(ws.root, timeout=settings.lock_timeout):
         register = ws.register_path
         check_not_open(register)
+        stamp = _stamp(register)
         book = FormBook.open(register)
+        _upgrade_register(book)
         target = BufferedTarget(book)
+        temp = register.with_name(
+            f".{register.stem}.tmp{os.getpid()}-{secrets.token_hex(3)}{register.suffix}"
+        )
 
-        def write() -> None:
+        def write(before_replace: Callable[[], None]) -> None:
             target.flush()
+
+            def fence(_tmp: Path) -> None:
+                lease = held_lease(ws.root)
+                if lease is not None:
+                    lease.check()  # a lost lock explains a changed register: say that first
+                if _stamp(register) != stamp:  # saved from Excel meanwhile, or a lost lock
+                    raise CrmError(
+                        f"دفتر ثبت «{register.name}» در حین این عملیات تغییر کرد؛ چیزی ذخیره نشد."
+                        " دوباره تلاش کنید.",
+                        f"the register {register.name} changed while this operation ran;"
+                        " nothing was saved. Try again.",
+                        code="register-changed",
+                        file=register,
+                    )
+                before_replace()
+
             atomic_write(
                 register,
                 lambda tmp: book.save(tmp),
                 backups=ws.backups_dir,
                 keep=settings.backups_keep,
                 verify=_verify_register,
+                before_replace=fence,
+                tmp=temp,
             )
 
-        return decide_and_apply(ws, target, decide, who.now, write)
+        return decide_and_apply(ws, target, decide, who.now, write, temp=temp)
+
+
+def _upgrade_register(book: FormBook) -> None:
+    """A register made before the change log had its hash column gets it (in memory; it is
+    saved with the operation's write). Its old rows keep no hash: the chain starts after them."""
+    ws_ = book.sheet(LOG.name)
+    keys = [c.value for c in ws_[schema.KEY_ROW]]
+    if LOG_HASH_FIELD in keys:
+        return
+    col = max((i for i, v in enumerate(keys, 1) if v not in (None, "")), default=0) + 1
+    ws_.cell(schema.KEY_ROW, col).value = LOG_HASH_FIELD
+    ws_.cell(schema.LABEL_ROW, col).value = LOG.field(LOG_HASH_FIELD).fa
+
+
+def _ensure_logged(plan: Plan, now: datetime) -> None:
+    """Every register change leaves a change-log row: its chain hash is the commit's mark."""
+    if plan.register and not any(
+        isinstance(ch, AppendRow) and ch.table == LOG.name for ch in plan.register
+    ):
+        plan.register.append(
+            AppendRow(LOG.name, decide.log_row(actor(now), plan.operation, [], {}))
+        )
 
 
 def decide_and_apply(
     ws: Workspace,
     target: TableTarget,
-    decide: Callable[[decide.Register], Plan],
+    decide_fn: Callable[[decide.Register], Plan],
     now: datetime,
-    write: Callable[[], None],
+    write: Callable[..., None],
+    *,
+    temp: Path | None = None,
 ) -> Plan:
     """The part of an operation inside the workspace lock, for any register target.
 
-    Decide on the target's register, prepare the folder changes (nothing visible yet), apply
-    the register changes and ``write`` them (file or live workbook), and only then put the
-    folders in place; on failure the prepared folder changes are discarded.
+    Decide on the target's register (numbers above every piece of evidence the workspace
+    holds), journal the intent, stage the folder changes (nothing visible yet), apply the
+    register changes and ``write`` them, and only then put the folders in place and seal.
+    Right before the register is replaced the writer proves it still holds the lock; on any
+    failure before that, everything staged is discarded. ``write`` is called with that
+    before-replace step when ``temp`` (the temporary register it writes) is given, else the
+    step runs before ``write()`` (a live workbook, saved by Excel).
     """
-    plan = decide(read_register(target, ws.settings))
+    reg = read_register(target, ws.settings)
+    year = decide.issue_year(now)
+    reg.outside = lambda: workspace_evidence(ws.root, ws.settings, year)
+    plan = decide_fn(reg)
     if not plan.register and not plan.folders:
         return plan  # nothing decided: the register is not rewritten
-    prepared = apply_folder_changes(ws, plan.folders, now)
+    lease = held_lease(ws.root)
+    _ensure_logged(plan, now)
+    staged = [st for ch in plan.folders for st in _plan_steps(ws, ch, plan)]
+    jr = journal.Journal(
+        id=secrets.token_hex(6),
+        operation=plan.operation,
+        lock=lease.token if lease else "",
+        register=_rel(ws, ws.register_path),
+        temp=_rel(ws, temp) if temp is not None else "",
+        steps=[s.step for s in staged],
+        user=actor(now).user,
+    )
+    jr.save(ws.root)
     try:
-        apply_register_changes(target, plan, now)
-        write()
-    except BaseException:
-        for p in prepared:
-            p.discard()
+        for s in staged:
+            s.stage()
+        commit_point("prepared")
+        jr.log_head = apply_register_changes(target, plan, now, reg.log_head)
+        jr.seal = journal.seal_marks(reg.counters)
+
+        def before_replace() -> None:
+            if lease is not None:
+                lease.check()
+            jr.state = "committing"
+            jr.save(ws.root)
+            commit_point("before-replace")
+            if lease is not None:
+                lease.check()
+
+        if temp is not None:
+            write(before_replace)
+        else:
+            before_replace()
+            write()
+    except BaseException as exc:
+        for s in reversed(staged):
+            journal.undo_step(ws.root, s.step)
+        jr.remove(ws.root)
+        if isinstance(exc, OSError) and lease is not None:
+            lease.check()  # our temporary files vanished: the next holder removed them
         raise
-    for p in prepared:
-        p.commit()
+    commit_point("register-replaced")
+    _commit_folders(ws, jr, lease)
     return plan
+
+
+def _commit_folders(ws: Workspace, jr: journal.Journal, lease: Lease | None) -> None:
+    """Put the staged folder changes in place, seal, and close the journal.
+
+    The register already holds the operation. A writer that lost the lock meanwhile stops
+    here: the new holder's roll-forward completes the steps. A step that fails on the disk
+    keeps the journal, so the next command tries again.
+    """
+    for i, step in enumerate(jr.steps, 1):
+        if lease is not None and not lease.held():
+            log.warning(
+                "lock lost after the register was written; the next command completes %s",
+                jr.operation,
+            )
+            return
+        try:
+            problem = journal.commit_step(ws.root, step)
+        except OSError as e:
+            raise CrmError(
+                f"عملیات در دفتر ثبت ذخیره شد ولی پوشهٔ مشتری جابه‌جا نشد ({e.strerror});"
+                " دستور بعدی آن را کامل می‌کند.",
+                f"the operation is saved in the register but a customer folder step failed"
+                f" ({e.strerror}); the next command completes it.",
+                code="folder-commit-failed",
+                file=ws.root / step.dest,
+            ) from e
+        if problem:
+            jr.problems.append(problem)
+        commit_point(f"folder-committed-{i}")
+    journal.write_seal(ws.root, jr.log_head, jr.seal)
+    commit_point("sealed")
+    if jr.problems:
+        jr.save(ws.root)  # validate reports what needs a person
+        log.warning("operation %s left problems: %s", jr.operation, "; ".join(jr.problems))
+    else:
+        jr.remove(ws.root)
 
 
 # --- the operations, as Python calls ---------------------------------------------------------
@@ -655,7 +828,9 @@ def void_number(
 
 def load_register(ws: Workspace) -> decide.Register:
     """A read-only snapshot of the register (no lock needed: writes replace the file whole)."""
-    return read_register(FormBook.open(ws.register_path), ws.settings)
+    book = FormBook.open(ws.register_path)
+    _upgrade_register(book)  # in memory only
+    return read_register(book, ws.settings)
 
 
 __all__ = [
@@ -663,7 +838,6 @@ __all__ = [
     "add_contract",
     "add_customer",
     "add_followup",
-    "apply_folder_changes",
     "apply_register_changes",
     "cancel_case",
     "close_customer",

@@ -113,7 +113,7 @@ def targets(report: Report, out: Path) -> list[tuple[Path, list[Finding], Path]]
     return found
 
 
-def _lock_for(path: Path) -> contextlib.AbstractContextManager[None]:
+def _lock_for(path: Path) -> contextlib.AbstractContextManager[object]:
     from crm_xl.domain.settings import SETTINGS_FILE
     from crm_xl.io.safety import workspace_lock
 

@@ -64,6 +64,21 @@ CODES: dict[str, tuple[Severity, str, str]] = {
     "number-gap": ("warning", "شماره‌های جاافتاده", "serial numbers are missing"),
     "number-order": ("warning", "ترتیب شماره‌ها به هم خورده", "serial numbers out of order"),
     "counter-behind": ("error", "شمارنده عقب‌تر از شماره‌های مصرف‌شده", "counter below used"),
+    "number-no-row": (
+        "warning",
+        "شماره صادرشده بدون ردیف در دفتر ثبت",
+        "issued number held by no register row",
+    ),
+    "number-two-folders": (
+        "error",
+        "یک شماره مشتری با دو پوشه",
+        "one customer number, two folders",
+    ),
+    "log-tampered": (
+        "error",
+        "گزارش تغییرات ویرایش یا حذف شده",
+        "change log edited or rows deleted",
+    ),
     # -- workspace
     "missing-folder": ("error", "پوشه مشتری نیست", "customer folder is missing"),
     "folder-mismatch": ("warning", "پوشه با دفتر ثبت نمی‌خواند", "folder differs from the register"),
@@ -71,6 +86,12 @@ CODES: dict[str, tuple[Severity, str, str]] = {
     "missing-form": ("error", "فرم F-31-08-01 مشتری نیست", "customer form is missing"),
     "form-mismatch": ("error", "فرم با دفتر ثبت نمی‌خواند", "form differs from the register"),
     "duplicate-customer": ("warning", "مشتری تکراری", "customer registered twice"),
+    "unfinished-operation": (
+        "error",
+        "عملیات نیمه‌تمام (قطع برق یا توقف برنامه)",
+        "operation interrupted, not yet completed",
+    ),
+    "leftover-file": ("warning", "فایل موقت باقی‌مانده", "temporary file left behind"),
     # -- text hygiene (fixable with --fix)
     "arabic-letters": ("warning", "حروف عربی ي/ك", "Arabic letters ي/ك"),
     "mixed-digits": ("warning", "ارقام فارسی و لاتین با هم", "mixed digit scripts"),
@@ -135,6 +156,19 @@ class Counts(BaseModel):
     info: int = 0
 
 
+class NumberSummary(BaseModel):
+    """The numbering audit of one kind in one period (Jalali year, or ``all``)."""
+
+    kind: str  # customer, case, contract, invoice, tax
+    scope: str
+    issued: int = 0  # distinct numbers the workspace shows were issued
+    highest: int = 0  # highest sequence, marks of the seal included
+    counter: int | None = None  # the register's counter; None when it has no row
+    voided: list[str] = Field(default_factory=list)
+    missing: str = ""  # sequences never issued below the highest, as ranges ("3, 7-9")
+    without_row: list[str] = Field(default_factory=list)  # issued, held by no register row
+
+
 class Report(BaseModel):
     version: int = REPORT_VERSION
     valid: bool = True  # no errors
@@ -144,6 +178,7 @@ class Report(BaseModel):
     files: list[FileSummary] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     fixes: list[Fix] = Field(default_factory=list)
+    numbering: list[NumberSummary] = Field(default_factory=list)
 
     def finish(self) -> Report:
         """Fill counts, per-file tallies and the exit code from the findings."""

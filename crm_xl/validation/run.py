@@ -20,13 +20,17 @@ from typing import Any
 from xml.etree import ElementTree
 
 from crm_xl.domain import aftersales, schema
+from crm_xl.domain.dates import now_tehran
+from crm_xl.domain.decide import issue_year
 from crm_xl.domain.enums import RecordStatus, Stage
 from crm_xl.domain.errors import CrmError
 from crm_xl.domain.schema import Block, Form, Table
 from crm_xl.domain.settings import SETTINGS_FILE, Settings
 from crm_xl.domain.text import as_text
+from crm_xl.io import journal
+from crm_xl.io.evidence import archive_registers
 from crm_xl.io.settings_file import load_settings
-from crm_xl.validation import rules
+from crm_xl.validation import numbering, rules
 from crm_xl.validation import workspace as wsr
 from crm_xl.validation.findings import FileSummary, Finding, Report
 from crm_xl.validation.invoices import invoice_rules
@@ -355,7 +359,7 @@ def _form_rules(res: FileResult, settings: Settings) -> None:
     if code == schema.F_31_08_02.code and "Customers" in t:
         customers = t["Customers"]
         rules.national_ids(sink, customers)
-        logged, lost = wsr.logged_numbers(t.get("Log"))
+        _, lost = wsr.logged_numbers(t.get("Log"))
         cases, invoices = t.get("Cases"), t.get("Invoices")
         with_case = {str(c) for c in cases.parsed["customer_no"] if c} if cases else set()
         rules.customer_rows(sink, customers, lost, with_case)
@@ -376,7 +380,7 @@ def _form_rules(res: FileResult, settings: Settings) -> None:
         invoice_rules(sink, invoices, t.get(schema.INVOICE_LINES.name), settings)
         rules.void_references(sink, customers, cases, invoices)
         wsr.unique_rule(sink, t)
-        wsr.numbering_rules(sink, t, settings, logged)
+        numbering.register_rules(sink, t, settings)
         wsr.duplicate_customers(sink, customers)
     elif code == schema.F_31_08_01.code:
         reg = b.get("Registration")
@@ -562,12 +566,17 @@ def validate_workspace(
     reg: FileResult | None = None
     reg_td: TableData | None = None
     reg_sink = sink
+    # Read before the register: a writer replaces the register, then the seal.
+    seal = journal.read_seal(ws.root)
+    live: numbering.RegisterNumbers | None = None
     if ws.has_register:
         reg = check_file(ws.register_path, settings)
         results.append(reg)
         counter.step(ws.register_path.name)
         reg_td = reg.tables.get("Customers")
         reg_sink = reg.sink  # register-cell findings belong to the register's file
+        if reg.form is schema.F_31_08_02:
+            live = numbering.RegisterNumbers.read(reg.sink, reg.tables, settings)
     else:
         sink.add("missing-form", "دفتر ثبت F-31-08-02 در پوشه کاری نیست",
                  "the register F-31-08-02 is missing from the workspace")  # fmt: skip
@@ -616,6 +625,17 @@ def validate_workspace(
             known[key] = known.get(key, False) or complete
     if reg_td is not None and reg is not None:
         sold_products(reg, known)
+    archived: list[numbering.RegisterNumbers] = []
+    for p in archive_registers(ws.archive_dir):
+        res = check_file(p, settings)
+        results.append(res)
+        if res.form is schema.F_31_08_02:
+            archived.append(numbering.RegisterNumbers.read(res.sink, res.tables, settings))
+    report.numbering.extend(
+        numbering.audit(
+            live, archived, settings, _this_year(), root=ws.root, root_sink=sink, seal=seal
+        )
+    )
     if sink.findings:
         results.append(FileResult(ws.root, sink))
     return results
@@ -664,8 +684,12 @@ def validate_paths(
     counter = _Counter(len(plain), progress)
     for p in plain:
         st = settings or _settings_for(p, cache)
-        results.append(check_file(p, st))
+        res = check_file(p, st)
+        results.append(res)
         counter.step(p.name)
+        if res.form is schema.F_31_08_02:  # a register on its own: its own evidence only
+            own = numbering.RegisterNumbers.read(res.sink, res.tables, st)
+            report.numbering.extend(numbering.audit(own, [], st, _this_year()))
     findings: list[Finding] = []
     for r in results:
         if r.form is not None or r.sink.findings or r.path.is_file():
@@ -674,6 +698,11 @@ def validate_paths(
             findings.extend(r.sink.findings)
     report.findings = findings
     return report.finish()
+
+
+def _this_year() -> int:
+    """The Jalali year now: a ``{jy2}`` number belongs to the year with its digits nearest it."""
+    return issue_year(now_tehran())
 
 
 def results_findings(results: Iterable[FileResult]) -> list[Finding]:

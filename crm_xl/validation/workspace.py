@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import operator
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from crm_xl.domain.enums import PersonType, Stage
-from crm_xl.domain.numbering import number_regex
 from crm_xl.domain.schema import F_31_08_01, REGISTRATION
-from crm_xl.domain.settings import Settings
 from crm_xl.domain.text import fast_name_key, fast_name_keys, normalize, to_ascii_digits
 from crm_xl.validation.rules import (
     _VOID,
@@ -23,14 +19,8 @@ from crm_xl.validation.rules import (
     is_blank,
 )
 
-# --- numbering -------------------------------------------------------------------------------
+# --- numbering (the audit over all the evidence: validation/numbering.py) ----------------------
 
-_KIND_COLUMNS = {
-    "customer": ("Customers", "customer_no"),
-    "case": ("Cases", "case_no"),
-    "contract": ("Cases", "contract_no"),
-    "invoice": ("Invoices", "invoice_no"),
-}
 _UNIQUE = [
     ("Customers", "customer_no"),
     ("Cases", "case_no"),
@@ -38,20 +28,6 @@ _UNIQUE = [
     ("Invoices", "invoice_no"),
     ("Invoices", "tax_id"),
 ]
-
-
-def _ranges(missing: list[int]) -> str:
-    out: list[str] = []
-    start = prev = missing[0]
-    for n in [*missing[1:], None]:
-        if n is not None and n == prev + 1:
-            prev = n
-            continue
-        out.append(str(start) if start == prev else f"{start}-{prev}")
-        if n is not None:
-            start = prev = n
-    text = ", ".join(out[:10])
-    return text + (f" … (+{len(out) - 10})" if len(out) > 10 else "")
 
 
 def unique_rule(sink: Sink, tables: dict[str, TableData]) -> None:
@@ -74,91 +50,6 @@ def unique_rule(sink: Sink, tables: dict[str, TableData]) -> None:
                 sink.add("unique-error", f"«{v}» تکراری است؛ اولین بار در {td.cell(key, j)}",
                          f"'{v}' is a duplicate of {td.cell(key, j)}",
                          **td.where(key, i))  # fmt: skip
-
-
-def numbering_rules(
-    sink: Sink,
-    tables: dict[str, TableData],
-    settings: Settings,
-    logged: set[str],
-) -> None:
-    """Serial numbers (R5-R8): order, gaps, and counters that fell below numbers in use."""
-    high: dict[tuple[str, str], int] = {}
-    logged_text = "\n".join(sorted(logged))
-    for kind, (tname, key) in _KIND_COLUMNS.items():
-        td = tables.get(tname)
-        if td is None or key not in td.letters:
-            continue
-        rule = settings.rule(kind)
-        rx = number_regex(rule.pattern)
-        body = rx.pattern.lstrip("^").rstrip("$")
-        # unnamed groups so findall returns the named groups only, in pattern order
-        multi = re.compile("(?m)^" + re.sub(r"\(\?P<(\w+)>", "(", body) + "$")
-        yearly = rule.yearly_reset and "jy" in rx.groupindex
-        rx_multi = re.compile(f"(?m)^(?:{body})$")
-        idx = [i for i, v in enumerate(td.parsed[key]) if v is not None]
-        values = [str(td.parsed[key][i]) for i in idx]
-        # Parsed numbers all fit the pattern: one findall yields every (year, seq) in order.
-        found = multi.findall("\n".join(values)) if values else []
-        if len(found) != len(values):
-            continue  # cannot happen for parsed values; stay safe rather than misalign
-        names = list(rx.groupindex)
-        si = names.index("seq")
-        yi = names.index("jy") if yearly else -1
-        if len(names) == 1:
-            seqs_all = list(map(int, found))
-            keys = ["all"] * len(found) if not yearly else []
-        else:
-            seqs_all = [int(t[si]) for t in found]
-            keys = [t[yi] for t in found] if yearly else ["all"] * len(found)
-        scopes: dict[str, list[int]] = {}
-        if not yearly and not any(map(operator.lt, seqs_all[1:], seqs_all[:-1])):
-            if seqs_all:
-                scopes["all"] = seqs_all  # in order: the usual case, decided at C speed
-        else:
-            last: dict[str, tuple[int, int]] = {}
-            for n, (i, seq, scope) in enumerate(zip(idx, seqs_all, keys, strict=True)):
-                prev = last.get(scope)
-                if prev is not None and seq < prev[0]:
-                    j = idx[prev[1]]
-                    sink.add("number-order", f"شماره کوچک‌تر از ردیف قبلی ({td.cell(key, j)}) است",
-                             f"number is lower than the previous row's ({td.cell(key, j)})",
-                             **td.where(key, i))  # fmt: skip
-                scopes.setdefault(scope, []).append(seq)
-                last[scope] = (seq, n)
-        for scope, seqs in scopes.items():
-            present = set(seqs)
-            top = max(present)
-            if len(present) != top:
-                missing = sorted(set(range(1, top + 1)) - present)
-                if missing:
-                    sink.add("number-gap",
-                             f"شماره‌های {kind} جاافتاده (دوره {scope}): {_ranges(missing)}",
-                             f"{kind} numbers missing (scope {scope}): {_ranges(missing)}",
-                             sheet=td.sheet, field=key)  # fmt: skip
-            high[(kind, scope)] = top
-        for m in rx_multi.finditer(logged_text):
-            scope = m["jy"] if yearly else "all"
-            high[(kind, scope)] = max(high.get((kind, scope), 0), int(m["seq"]))
-    counters = tables.get("Counters")
-    if counters is None:
-        return
-    seen: dict[tuple[str, str], int] = {}
-    for i in range(len(counters)):
-        kind = normalize(as_text(counters.raw["kind"][i]))
-        scope = normalize(as_text(counters.raw["scope"][i]))
-        value = counters.parsed["last"][i]
-        seen[(kind, scope)] = i
-        used = high.get((kind, scope), 0)
-        if isinstance(value, int) and value < used:
-            sink.add("counter-behind", f"شمارنده {kind}/{scope} = {value} ولی شماره {used} مصرف شده",
-                     f"counter {kind}/{scope} is {value} but {used} is already used",
-                     **counters.where("last", i))  # fmt: skip
-    for (kind, scope), used in sorted(high.items()):
-        if (kind, scope) not in seen and used:
-            sink.add("counter-behind", f"شمارنده {kind}/{scope} نیست ولی شماره {used} مصرف شده",
-                     f"no counter row for {kind}/{scope} though {used} is used",
-                     sheet=counters.sheet, field="last")  # fmt: skip
 
 
 def duplicate_customers(sink: Sink, td: TableData) -> None:
