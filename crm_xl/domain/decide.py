@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import jdatetime
 
@@ -41,13 +41,22 @@ from crm_xl.domain.followup import first_followup_due
 from crm_xl.domain.names import customer_folder_name
 from crm_xl.domain.numbering import Issued, highest_used, next_number, scope_of
 from crm_xl.domain.schema import CASES, CUSTOMERS, INVOICES, LOG
-from crm_xl.domain.settings import Settings
+from crm_xl.domain.settings import NumberRule, Settings
 from crm_xl.domain.text import name_key, normalize, to_ascii_digits
 
 Row = dict[str, Any]
 
 
 # --- the snapshot -------------------------------------------------------------------------
+
+
+class NumberSource(Protocol):
+    """Who picks a new number's sequence when not the register's own counters: the company-wide
+    authority of SPEC §12. ``floor`` is the highest sequence this workspace has seen; the
+    answer is above it, and the decision formats the number as usual."""
+
+    def next_seq(self, kind: str, rule: NumberRule, jyear: int, floor: int) -> int: ...
+
 
 _PARTY_KEYS = ("national_id", "mobile", "name")
 
@@ -93,6 +102,8 @@ class Register:
     #: Highest sequence found among used numbers, per (kind, scope): scanned once per snapshot,
     #: later issues only raise the counter above it.
     scanned_high: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: Set by the store when an authority issues the numbers (SPEC §12); None: the counters.
+    numbers: NumberSource | None = field(default=None, repr=False)
     _parties: PartyIndex | None = field(default=None, repr=False)
 
     def parties(self) -> PartyIndex:
@@ -258,6 +269,8 @@ def _issue(reg: Register, kind: str, moment: datetime, plan: Plan) -> Issued:
     if key not in reg.scanned_high:
         reg.scanned_high[key] = highest_used(rule, reg.used_numbers(kind), key[1])
     high = max(reg.counters.get(key, 0), reg.scanned_high[key])
+    if reg.numbers is not None:
+        high = reg.numbers.next_seq(kind, rule, jyear, high) - 1
     issued = next_number(kind, rule, jyear, {key: high}, ())
     plan.register.append(SetCounter(kind, issued.scope, issued.seq))
     reg.counters[(kind, issued.scope)] = issued.seq

@@ -48,6 +48,7 @@ from crm_xl.domain.schema import (
     LOG,
     REGISTRATION,
 )
+from crm_xl.io.authority import number_source
 from crm_xl.io.folders import find_customer_folder, move_folder, resolve_inside
 from crm_xl.io.formstamp import FormStamper
 from crm_xl.io.safety import atomic_write, check_not_open, verify_xlsx, workspace_lock
@@ -437,7 +438,10 @@ def decide_and_apply(
     the register changes and ``write`` them (file or live workbook), and only then put the
     folders in place; on failure the prepared folder changes are discarded.
     """
-    plan = decide(read_register(target, ws.settings))
+    # The numbers come from the workspace's counters, or from the company-wide authority
+    # (SPEC §12), which commits its issues here, before anything below is written.
+    numbers = number_source(ws, actor(now))
+    plan = numbers.decide(decide, read_register(target, ws.settings), target)
     if not plan.register and not plan.folders:
         return plan  # nothing decided: the register is not rewritten
     prepared = apply_folder_changes(ws, plan.folders, now)
@@ -450,6 +454,7 @@ def decide_and_apply(
         raise
     for p in prepared:
         p.commit()
+    numbers.used(plan)  # the authority marks its issues used and copies the change log
     return plan
 
 
