@@ -615,6 +615,12 @@ def validate_workspace(
             known[key] = known.get(key, False) or complete
     if reg_td is not None and reg is not None:
         sold_products(reg, known)
+    if settings.authority is not None:  # several offices: the company-wide numbers (SPEC §12)
+        from crm_xl.validation.authority import check_authority
+
+        check_authority(
+            sink, reg.sink if reg else None, reg.tables if reg else {}, settings, ws.root
+        )
     if sink.findings:
         results.append(FileResult(ws.root, sink))
     return results
