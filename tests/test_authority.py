@@ -606,3 +606,33 @@ def test_validate_reports_an_unreachable_authority(tmp_path: Path) -> None:
     report = _validate(Workspace.open(ws.root))
     (f,) = [f for f in report["findings"] if f["code"].startswith("authority")]
     assert f["code"] == "authority-unreachable" and f["severity"] == "error"
+
+
+def test_a_refused_login_names_where_the_password_comes_from(
+    tmp_path: Path, dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = _office(tmp_path, dsn, "Tehran")
+    monkeypatch.delenv("PGPASSWORD")
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-such-pgpass"))
+    result = _cli(ws, "--json", "customer", "add", "--name", "علی", "--type", "natural",
+                  "--channel", "phone", "--expert", EXPERT)  # fmt: skip
+    assert result.exit_code == 2
+    error = json.loads(result.output)["error"]
+    assert error["code"] == "authority-refused"
+    assert "PGPASSWORD" in error["en"] and "PGPASSWORD" in error["fa"]
+    assert _rows(ws, CUSTOMERS.name) == []
+
+
+def test_a_schema_newer_than_this_crm_xl_is_refused(tmp_path: Path, dsn: str) -> None:
+    import psycopg
+
+    ws = _office(tmp_path, dsn, "Tehran")
+    with psycopg.connect(dsn) as conn:
+        conn.execute("INSERT INTO crm_xl.schema_version (version) VALUES (99)")
+    for args in (("authority", "init"), ("customer", "add", "--name", "علی", "--type",
+                 "natural", "--channel", "phone", "--expert", EXPERT)):  # fmt: skip
+        result = _cli(ws, "--json", *args)
+        assert result.exit_code == 2, result.output
+        error = json.loads(result.output)["error"]
+        assert error["code"] == "authority-schema" and "upgrade crm_xl" in error["en"]
+    assert _rows(ws, CUSTOMERS.name) == []

@@ -140,6 +140,15 @@ class AuthorityError(CrmError):
 
 def _unreachable(cfg: AuthoritySettings, e: Exception) -> AuthorityError:
     reason = " ".join(str(e).split()) or type(e).__name__
+    if "password" in reason.lower():  # the server refused: say where the password comes from
+        return AuthorityError(
+            f"سرور شماره‌دهی شرکت ورود را نپذیرفت؛ رمز از PGPASSWORD یا فایل ‎.pgpass خوانده"
+            f" می‌شود. چیزی صادر یا ذخیره نشد. ({reason})",
+            f"the company number authority refused the login; the password comes from"
+            f" PGPASSWORD or a .pgpass file. Nothing was issued or written. ({reason})",
+            code="authority-refused",
+            field="authority.dsn",
+        )
     return AuthorityError(
         f"سرور شماره‌دهی شرکت (PostgreSQL) در دسترس نیست یا پاسخ نداد؛ چیزی صادر یا ذخیره نشد."
         f" ({reason})",
