@@ -636,3 +636,14 @@ def test_a_schema_newer_than_this_crm_xl_is_refused(tmp_path: Path, dsn: str) ->
         error = json.loads(result.output)["error"]
         assert error["code"] == "authority-schema" and "upgrade crm_xl" in error["en"]
     assert _rows(ws, CUSTOMERS.name) == []
+
+
+def test_validate_names_an_office_the_authority_knows_as_another_workspace(
+    tmp_path: Path, dsn: str
+) -> None:
+    first = _office(tmp_path, dsn, "Tehran")
+    assert _add(first, "علی رضایی") == "C-00001"
+    other = _office(tmp_path / "elsewhere", dsn, "Tehran", init=False)
+    (f,) = [f for f in _validate(other)["findings"] if f["code"] == "authority-office"]
+    assert f["severity"] == "error" and str(first.root) in f["message_en"]
+    assert not [f for f in _validate(first)["findings"] if f["code"] == "authority-office"]

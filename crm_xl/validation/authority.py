@@ -50,7 +50,8 @@ def check_authority(
     root: Path,
 ) -> None:
     """Compare the register (rows and change log) with the authority's issues to this office."""
-    from crm_xl.io.authority import office_issues
+    from crm_xl.io.authority import office_issues, workspace_id
+    from crm_xl.io.workspace import Workspace
 
     cfg = settings.authority
     if cfg is None:
@@ -69,10 +70,10 @@ def check_authority(
                  f"دفتر «{cfg.office}» هنوز در سرور شماره‌دهی ثبت نشده است («crm-xl authority init»)",
                  f"office '{cfg.office}' is not known to the authority yet (run 'crm-xl authority init')",
                  **where)  # fmt: skip
-    elif office[1] != str(root):
+    elif office[0] != workspace_id(Workspace(root), create=False):  # a path differs per computer
         sink.add("authority-office",
-                 f"سرور شماره‌دهی دفتر «{cfg.office}» را با پوشه {office[1]} روی {office[2]} می‌شناسد",
-                 f"the authority knows office '{cfg.office}' as the workspace {office[1]} on {office[2]}",
+                 f"سرور شماره‌دهی دفتر «{cfg.office}» را با پوشه دیگری می‌شناسد ({office[1]} روی {office[2]})",
+                 f"the authority knows office '{cfg.office}' as another workspace ({office[1]} on {office[2]})",
                  **where)  # fmt: skip
     if reg_sink is not None:
         # Gaps are the other offices' numbers; the authority accounts for this office's.
