@@ -31,7 +31,8 @@ from crm_xl.cli.main import main
 from crm_xl.domain import decide
 from crm_xl.domain.errors import InputError
 from crm_xl.domain.schema import CUSTOMERS, LOG
-from crm_xl.domain.settings import AuthoritySettings, load_settings, save_settings
+from crm_xl.domain.settings import AuthoritySettings
+from crm_xl.io.settings_file import load_settings, save_settings
 from crm_xl.io.workbook import FormBook
 from crm_xl.io.workspace import Workspace, init_workspace
 from crm_xl.ops import store
