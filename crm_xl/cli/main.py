@@ -400,6 +400,7 @@ def demo_cmd(ctx: Context, directory: Path, customers: int, seed: int, no_macros
 
 # Feature areas keep their commands in their own modules, imported explicitly here.
 from crm_xl.cli import (  # noqa: E402
+    authority,
     calendar,
     excel,
     followup,
@@ -413,6 +414,6 @@ from crm_xl.cli import (  # noqa: E402
 for _command in invoices.INVOICE_COMMANDS:
     invoice_group.add_command(_command)
 
-for _module in (followup, validate, products, excel, records, calendar, upgrade):
+for _module in (followup, validate, products, excel, records, calendar, upgrade, authority):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import jdatetime
 
@@ -72,13 +72,22 @@ from crm_xl.domain.numbering import (
 )
 from crm_xl.domain.schema import CASES, CUSTOMERS, INVOICES, LOG
 from crm_xl.domain.schema import Field as SchemaField
-from crm_xl.domain.settings import Settings
+from crm_xl.domain.settings import NumberRule, Settings
 from crm_xl.domain.text import name_key, normalize, to_ascii_digits
 
 Row = dict[str, Any]
 
 
 # --- the snapshot -------------------------------------------------------------------------
+
+
+class NumberSource(Protocol):
+    """Who picks a new number's sequence when not the register's own counters: the company-wide
+    authority of SPEC §12. ``floor`` is the highest sequence this workspace has seen; the
+    answer is above it, and the decision formats the number as usual."""
+
+    def next_seq(self, kind: str, rule: NumberRule, jyear: int, floor: int) -> int: ...
+
 
 _PARTY_KEYS = ("national_id", "mobile", "name")
 
@@ -132,6 +141,8 @@ class Register:
     #: Highest sequence found among used numbers, per (kind, scope): scanned once per snapshot,
     #: later issues only raise the counter above it.
     scanned_high: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: Set by the store when an authority issues the numbers (SPEC §12); None: the counters.
+    numbers: NumberSource | None = field(default=None, repr=False)
     _parties: PartyIndex | None = field(default=None, repr=False)
 
     def parties(self) -> PartyIndex:
@@ -360,6 +371,8 @@ def _peek(reg: Register, kind: str, moment: datetime) -> Issued:
     if key not in reg.scanned_high:
         reg.scanned_high[key] = reg.highest_seen(kind, key[1], jyear)
     high = max(reg.counters.get(key, 0), reg.scanned_high[key])
+    if reg.numbers is not None:  # the company-wide authority (SPEC §12) has the last word
+        high = reg.numbers.next_seq(kind, rule, jyear, high) - 1
     return next_number(kind, rule, jyear, {key: high}, ())
 
 

@@ -169,6 +169,45 @@ class CalendarFeeds(_Strict):
     default_minutes: int = Field(30, ge=5, le=24 * 60)
 
 
+def dsn_has_password(dsn: str) -> bool:
+    """Whether a libpq connection string (URI or ``key=value`` form) carries a password."""
+    from urllib.parse import parse_qs, urlsplit
+
+    text = dsn.strip()
+    if text.startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(text)
+        return parts.password is not None or "password" in parse_qs(parts.query)
+    return re.search(r"(?:^|\s)password\s*=", text) is not None
+
+
+class AuthoritySettings(_Strict):
+    """The company-wide number authority (SPEC §12): which server, and which office this is."""
+
+    kind: Literal["postgresql"] = "postgresql"
+    #: libpq connection string without a password (PGPASSWORD or .pgpass supplies it).
+    dsn: str = Field(min_length=1)
+    #: This office's name; one office = one workspace.
+    office: str = Field(min_length=1, max_length=100)
+
+    @field_validator("dsn")
+    @classmethod
+    def _no_password(cls, v: str) -> str:
+        if dsn_has_password(v):
+            raise ValueError(
+                "رمز عبور در authority.dsn نوشته نشود؛ از PGPASSWORD یا فایل ‎.pgpass استفاده کنید / "
+                "authority.dsn must not hold a password; use PGPASSWORD or a .pgpass file"
+            )
+        return v
+
+    @field_validator("office")
+    @classmethod
+    def _office(cls, v: str) -> str:
+        v = " ".join(v.split())
+        if not v:
+            raise ValueError("نام دفتر خالی است / the office name is empty")
+        return v
+
+
 class Settings(_Strict):
     company: str = "شرکت بازرگانی نمونه"
     experts: list[str] = Field(default_factory=list)
@@ -185,6 +224,8 @@ class Settings(_Strict):
     #: Seconds without a heartbeat after which a colleague may break the workspace lock; a
     #: writer stalled longer (laptop asleep, share hung) notices it lost the lock and aborts.
     lock_stale_after: float = Field(600.0, ge=1, le=86400)
+    #: Several offices: numbers from a PostgreSQL authority instead of the workspace counters.
+    authority: AuthoritySettings | None = None
 
     @field_validator("fiscal_memory_id")
     @classmethod

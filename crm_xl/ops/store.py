@@ -56,6 +56,7 @@ from crm_xl.domain.schema import (
     REGISTRATION,
 )
 from crm_xl.io import journal
+from crm_xl.io.authority import number_source
 from crm_xl.io.evidence import workspace_evidence
 from crm_xl.io.folders import find_customer_folder, resolve_inside, unique_folder
 from crm_xl.io.formstamp import FormStamper
@@ -580,10 +581,13 @@ def decide_and_apply(
     before-replace step when ``temp`` (the temporary register it writes) is given, else the
     step runs before ``write()`` (a live workbook, saved by Excel).
     """
+    # The numbers come from the workspace's counters, or from the company-wide authority
+    # (SPEC §12), which commits its issues here, before anything below is written.
+    numbers = number_source(ws, actor(now))
     reg = read_register(target, ws.settings)
     year = decide.issue_year(now)
     reg.outside = lambda: workspace_evidence(ws.root, ws.settings, year)
-    plan = decide_fn(reg)
+    plan = numbers.decide(decide_fn, reg, target)
     if not plan.register and not plan.folders:
         return plan  # nothing decided: the register is not rewritten
     lease = held_lease(ws.root)
@@ -629,6 +633,7 @@ def decide_and_apply(
         raise
     commit_point("register-replaced")
     _commit_folders(ws, jr, lease)
+    numbers.used(plan)  # the authority marks its issues used and copies the change log
     return plan
 
 

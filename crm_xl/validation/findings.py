@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from crm_xl.domain import aftersales
+from crm_xl.io.authority import CODES as AUTHORITY_CODES
 
 Severity = Literal["error", "warning", "info"]
 
@@ -99,6 +100,8 @@ CODES: dict[str, tuple[Severity, str, str]] = {
     "spacing": ("warning", "فاصله اضافه", "extra spaces"),
     # -- after-sales (seed 003): declared with their rules in crm_xl.domain.aftersales
     **aftersales.CODES,
+    # -- the company-wide number authority (SPEC §12): declared in crm_xl.io.authority
+    **AUTHORITY_CODES,
 }
 
 #: Codes ``--fix`` may repair (safe normalisations only).

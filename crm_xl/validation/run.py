@@ -636,6 +636,12 @@ def validate_workspace(
             live, archived, settings, _this_year(), root=ws.root, root_sink=sink, seal=seal
         )
     )
+    if settings.authority is not None:  # several offices: the company-wide numbers (SPEC §12)
+        from crm_xl.validation.authority import check_authority
+
+        check_authority(
+            sink, reg.sink if reg else None, reg.tables if reg else {}, settings, ws.root
+        )
     if sink.findings:
         results.append(FileResult(ws.root, sink))
     return results
