@@ -28,15 +28,8 @@ from crm_xl.validation import workspace as wsr
 from crm_xl.validation.findings import FileSummary, Finding, Report
 from crm_xl.validation.rules import BlockData, Sink, TableData
 
-#: Refuse packages that expand beyond this many bytes in total (zip-bomb guard).
-MAX_TOTAL_BYTES = 500 * 1024 * 1024
-#: … or whose large members compress better than this (real sheets stay far below).
-MAX_RATIO = 200
-RATIO_MIN_BYTES = 10 * 1024 * 1024
-
 Progress = Callable[[int, int, str], None]
 
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -70,39 +63,50 @@ class FileResult:
 # --- the package -----------------------------------------------------------------------------
 
 
-def package_problem(path: Path) -> tuple[str, str, str] | None:
-    """(code, fa, en) when the file cannot be read safely as an xlsx; checked before any parse."""
+#: guard's refusal codes -> finding codes (the finding catalogue keeps its own names).
+_GUARD_CODES = {
+    "not-xlsx": "broken-file",
+    "unreadable": "broken-file",
+    "file-not-found": "broken-file",
+    "corrupt-member": "broken-file",
+    "encrypted": "encrypted-file",
+    "zip-bomb": "zip-bomb",
+    "unsafe-xml": "unsafe-xml",
+    "range-too-large": "range-too-large",
+}
+
+
+def package_problem(path: Path) -> CrmError | None:
+    """Why the file must not be parsed (``guard.inspect``: bombs, stray cells, …), or None."""
+    from crm_xl.io import guard
+
     try:
-        with path.open("rb") as fh:
-            head = fh.read(8)
-    except OSError as e:
-        return ("broken-file", "فایل خوانده نشد", f"cannot read file: {e.strerror}")
-    if head == _OLE_MAGIC:
-        return (
-            "encrypted-file",
-            "فایل رمزدار است یا قالب قدیمی xls دارد؛ رمز را بردارید و xlsx ذخیره کنید",
-            "workbook is password-protected (or legacy .xls); remove the password, save as .xlsx",
-        )
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-        return ("broken-file", "فایل، اکسل (xlsx) سالم نیست", f"not a valid .xlsx file ({e})")
-    total = sum(i.file_size for i in infos)
-    if total > MAX_TOTAL_BYTES:
-        return (
-            "zip-bomb",
-            f"حجم باز‌شده فایل {total // 2**20} مگابایت است؛ بیش از حد مجاز",
-            f"the package expands to {total // 2**20} MB, above the {MAX_TOTAL_BYTES // 2**20} MB limit",
-        )
-    for i in infos:
-        if i.file_size > RATIO_MIN_BYTES and i.file_size > MAX_RATIO * max(i.compress_size, 1):
-            return (
-                "zip-bomb",
-                f"بخش «{i.filename}» بیش از حد فشرده است (بمب زیپ)",
-                f"member {i.filename} compresses {i.file_size // max(i.compress_size, 1)}:1 (zip bomb)",
-            )
+        guard.inspect(path)
+    except CrmError as e:
+        return e
     return None
+
+
+def link_findings(sink: Sink, path: Path) -> None:
+    """External links: refused ones (linked workbooks, file:/UNC hyperlinks) are errors, web
+    and e-mail hyperlinks warnings; the toolkit carries none of them into what it writes."""
+    from crm_xl.io import guard
+
+    pkg = guard.inspect(path)  # cached: check_file inspected it first
+    for link in pkg.links:
+        where = {"sheet": link.sheet, "cell": (link.cell or "").split(":")[0] or None}
+        if link.refused:
+            e = guard.link_error(pkg.path, link)
+            sink.add("external-link", e.fa, e.en, value=link.target, **where)
+        else:
+            sink.add(
+                "external-hyperlink",
+                "پیوند وب/ایمیل در خانه؛ ابزار هنگام نوشتن این فایل پیوند را برمی‌دارد (متن می‌ماند)",
+                "web/e-mail hyperlink in a cell; crm_xl removes the link (keeps the text) when "
+                "it writes this file",
+                value=link.target,
+                **where,
+            )
 
 
 def _sheet_members(zf: zipfile.ZipFile) -> dict[str, str]:
@@ -209,6 +213,8 @@ def scan_sheets(sink: Sink, path: Path, form: Form) -> None:
 # --- one file ----------------------------------------------------------------------------------
 
 _DETECT_CODES = {
+    **_GUARD_CODES,
+    "form-mismatch": "form-mismatch",
     "not-xlsx": "broken-file",
     "unreadable": "broken-file",
     "encrypted": "encrypted-file",
@@ -225,8 +231,11 @@ def check_file(path: Path, settings: Settings, display: str | None = None) -> Fi
     sink = res.sink
     problem = package_problem(path)
     if problem:
-        sink.add(*problem)
+        where = problem.location
+        sink.add(_GUARD_CODES.get(problem.code, "broken-file"), problem.fa, problem.en,
+                 sheet=where.sheet, cell=where.cell)  # fmt: skip
         return res
+    link_findings(sink, path)
     try:
         res.form = form = detect_form(path)
     except CrmError as e:
