@@ -570,7 +570,7 @@ def _calamine_rows(path: str | Path, form: Form, part: str) -> tuple[list[list[A
     from python_calamine import CalamineWorkbook
 
     p = form.part(part)
-    guard.inspect(path)  # before calamine allocates anything
+    guard.inspect(path, sheets=[p.sheet])  # before calamine allocates anything
     try:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as e:
@@ -581,7 +581,7 @@ def _calamine_rows(path: str | Path, form: Form, part: str) -> tuple[list[list[A
         try:  # say which form it is when it is another one (a customer form as the register)
             found = detect_form(path)
         except CrmError as e:
-            if e.code == "form-mismatch":
+            if e.code != "unknown-form":  # refused, another form by name, a sheet missing
                 raise
             found = form
         if found is not form:

@@ -31,11 +31,6 @@ from crm_xl.validation.rules import BlockData, Sink, TableData
 Progress = Callable[[int, int, str], None]
 
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-#: How a formula element starts in sheet XML (default namespace or a prefix such as x:).
-_PREFIX = re.compile(rb"<(\w+):worksheet\b")
-_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 _CELL_REF = re.compile(r"([A-Z]+)(\d+)")
 
 
@@ -94,6 +89,8 @@ def link_findings(sink: Sink, path: Path) -> None:
 
     pkg = guard.inspect(path)  # cached: check_file inspected it first
     for link in pkg.links:
+        if link.local:
+            continue  # a workbook beside this one (the catalog's links to product forms)
         where = {"sheet": link.sheet, "cell": (link.cell or "").split(":")[0] or None}
         if link.refused:
             e = guard.link_error(pkg.path, link)
@@ -109,18 +106,6 @@ def link_findings(sink: Sink, path: Path) -> None:
             )
 
 
-def _sheet_members(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name → zip member of its XML."""
-    wb = ElementTree.fromstring(zf.read("xl/workbook.xml"))
-    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{_NS_PKG}Relationship")}
-    out: dict[str, str] = {}
-    for s in wb.iter(f"{_NS_MAIN}sheet"):
-        t = targets.get(s.get(f"{_NS_REL}id"), "")
-        out[s.get("name", "")] = t.lstrip("/") if t.startswith("/") else f"xl/{t}"
-    return out
-
-
 def _formula_cells(zf: zipfile.ZipFile, member: str) -> list[str]:
     cells: list[str] = []
     with zf.open(member) as fh:
@@ -133,81 +118,54 @@ def _formula_cells(zf: zipfile.ZipFile, member: str) -> list[str]:
 
 
 def scan_sheets(sink: Sink, path: Path, form: Form) -> None:
-    """Formulas where values belong and merged cells in data areas, from the sheet XML.
+    """Formulas where values belong and merged cells in data areas.
 
-    calamine returns a formula's cached value, so formulas are found in the XML: a fast byte
-    scan for ``<f>`` first, a real parse only of a sheet that has one.
+    calamine returns a formula's cached value, so formulas are found in the XML.  The pass
+    of ``guard.inspect`` over each sheet already noted which sheets hold a formula and every
+    merged range; only a sheet with a formula is parsed again, for the formulas' cells.
     """
+    from crm_xl.io import guard
+
     try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
+        pkg = guard.inspect(path)  # cached: check_file inspected it first
+    except CrmError:
         return
-    with zf:
-        try:
-            members = _sheet_members(zf)
-        except (KeyError, ElementTree.ParseError):
-            return
-        for part in form.parts:
-            member = members.get(part.sheet)
-            if not member or member not in zf.namelist():
+    for part in form.parts:
+        is_block = isinstance(part, Block)
+        first = schema.BLOCK_FIRST_ROW if is_block else schema.FIRST_DATA_ROW
+        for ref in dict.fromkeys(pkg.merges.get(part.sheet, [])):
+            cm = _CELL_REF.match(ref)
+            bottom = _CELL_REF.search(ref.split(":")[-1])
+            if cm is None or bottom is None:
                 continue
-            is_block = isinstance(part, Block)
-            first = schema.BLOCK_FIRST_ROW if is_block else schema.FIRST_DATA_ROW
-            has_formula, after, tail = False, False, b""
-            rest: list[bytes] = []
-            with zf.open(member) as fh:
-                # One pass at C speed: formulas until </sheetData>, merges after it.  A
-                # literal-led pattern keeps the regex fast; the namespace prefix, if any, is
-                # taken from the root element.
-                scan: re.Pattern[bytes] | None = None
-                while chunk := fh.read(1 << 22):
-                    if scan is None:
-                        pm = _PREFIX.search(chunk[:4096])
-                        px = re.escape(pm.group(1) + b":") if pm else b""
-                        scan = re.compile(b"<(?:" + px + rb"f[\s>/]|/" + px + b"sheetData>)")
-                        end_tag = b"</" + (pm.group(1) + b":" if pm else b"") + b"sheetData>"
-                    if after:
-                        rest.append(chunk)
-                        continue
-                    buf = tail + chunk
-                    if has_formula:
-                        end = buf.find(end_tag)
-                    else:
-                        m = scan.search(buf)
-                        if m is not None and m.group() != end_tag:
-                            has_formula = True
-                            m = None
-                        end = buf.find(end_tag) if m is None else m.start()
-                    if end >= 0:
-                        after = True
-                        rest.append(buf[end:])
-                    tail = buf[-64:]
-            merges = _MERGE.findall(b"".join(rest))
-            for b1, b2, b3, b4 in set(merges):
-                c1, r1, c2, r2 = (x.decode("ascii") for x in (b1, b2, b3, b4))
-                top, bottom = int(r1), int(r2 or r1)
-                if bottom >= first:
-                    ref = f"{c1}{r1}" + (f":{c2}{r2}" if c2 else "")
-                    sink.add(
-                        "merged-cells",
-                        f"سلول‌های ادغام‌شده {ref} در ناحیه داده؛ ادغام را بردارید",
-                        f"merged cells {ref} in the data area; unmerge them",
-                        sheet=part.sheet,
-                        cell=f"{c1}{r1}",
-                        row=top,
-                    )
-            if has_formula:
-                for ref in _formula_cells(zf, member):
-                    cm = _CELL_REF.fullmatch(ref)
-                    if cm and int(cm.group(2)) >= first:
-                        sink.add(
-                            "formula-in-data",
-                            "فرمول در خانه داده؛ مقدار را بنویسید (ابزار مقدار ذخیره‌شده را می‌خواند)",
-                            "formula in a data cell; type the value (its cached result was read)",
-                            sheet=part.sheet,
-                            cell=ref,
-                            row=int(cm.group(2)),
-                        )
+            if int(bottom.group(2)) >= first:
+                sink.add(
+                    "merged-cells",
+                    f"سلول‌های ادغام‌شده {ref} در ناحیه داده؛ ادغام را بردارید",
+                    f"merged cells {ref} in the data area; unmerge them",
+                    sheet=part.sheet,
+                    cell=cm.group(),
+                    row=int(cm.group(2)),
+                )
+        member = pkg.sheets.get(part.sheet)
+        if part.sheet not in pkg.formulas or member is None:
+            continue
+        try:
+            with zipfile.ZipFile(path) as zf:
+                refs = _formula_cells(zf, member)
+        except (zipfile.BadZipFile, OSError, KeyError, ElementTree.ParseError):
+            continue
+        for ref in refs:
+            cm = _CELL_REF.fullmatch(ref)
+            if cm and int(cm.group(2)) >= first:
+                sink.add(
+                    "formula-in-data",
+                    "فرمول در خانه داده؛ مقدار را بنویسید (ابزار مقدار ذخیره‌شده را می‌خواند)",
+                    "formula in a data cell; type the value (its cached result was read)",
+                    sheet=part.sheet,
+                    cell=ref,
+                    row=int(cm.group(2)),
+                )
 
 
 # --- one file ----------------------------------------------------------------------------------
