@@ -27,7 +27,9 @@ TOOLKIT_FORMULAS: frozenset[str] = frozenset()
 #: Formulas tests put into hostile input files on purpose (never written by the toolkit);
 #: an annotated copy of such a file keeps them, as the file it copies has them.
 TEST_INPUT_FORMULAS: frozenset[str] = frozenset({'CONCAT("a","b")'})
-ALLOWED = TOOLKIT_FORMULAS | TEST_INPUT_FORMULAS
+#: How LibreOffice writes a boolean cell when a test has it re-save a workbook.
+LIBREOFFICE_FORMULAS: frozenset[str] = frozenset({"FALSE()", "TRUE()"})
+ALLOWED = TOOLKIT_FORMULAS | TEST_INPUT_FORMULAS | LIBREOFFICE_FORMULAS
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _HAS_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")

@@ -379,3 +379,37 @@ def test_live_workbook_store_writes_text_format_first(
     (r, _), *_ = reg.read_table(CUSTOMERS.name)
     cell = reg.sheet(CUSTOMERS.name).cell(r, col + 1)
     assert (cell.value, cell.data_type) == (HOSTILE[-2], "s")
+
+
+def test_after_sales_form_and_catalog(tmp_path: Path) -> None:
+    """F-31-07-01 (openpyxl, text behind the RLM products put in front) and the catalog
+    (XlsxWriter) hold text; the catalog's links to the forms beside it are not external."""
+    from crm_xl.domain.schema import F_31_07_01, PRODUCT
+    from crm_xl.ops import products
+
+    ws = init_workspace(tmp_path / "ws", company=COMPANY, experts=[EXPERT])
+    args = ["-w", str(ws.root), "product", "add", "--code", "P-100", "--name", HOSTILE[0],
+            "--origin", "domestic", "--service", "installation", "--commitment", HOSTILE[-1],
+            "--commitment-date", "1403/01/05", "--note", HOSTILE[3]]  # fmt: skip
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    form = products.product_path(ws, "P-100")
+    assert form is not None
+    book = FormBook.open(form)
+    assert book.form is F_31_07_01
+    sheet = book.sheet(PRODUCT.name)
+    for key, text in {"product": HOSTILE[0], "commitment_ref": HOSTILE[-1],
+                      "notes": HOSTILE[3]}.items():  # fmt: skip
+        _literal(sheet[book.block_cell(PRODUCT.name, key)], text)
+    catalog = products.catalog_path(ws)
+    _no_formulas(form, catalog)
+    cells = {
+        c.value
+        for s in openpyxl.load_workbook(catalog).worksheets
+        for row in s.iter_rows()
+        for c in row
+        if isinstance(c.value, str)
+    }
+    assert COMPANY in cells and HOSTILE[-1] in cells
+    found = validate_paths([ws.root]).findings
+    assert [f for f in found if f.code.startswith("external")] == []
