@@ -276,11 +276,11 @@ def _scan(px: bytes, max_row: int, max_col: int, formula: bool) -> re.Pattern[by
         b"<"
         + re.escape(px)
         + (
-            rf'(?:c(?: r="(?P<wide>{cols}\d|[A-Z]{{0,4}}+{rows})|(?P<positional>(?! r=")[\s/>]))'
-            rf'|row(?! r=")[\s/>](?P<positional_row>)'
-            rf"|(?P<span>mergeCell|hyperlink)\b(?P<attrs>[^>]*)>"
-            + (r"|(?P<formula>f)[\s/>]" if formula else "")
-            + ")"
+            "(?:"
+            + (r"(?P<formula>f)[\s/>]|" if formula else "")  # first: the cheapest to reject
+            + rf'c(?: r="(?P<wide>{cols}\d|[A-Z]{{0,4}}+{rows})|(?P<positional>(?! r=")[\s/>]))'
+            + r'|row(?! r=")[\s/>](?P<positional_row>)'
+            + r"|(?P<span>mergeCell|hyperlink)\b(?P<attrs>[^>]*)>)"
         ).encode("ascii")
     )
 
