@@ -101,3 +101,7 @@ def remote_engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield xw
     if hasattr(xw.Book, "_mock_caller"):
         del xw.Book._mock_caller
+
+
+# Issue 13 acceptance 4: every workbook the suite writes is scanned for formula cells.
+pytest_plugins = ["helpers_formulas"]

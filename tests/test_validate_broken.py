@@ -80,6 +80,35 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ws.merge_cells(f"B{R}:C{R}")
 
     edit("merged.xlsx", merged)
+
+    def repack(name: str, change, stored: str = "") -> None:  # type: ignore[no-untyped-def]
+        with zipfile.ZipFile(good) as z:
+            parts = {i.filename: z.read(i.filename) for i in z.infolist()}
+        change(parts)
+        with zipfile.ZipFile(d / name, "w", zipfile.ZIP_DEFLATED) as z:
+            for n, data in parts.items():
+                z.writestr(n, data, compress_type=zipfile.ZIP_STORED if n == stored else None)
+        files[name] = d / name
+
+    sheet1 = "xl/worksheets/sheet1.xml"
+
+    def stray(parts: dict[str, bytes]) -> None:
+        parts[sheet1] = parts[sheet1].replace(
+            b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+        )
+
+    def entities(parts: dict[str, bytes]) -> None:
+        lol = b"".join(b'<!ENTITY l%d "%s">' % (i, b"&l%d;" % (i - 1) * 10) for i in range(1, 9))
+        parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
+            b"<workbook", b'<!DOCTYPE w [<!ENTITY l0 "lol">' + lol + b"]><workbook", 1
+        )
+
+    repack("stray.xlsx", stray)
+    repack("entities.xlsx", entities)
+    repack("corrupt.xlsx", lambda parts: None, stored=sheet1)
+    data = bytearray(files["corrupt.xlsx"].read_bytes())
+    data[data.find(b"<sheetData") + 1] = ord("S")  # the stored sheet no longer matches its CRC
+    files["corrupt.xlsx"].write_bytes(bytes(data))
     edit("no-key.xlsx", lambda b: b[schema.CUSTOMERS.sheet].cell(schema.KEY_ROW, 2, "junk"))
     return files
 
@@ -96,6 +125,9 @@ EXPECT = {
     "formula.xlsx": "formula-in-data",
     "merged.xlsx": "merged-cells",
     "no-key.xlsx": "missing-column",
+    "stray.xlsx": "range-too-large",
+    "entities.xlsx": "unsafe-xml",
+    "corrupt.xlsx": "broken-file",
 }
 
 
@@ -141,7 +173,9 @@ def test_cannot_run_exit_2(tmp_path: Path) -> None:
     assert r.exit_code == 2 and json.loads(r.output)["error"]["code"] == "bad-settings"
 
 
-@pytest.mark.parametrize("name", ["encrypted.xlsx", "truncated.xlsx", "bomb.xlsx"])
+@pytest.mark.parametrize(
+    "name", ["encrypted.xlsx", "truncated.xlsx", "bomb.xlsx", "stray.xlsx", "corrupt.xlsx"]
+)
 def test_subprocess_no_traceback(corpus: dict[str, Path], name: str) -> None:
     cmd = [sys.executable, "-m", "crm_xl.cli.validate", str(corpus[name])]
     exe = shutil.which("crm-xl")

@@ -252,6 +252,37 @@ def _broken(kind: str, d: Path, templates: Path) -> Path:
         wb.save(p)
     elif kind == "missing":
         pass
+    elif kind in ("stray-cell", "entities", "bomb", "corrupt"):
+        src = templates / "F-31-08-02.xlsx"
+        with zipfile.ZipFile(src) as z:
+            parts = {i.filename: z.read(i.filename) for i in z.infolist()}
+        sheet = "xl/worksheets/sheet1.xml"
+        if kind == "stray-cell":  # one cell far out, the dimension left as it was
+            parts[sheet] = parts[sheet].replace(
+                b"</sheetData>",
+                b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>',
+            )
+        elif kind == "entities":
+            parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
+                b"<workbook", b'<!DOCTYPE w [<!ENTITY a "aaaaaaaaaa">]><workbook', 1
+            )
+        elif kind == "bomb":
+            parts["xl/media/pad.bin"] = b"\0" * (64 * 2**20)
+        with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in parts.items():
+                kind_ = (
+                    zipfile.ZIP_STORED
+                    if kind == "corrupt" and name == sheet
+                    else zipfile.ZIP_DEFLATED
+                )
+                z.writestr(name, data, compress_type=kind_)
+        if kind == "corrupt":  # one byte of a stored sheet changed: its CRC no longer matches
+            data = bytearray(p.read_bytes())
+            data[data.find(b"<sheetData") + 1] = ord("S")
+            p.write_bytes(bytes(data))
+    elif kind == "wrong-form":  # a customer form saved over the register
+        p = d / "F-31-08-02.xlsx"
+        shutil.copy(templates / "F-31-08-01.xlsx", p)
     return p
 
 
@@ -265,6 +296,12 @@ CORPUS = {
     "not-crm": "unknown-form",
     "deleted-sheet": "missing-sheet",
     "missing": "file-not-found",
+    # issue 13: refused before any parser runs, by every reader alike
+    "stray-cell": "range-too-large",
+    "entities": "unsafe-xml",
+    "bomb": "zip-bomb",
+    "corrupt": "corrupt-member",
+    "wrong-form": "form-mismatch",
 }
 
 

@@ -231,6 +231,8 @@ def apply_actions(
             for row, values in zip(cells(action), action["values"], strict=True):
                 for cell, value in zip(row, values, strict=True):
                     cell.value = _cell_value(value)
+                    if isinstance(cell.value, str) and cell.number_format == "@":
+                        cell.data_type = "s"  # Excel keeps text in a Text (@) cell, "=…" too
         elif func == "rangeClearContents":
             for row in cells(action):
                 for cell in row:

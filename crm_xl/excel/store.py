@@ -177,7 +177,11 @@ def _cell_format(f: Field, value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        # Text stays text: Excel would turn "09121234567" or "1403/07/15" into a number or date.
+        # Text stays text: Excel would turn "09121234567" or "1403/07/15" into a number or
+        # date, and "=…" into a formula (SPEC §10; guard.formula_like).  A cell formatted as
+        # Text (@) before the value arrives keeps whatever is written into it as text, both
+        # on the desktop engine (Range.Value) and on the remote one, whose clients apply the
+        # recorded setNumberFormat before setValues (flush sends them in that order).
         return "@"
     return number_format_for(f, value)
 

@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 
 from crm_xl.domain.dates import excel_serial
 from crm_xl.domain.schema import BLOCK_HINT_COL, BLOCK_VALUE_COL, REGISTRATION, Field
+from crm_xl.io.guard import formula_like
 from crm_xl.io.workbook import FormBook, date_hint, to_cell_value
 
 _TEXT = Field("hint", "راهنما", "Hint")
@@ -37,10 +38,10 @@ class FormStamper:
 
     def __init__(self, template: Path) -> None:
         self.template = template
+        book = FormBook.open(template)  # guard first: the template's bytes are read whole
         with zipfile.ZipFile(template) as zf:
             self.infos = zf.infolist()
             self.parts = {i.filename: zf.read(i.filename) for i in self.infos}
-        book = FormBook.open(template)
         self.rows = book.block_rows(REGISTRATION.name)
         self.sheet_part = self._sheet_part(book.wb.sheetnames.index(REGISTRATION.sheet))
         self.xml = self.parts[self.sheet_part].decode("utf-8")
@@ -70,6 +71,8 @@ class FormStamper:
                 raise LookupError("date in a non-date field")
             return f'<c r="{ref}"{style}><v>{excel_serial(value)}</v></c>'
         if isinstance(value, str):
+            if formula_like(value):  # the openpyxl path gives it the quote prefix style
+                raise LookupError("text that reads as a formula")
             text = escape(value)
             return (
                 f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'

@@ -35,6 +35,7 @@ from xlsxwriter.worksheet import Worksheet
 from crm_xl.domain import schema
 from crm_xl.domain.enums import ENUMS, FollowUpState
 from crm_xl.domain.schema import Block, Field, FieldType, Form, Table
+from crm_xl.io.guard import formula_like
 
 DEFAULT_COMPANY = "نام شرکت"
 #: Last row (1-based) given drop-downs, formats and conditional formats in a fresh table.
@@ -136,10 +137,18 @@ class _Styles:
 
 
 def new_workbook(path: str | Path | IO[bytes], **options: Any) -> xlsxwriter.Workbook:
-    """An XlsxWriter workbook (file path or binary stream) with the form font as default and fixed metadata."""
+    """An XlsxWriter workbook (file path or binary stream) with the form font as default and fixed metadata.
+
+    Every workbook the toolkit lays out with XlsxWriter starts here. ``write`` and
+    ``merge_range`` would turn a string that begins with ``=`` into a formula and one that
+    looks like a URL into a hyperlink: both are off, so a company name, a customer's name or
+    any other text is written as the text it is (SPEC §10, ``guard``).
+    """
     opts: dict[str, Any] = {
         "default_format_properties": {"font_name": schema.FONT_NAME, "font_size": schema.FONT_SIZE},
         **options,
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
     }
     book = xlsxwriter.Workbook(str(path) if isinstance(path, Path) else path, opts)
     book.set_properties({"created": CREATED, "author": "crm_xl", "company": ""})
@@ -149,8 +158,16 @@ def new_workbook(path: str | Path | IO[bytes], **options: Any) -> xlsxwriter.Wor
 def _header(
     ws: Worksheet, st: _Styles, form: Form, title: str, company: str, last_col: int
 ) -> None:
+    # A company name Excel would read as a formula on editing keeps the quote prefix, as
+    # every such text openpyxl writes does (workbook.write_cell).
+    literal = {"quote_prefix": True} if formula_like(company) else {}
     ws.merge_range(
-        0, 0, 0, last_col, company, st(bold=True, font_size=16, align="center", valign="vcenter")
+        0,
+        0,
+        0,
+        last_col,
+        company,
+        st(bold=True, font_size=16, align="center", valign="vcenter", **literal),
     )
     ws.merge_range(
         1,

@@ -32,9 +32,9 @@ from crm_xl.domain import schema
 from crm_xl.domain.enums import ENUMS, LabeledEnum
 from crm_xl.domain.errors import CrmError
 from crm_xl.domain.schema import Block, Field, FieldType, Form, Table
+from crm_xl.io import guard
 
 TEHRAN = ZoneInfo("Asia/Tehran")
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 _CODE_RE = re.compile(r"F-\d{2}-\d{2}-\d{2}")
 
@@ -44,11 +44,13 @@ __all__ = [
     "converter",
     "date_hint",
     "detect_form",
+    "load_workbook",
     "normalize_value",
     "number_format_for",
     "read_block_fast",
     "read_table_fast",
     "to_cell_value",
+    "write_cell",
 ]
 
 
@@ -88,41 +90,14 @@ def _missing_column(path: str | Path, sheet: str, key: str, cell: str | None = N
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:
-    """The file as an OOXML zip, or a CrmError saying why it is not one."""
-    if not path.exists():
-        raise _err("file-not-found", "فایل پیدا نشد", "file not found", path)
-    if path.is_dir():
-        raise _err(
-            "not-xlsx", "این مسیر پوشه است نه فایل اکسل", "path is a folder, not a workbook", path
-        )
+    """The file as an OOXML zip, once ``guard.inspect`` has let it in (CrmError if not)."""
+    guard.inspect(path)
     try:
-        with path.open("rb") as fh:
-            head = fh.read(8)
-    except OSError as e:
-        raise _err("unreadable", "فایل خوانده نشد", f"cannot read file: {e.strerror}", path) from e
-    if head == _OLE_MAGIC:
-        raise _err(
-            "encrypted",
-            "فایل رمزدار است یا قالب قدیمی xls دارد؛ رمز را بردارید و با قالب xlsx ذخیره کنید",
-            "workbook is password-protected (or legacy .xls); remove the password and save as .xlsx",
-            path,
-        )
-    try:
-        zf = zipfile.ZipFile(path)
-        names = set(zf.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as e:  # replaced since it was inspected
         raise _err(
             "not-xlsx", "فایل، اکسل (xlsx) سالم نیست", f"not a valid .xlsx file ({e})", path
         ) from e
-    if "xl/workbook.xml" not in names:
-        zf.close()
-        raise _err(
-            "not-xlsx",
-            "فایل، اکسل (xlsx) سالم نیست",
-            "not a valid .xlsx file (no xl/workbook.xml)",
-            path,
-        )
-    return zf
 
 
 def _workbook_xml(path: Path) -> tuple[list[str], dict[str, str]]:
@@ -179,10 +154,25 @@ def detect_form(path: str | Path) -> Form:
             f"{path.name} is not a crm_xl form (no form code found)",
             path,
         )
+    named = _CODE_RE.match(path.name)
+    if named and named.group() in schema.FORMS and named.group() != form.code:
+        raise _wrong_form(path, named.group(), form)
     for part in form.parts:
         if part.sheet not in sheets:
             raise _missing_sheet(path, part.sheet)
     return form
+
+
+def _wrong_form(path: Path, expected: str, form: Form) -> CrmError:
+    """A file that should be one form but holds another (a customer form as the register)."""
+    return _err(
+        "form-mismatch",
+        f"«{path.name}» باید فرم {expected} باشد ولی فرم {form.code} ({form.title_fa}) است؛ "
+        "فایل درست را سر جایش بگذارید (پشتیبان‌ها در ‎.crm_xl/backups)",
+        f"{path.name} should be form {expected} but holds form {form.code} ({form.title_en}); "
+        "put the right file in its place (backups are in .crm_xl/backups)",
+        path,
+    )
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -264,6 +254,57 @@ def number_format_for(f: Field, v: object) -> str | None:
 # --- openpyxl ---------------------------------------------------------------------------------
 
 
+def write_cell(cell: Any, value: object) -> None:
+    """The one way a value enters an openpyxl cell: text stays text, numbers stay numbers.
+
+    openpyxl makes text that begins with ``=`` a formula; such text (and text Excel would
+    read as a formula once edited: ``+``, ``-``, ``@``, also behind invisible marks, see
+    ``guard.formula_like``) is stored as a string cell with the quote prefix style, which
+    Excel and LibreOffice show as text and keep as text when a person edits the cell.
+    """
+    cell.value = value
+    if guard.formula_like(value):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    elif cell.has_style and cell.quotePrefix:
+        cell.quotePrefix = False
+
+
+def load_workbook(
+    path: str | Path, *, keep_vba: bool | None = None, links: str = "refuse"
+) -> Workbook:
+    """An openpyxl workbook of a file ``guard`` let in, without its external links.
+
+    ``links="refuse"`` (a record about to be written back): a linked workbook, an external
+    object or a hyperlink to anything but the web or e-mail raises ``external-link``.
+    ``links="drop"`` (a copy for reading, e.g. ``--annotate``): they are left out.  Either
+    way linked-workbook parts are not loaded and every external hyperlink is removed from
+    its cells (the cell text stays), so nothing the toolkit saves carries one.
+    """
+    path = Path(path)
+    pkg = guard.inspect(path)
+    if links == "refuse":
+        guard.refuse_links(pkg)
+    if keep_vba is None:
+        keep_vba = path.suffix.lower() in (".xlsm", ".xltm")
+    try:
+        wb = openpyxl.load_workbook(path, keep_vba=keep_vba, keep_links=False)
+    except CrmError:
+        raise
+    except Exception as e:  # openpyxl raises many types for a damaged package
+        raise _err(
+            "not-xlsx", "فایل اکسل خراب است و باز نشد", f"cannot open workbook: {e}", path
+        ) from e
+    for link in pkg.links:
+        if link.kind == "hyperlink" and link.sheet in wb.sheetnames and link.cell:
+            found = wb[link.sheet][link.cell]
+            cells = [c for row in found for c in row] if isinstance(found, tuple) else [found]
+            for c in cells:
+                if getattr(c, "hyperlink", None) is not None:
+                    c.hyperlink = None
+    return wb
+
+
 class FormBook:
     """An openpyxl workbook known to be ``form``, addressed through the schema."""
 
@@ -276,19 +317,14 @@ class FormBook:
     # -- opening / saving
     @classmethod
     def open(cls, path: str | Path, *, keep_vba: bool | None = None) -> FormBook:
-        """Open a form workbook for reading and writing (keep_vba defaults to True for .xlsm)."""
+        """Open a form workbook for reading and writing (keep_vba defaults to True for .xlsm).
+
+        The file passes ``guard`` first; a linked workbook or a non-web hyperlink is refused
+        (the book is opened to be written back), web and e-mail hyperlinks are dropped.
+        """
         path = Path(path)
         form = detect_form(path)
-        if keep_vba is None:
-            keep_vba = path.suffix.lower() in (".xlsm", ".xltm")
-        try:
-            wb = openpyxl.load_workbook(path, keep_vba=keep_vba, keep_links=True)
-        except CrmError:
-            raise
-        except Exception as e:  # openpyxl raises many types for a damaged package
-            raise _err(
-                "not-xlsx", "فایل اکسل خراب است و باز نشد", f"cannot open workbook: {e}", path
-            ) from e
+        wb = load_workbook(path, keep_vba=keep_vba)
         for part in form.parts:
             if part.sheet not in wb.sheetnames:
                 raise _missing_sheet(path, part.sheet)
@@ -338,7 +374,7 @@ class FormBook:
     @company.setter
     def company(self, value: str) -> None:
         for part in self.form.parts:
-            self.wb[part.sheet].cell(1, 1).value = value
+            write_cell(self.wb[part.sheet].cell(1, 1), value)
 
     def header(self) -> dict[str, str]:
         """Company, form code, revision and title as the workbook states them."""
@@ -401,7 +437,7 @@ class FormBook:
             self._set(ws.cell(rows[key], schema.BLOCK_VALUE_COL), f, v)
             hint = date_hint(f, v)
             if hint is not None:
-                ws.cell(rows[key], schema.BLOCK_HINT_COL).value = hint
+                write_cell(ws.cell(rows[key], schema.BLOCK_HINT_COL), hint)
 
     # -- tables
     def _table(self, name: str) -> Table:
@@ -498,7 +534,7 @@ class FormBook:
     @staticmethod
     def _set(cell: Any, f: Field, v: object) -> None:
         value = to_cell_value(f, v)
-        cell.value = value
+        write_cell(cell, value)
         if value is None:
             return
         nf = number_format_for(f, value)
@@ -537,14 +573,22 @@ def _calamine_rows(path: str | Path, form: Form, part: str) -> tuple[list[list[A
     from python_calamine import CalamineWorkbook
 
     p = form.part(part)
+    guard.inspect(path, sheets=[p.sheet])  # before calamine allocates anything
     try:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as e:
-        _open_zip(Path(path))  # the precise reason, when it is one we know
         raise _err(
             "not-xlsx", "فایل اکسل خراب است و باز نشد", f"cannot open workbook: {e}", path
         ) from e
     if p.sheet not in book.sheet_names:
+        try:  # say which form it is when it is another one (a customer form as the register)
+            found = detect_form(path)
+        except CrmError as e:
+            if e.code != "unknown-form":  # refused, another form by name, a sheet missing
+                raise
+            found = form
+        if found is not form:
+            raise _wrong_form(Path(path), form.code, found)
         raise _missing_sheet(path, p.sheet)
     rows = book.get_sheet_by_name(p.sheet).to_python(skip_empty_area=False)
     return rows, p.sheet

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import jdatetime
-import openpyxl
 
 from crm_xl.domain import decide
 from crm_xl.domain.dates import TEHRAN
@@ -33,7 +32,7 @@ from crm_xl.domain.settings import NumberRule
 from crm_xl.domain.text import normalize, to_ascii_digits
 from crm_xl.io.layout import build_form
 from crm_xl.io.safety import atomic_write, check_not_open, verify_xlsx, workspace_lock
-from crm_xl.io.workbook import FormBook, read_table_fast
+from crm_xl.io.workbook import FormBook, load_workbook, read_table_fast
 from crm_xl.io.workspace import (
     COMPLAINTS_BOOK,
     PLANS_BOOK,
@@ -239,15 +238,8 @@ def ensure_book(ws: Workspace, form: Form) -> Path:
 
 
 def open_book(path: Path, form: Form) -> FormBook:
-    try:
-        wb = openpyxl.load_workbook(path)
-    except Exception as e:  # openpyxl raises many types for a damaged package
-        raise CrmError(
-            "فایل اکسل خراب است و باز نشد",
-            f"cannot open workbook: {e}",
-            code="not-xlsx",
-            file=path,
-        ) from e
+    """The book as a FormBook, once ``guard`` let it in (``workbook.load_workbook``)."""
+    wb = load_workbook(path)
     for part in form.parts:
         if part.sheet not in wb.sheetnames:
             raise CrmError(

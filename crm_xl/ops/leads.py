@@ -38,6 +38,7 @@ from crm_xl.domain.schema import (
     LOG,
 )
 from crm_xl.domain.text import name_key, normalize, to_ascii_digits
+from crm_xl.io import guard
 from crm_xl.io.workbook import read_table_fast
 from crm_xl.io.workspace import Workspace
 from crm_xl.ops import store
@@ -146,9 +147,19 @@ def read_source(path: Path) -> tuple[list[str], list[list[str]], int]:
     """Headers, data rows (as text) and the file line/row number of the first data row."""
     if not path.is_file():
         raise CrmError("فایل پیدا نشد", "file not found", code="file-not-found", file=path)
-    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+    suffix = path.suffix.lower()
+    if suffix in (".xls", ".ods", ".xlsb"):
+        # The untrusted path: only packages guard can look into before a parser does.
+        raise CrmError(
+            f"قالب {suffix} پذیرفته نیست؛ فایل را با قالب xlsx یا CSV (UTF-8) ذخیره کنید",
+            f"{suffix} files are not accepted; save the list as .xlsx or CSV (UTF-8)",
+            code="not-xlsx",
+            file=path,
+        )
+    if suffix in (".xlsx", ".xlsm"):
         from python_calamine import CalamineWorkbook
 
+        guard.inspect(path)  # bombs, stray cells, entity tricks: refused before calamine
         try:
             book = CalamineWorkbook.from_path(str(path))
             rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
@@ -158,6 +169,7 @@ def read_source(path: Path) -> tuple[list[str], list[list[str]], int]:
             ) from e
         table = [[_cell_text(v) for v in r] for r in rows]
     else:
+        guard.check_text_file(path)
         raw = path.read_bytes()
         for enc in ("utf-8-sig", "cp1256"):  # Excel "CSV" from Persian Windows is often cp1256
             try:

@@ -42,14 +42,12 @@ def _by_file(findings: list[Finding]) -> dict[str, list[Finding]]:
     return out
 
 
-def _load(path: Path):  # type: ignore[no-untyped-def]
-    import openpyxl
+def _load(path: Path, *, links: str):  # type: ignore[no-untyped-def]
+    """The workbook through ``guard`` (``workbook.load_workbook``): a copy drops external
+    links, an in-place fix refuses a file that has one (it is a record written back)."""
+    from crm_xl.io.workbook import load_workbook
 
-    try:
-        return openpyxl.load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm")
-    except Exception as e:  # openpyxl raises many types for a damaged package
-        raise CrmError("فایل برای حاشیه‌نویسی باز نشد", f"cannot open workbook: {e}",
-                       code="broken-file", file=path) from None  # fmt: skip
+    return load_workbook(path, links=links)
 
 
 def annotate_file(src: Path, findings: list[Finding], out: Path) -> Path:
@@ -57,7 +55,7 @@ def annotate_file(src: Path, findings: list[Finding], out: Path) -> Path:
     from openpyxl.comments import Comment
     from openpyxl.styles import PatternFill
 
-    wb = _load(src)
+    wb = _load(src, links="drop")
     cells: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for f in findings:
         if f.sheet in wb.sheetnames and f.cell:
@@ -140,12 +138,16 @@ def _fixable(findings: list[Finding]) -> Iterator[tuple[str, list[Finding]]]:
 def apply_fixes(report: Report) -> list[Fix]:
     """Normalise the cells of fixable findings in place (atomic write + backup); mark them fixed."""
     from crm_xl.io.safety import atomic_write, verify_xlsx
+    from crm_xl.io.workbook import write_cell
 
     fixes: list[Fix] = []
     for file, items in _fixable(report.findings):
         path = Path(file)
         with _lock_for(path):
-            wb = _load(path)
+            try:
+                wb = _load(path, links="refuse")
+            except CrmError:
+                continue  # validate reported why (external-link, …); the file stays as it is
             changed: list[Fix] = []
             done: set[tuple[str, str]] = set()
             for f in items:
@@ -160,7 +162,7 @@ def apply_fixes(report: Report) -> list[Fix]:
                     continue
                 new = fixed_value(fld, old)
                 if new != old:
-                    cell.value = new
+                    write_cell(cell, new)  # normalising may expose a leading "="
                     changed.append(Fix(file=file, sheet=key[0], cell=key[1], old=old, new=new))
             if changed:
                 atomic_write(

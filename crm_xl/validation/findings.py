@@ -31,6 +31,22 @@ CODES: dict[str, tuple[Severity, str, str]] = {
         "password-protected or legacy .xls",
     ),
     "zip-bomb": ("error", "فایل فشرده بیش از حد بزرگ می‌شود", "file expands beyond the safe limit"),
+    "unsafe-xml": ("error", "XML فایل DOCTYPE/ENTITY دارد", "XML declares a DOCTYPE/ENTITY"),
+    "range-too-large": (
+        "error",
+        "محدوده برگه بیش از حد بزرگ است",
+        "a sheet's used range is beyond the limits",
+    ),
+    "external-link": (
+        "error",
+        "پیوند به فایل بیرونی (پذیرفته نیست)",
+        "link to an outside file (refused)",
+    ),
+    "external-hyperlink": (
+        "warning",
+        "پیوند وب/ایمیل در خانه (هنگام نوشتن برداشته می‌شود)",
+        "web/e-mail hyperlink in a cell (removed on write)",
+    ),
     "unknown-form": ("error", "فرم crm_xl شناخته نشد", "not a crm_xl form"),
     "not-a-form": (
         "info",

@@ -36,21 +36,9 @@ from crm_xl.validation.findings import FileSummary, Finding, Report
 from crm_xl.validation.invoices import invoice_rules
 from crm_xl.validation.rules import BlockData, Sink, TableData, is_blank
 
-#: Refuse packages that expand beyond this many bytes in total (zip-bomb guard).
-MAX_TOTAL_BYTES = 500 * 1024 * 1024
-#: … or whose large members compress better than this (real sheets stay far below).
-MAX_RATIO = 200
-RATIO_MIN_BYTES = 10 * 1024 * 1024
-
 Progress = Callable[[int, int, str], None]
 
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-#: How a formula element starts in sheet XML (default namespace or a prefix such as x:).
-_PREFIX = re.compile(rb"<(\w+):worksheet\b")
-_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 _CELL_REF = re.compile(r"([A-Z]+)(\d+)")
 
 
@@ -82,51 +70,52 @@ class FileResult:
 # --- the package -----------------------------------------------------------------------------
 
 
-def package_problem(path: Path) -> tuple[str, str, str] | None:
-    """(code, fa, en) when the file cannot be read safely as an xlsx; checked before any parse."""
+#: guard's refusal codes -> finding codes (the finding catalogue keeps its own names).
+_GUARD_CODES = {
+    "not-xlsx": "broken-file",
+    "unreadable": "broken-file",
+    "file-not-found": "broken-file",
+    "corrupt-member": "broken-file",
+    "encrypted": "encrypted-file",
+    "zip-bomb": "zip-bomb",
+    "unsafe-xml": "unsafe-xml",
+    "range-too-large": "range-too-large",
+}
+
+
+def package_problem(path: Path) -> CrmError | None:
+    """Why the file must not be parsed (``guard.inspect``: bombs, stray cells, …), or None."""
+    from crm_xl.io import guard
+
     try:
-        with path.open("rb") as fh:
-            head = fh.read(8)
-    except OSError as e:
-        return ("broken-file", "فایل خوانده نشد", f"cannot read file: {e.strerror}")
-    if head == _OLE_MAGIC:
-        return (
-            "encrypted-file",
-            "فایل رمزدار است یا قالب قدیمی xls دارد؛ رمز را بردارید و xlsx ذخیره کنید",
-            "workbook is password-protected (or legacy .xls); remove the password, save as .xlsx",
-        )
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-        return ("broken-file", "فایل، اکسل (xlsx) سالم نیست", f"not a valid .xlsx file ({e})")
-    total = sum(i.file_size for i in infos)
-    if total > MAX_TOTAL_BYTES:
-        return (
-            "zip-bomb",
-            f"حجم باز‌شده فایل {total // 2**20} مگابایت است؛ بیش از حد مجاز",
-            f"the package expands to {total // 2**20} MB, above the {MAX_TOTAL_BYTES // 2**20} MB limit",
-        )
-    for i in infos:
-        if i.file_size > RATIO_MIN_BYTES and i.file_size > MAX_RATIO * max(i.compress_size, 1):
-            return (
-                "zip-bomb",
-                f"بخش «{i.filename}» بیش از حد فشرده است (بمب زیپ)",
-                f"member {i.filename} compresses {i.file_size // max(i.compress_size, 1)}:1 (zip bomb)",
-            )
+        guard.inspect(path)
+    except CrmError as e:
+        return e
     return None
 
 
-def _sheet_members(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name → zip member of its XML."""
-    wb = ElementTree.fromstring(zf.read("xl/workbook.xml"))
-    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{_NS_PKG}Relationship")}
-    out: dict[str, str] = {}
-    for s in wb.iter(f"{_NS_MAIN}sheet"):
-        t = targets.get(s.get(f"{_NS_REL}id"), "")
-        out[s.get("name", "")] = t.lstrip("/") if t.startswith("/") else f"xl/{t}"
-    return out
+def link_findings(sink: Sink, path: Path) -> None:
+    """External links: refused ones (linked workbooks, file:/UNC hyperlinks) are errors, web
+    and e-mail hyperlinks warnings; the toolkit carries none of them into what it writes."""
+    from crm_xl.io import guard
+
+    pkg = guard.inspect(path)  # cached: check_file inspected it first
+    for link in pkg.links:
+        if link.local:
+            continue  # a workbook beside this one (the catalog's links to product forms)
+        where = {"sheet": link.sheet, "cell": (link.cell or "").split(":")[0] or None}
+        if link.refused:
+            e = guard.link_error(pkg.path, link)
+            sink.add("external-link", e.fa, e.en, value=link.target, **where)
+        else:
+            sink.add(
+                "external-hyperlink",
+                "پیوند وب/ایمیل در خانه؛ ابزار هنگام نوشتن این فایل پیوند را برمی‌دارد (متن می‌ماند)",
+                "web/e-mail hyperlink in a cell; crm_xl removes the link (keeps the text) when "
+                "it writes this file",
+                value=link.target,
+                **where,
+            )
 
 
 def _formula_cells(zf: zipfile.ZipFile, member: str) -> list[str]:
@@ -141,86 +130,61 @@ def _formula_cells(zf: zipfile.ZipFile, member: str) -> list[str]:
 
 
 def scan_sheets(sink: Sink, path: Path, form: Form) -> None:
-    """Formulas where values belong and merged cells in data areas, from the sheet XML.
+    """Formulas where values belong and merged cells in data areas.
 
-    calamine returns a formula's cached value, so formulas are found in the XML: a fast byte
-    scan for ``<f>`` first, a real parse only of a sheet that has one.
+    calamine returns a formula's cached value, so formulas are found in the XML.  The pass
+    of ``guard.inspect`` over each sheet already noted which sheets hold a formula and every
+    merged range; only a sheet with a formula is parsed again, for the formulas' cells.
     """
+    from crm_xl.io import guard
+
     try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
+        pkg = guard.inspect(path)  # cached: check_file inspected it first
+    except CrmError:
         return
-    with zf:
-        try:
-            members = _sheet_members(zf)
-        except (KeyError, ElementTree.ParseError):
-            return
-        for part in form.parts:
-            member = members.get(part.sheet)
-            if not member or member not in zf.namelist():
+    for part in form.parts:
+        is_block = isinstance(part, Block)
+        first = schema.BLOCK_FIRST_ROW if is_block else schema.FIRST_DATA_ROW
+        for ref in dict.fromkeys(pkg.merges.get(part.sheet, [])):
+            cm = _CELL_REF.match(ref)
+            bottom = _CELL_REF.search(ref.split(":")[-1])
+            if cm is None or bottom is None:
                 continue
-            is_block = isinstance(part, Block)
-            first = schema.BLOCK_FIRST_ROW if is_block else schema.FIRST_DATA_ROW
-            has_formula, after, tail = False, False, b""
-            rest: list[bytes] = []
-            with zf.open(member) as fh:
-                # One pass at C speed: formulas until </sheetData>, merges after it.  A
-                # literal-led pattern keeps the regex fast; the namespace prefix, if any, is
-                # taken from the root element.
-                scan: re.Pattern[bytes] | None = None
-                while chunk := fh.read(1 << 22):
-                    if scan is None:
-                        pm = _PREFIX.search(chunk[:4096])
-                        px = re.escape(pm.group(1) + b":") if pm else b""
-                        scan = re.compile(b"<(?:" + px + rb"f[\s>/]|/" + px + b"sheetData>)")
-                        end_tag = b"</" + (pm.group(1) + b":" if pm else b"") + b"sheetData>"
-                    if after:
-                        rest.append(chunk)
-                        continue
-                    buf = tail + chunk
-                    if has_formula:
-                        end = buf.find(end_tag)
-                    else:
-                        m = scan.search(buf)
-                        if m is not None and m.group() != end_tag:
-                            has_formula = True
-                            m = None
-                        end = buf.find(end_tag) if m is None else m.start()
-                    if end >= 0:
-                        after = True
-                        rest.append(buf[end:])
-                    tail = buf[-64:]
-            merges = _MERGE.findall(b"".join(rest))
-            for b1, b2, b3, b4 in set(merges):
-                c1, r1, c2, r2 = (x.decode("ascii") for x in (b1, b2, b3, b4))
-                top, bottom = int(r1), int(r2 or r1)
-                if bottom >= first:
-                    ref = f"{c1}{r1}" + (f":{c2}{r2}" if c2 else "")
-                    sink.add(
-                        "merged-cells",
-                        f"سلول‌های ادغام‌شده {ref} در ناحیه داده؛ ادغام را بردارید",
-                        f"merged cells {ref} in the data area; unmerge them",
-                        sheet=part.sheet,
-                        cell=f"{c1}{r1}",
-                        row=top,
-                    )
-            if has_formula:
-                for ref in _formula_cells(zf, member):
-                    cm = _CELL_REF.fullmatch(ref)
-                    if cm and int(cm.group(2)) >= first:
-                        sink.add(
-                            "formula-in-data",
-                            "فرمول در خانه داده؛ مقدار را بنویسید (ابزار مقدار ذخیره‌شده را می‌خواند)",
-                            "formula in a data cell; type the value (its cached result was read)",
-                            sheet=part.sheet,
-                            cell=ref,
-                            row=int(cm.group(2)),
-                        )
+            if int(bottom.group(2)) >= first:
+                sink.add(
+                    "merged-cells",
+                    f"سلول‌های ادغام‌شده {ref} در ناحیه داده؛ ادغام را بردارید",
+                    f"merged cells {ref} in the data area; unmerge them",
+                    sheet=part.sheet,
+                    cell=cm.group(),
+                    row=int(cm.group(2)),
+                )
+        member = pkg.sheets.get(part.sheet)
+        if part.sheet not in pkg.formulas or member is None:
+            continue
+        try:
+            with zipfile.ZipFile(path) as zf:
+                refs = _formula_cells(zf, member)
+        except (zipfile.BadZipFile, OSError, KeyError, ElementTree.ParseError):
+            continue
+        for ref in refs:
+            cm = _CELL_REF.fullmatch(ref)
+            if cm and int(cm.group(2)) >= first:
+                sink.add(
+                    "formula-in-data",
+                    "فرمول در خانه داده؛ مقدار را بنویسید (ابزار مقدار ذخیره‌شده را می‌خواند)",
+                    "formula in a data cell; type the value (its cached result was read)",
+                    sheet=part.sheet,
+                    cell=ref,
+                    row=int(cm.group(2)),
+                )
 
 
 # --- one file ----------------------------------------------------------------------------------
 
 _DETECT_CODES = {
+    **_GUARD_CODES,
+    "form-mismatch": "form-mismatch",
     "not-xlsx": "broken-file",
     "unreadable": "broken-file",
     "encrypted": "encrypted-file",
@@ -280,8 +244,11 @@ def check_file(path: Path, settings: Settings, display: str | None = None) -> Fi
     sink = res.sink
     problem = package_problem(path)
     if problem:
-        sink.add(*problem)
+        where = problem.location
+        sink.add(_GUARD_CODES.get(problem.code, "broken-file"), problem.fa, problem.en,
+                 sheet=where.sheet, cell=where.cell)  # fmt: skip
         return res
+    link_findings(sink, path)
     try:
         res.form = form = detect_form(path)
     except CrmError as e:
