@@ -8,6 +8,7 @@ password comes from ``PGPASSWORD`` as it would in an office, never from settings
 from __future__ import annotations
 
 import glob
+import itertools
 import json
 import os
 import pwd
@@ -28,7 +29,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from crm_xl.cli.main import main
-from crm_xl.domain import decide
+from crm_xl.domain import decide, ids
 from crm_xl.domain.errors import InputError
 from crm_xl.domain.schema import CUSTOMERS, LOG
 from crm_xl.domain.settings import AuthoritySettings
@@ -167,10 +168,15 @@ def _run(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+_CODES = itertools.count(1)
+
+
 def _add(ws: Workspace, name: str) -> str:
+    code = ids.make_national_code(f"{next(_CODES):09d}")  # a case needs the buyer's code
     inp = decide.NewCustomer(
-        name=name, person_type="natural", channel="phone", expert=EXPERT, need="پمپ"
-    )
+        name=name, person_type="natural", channel="phone", expert=EXPERT, need="پمپ",
+        national_code=code,
+    )  # fmt: skip
     return str(store.add_customer(ws, inp).result["customer_no"])
 
 
@@ -219,7 +225,7 @@ def test_a_password_in_the_dsn_is_refused_naming_the_setting(tmp_path: Path, bad
     (ws.root / "settings.json").write_text(json.dumps(data), encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "crm_xl", "-w", str(ws.root), "customer", "add", "--name", "x",
-         "--type", "natural", "--channel", "phone", "--expert", EXPERT],
+         "--type", "natural", "--channel", "phone", "--expert", EXPERT, "--need", "پمپ"],
         capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 2, result.stderr
@@ -259,7 +265,7 @@ def test_without_an_authority_nothing_of_psycopg_is_imported(tmp_path: Path) -> 
     assert "psycopg" not in timing.stderr  # … and its driver is not loaded
     ws = init_workspace(tmp_path / "ws", experts=[EXPERT])
     add = ["-w", str(ws.root), "customer", "add", "--name", "مشتری", "--type", "natural",
-           "--channel", "phone", "--expert", EXPERT]  # fmt: skip
+           "--channel", "phone", "--expert", EXPERT, "--need", "پمپ"]  # fmt: skip
     out = subprocess.run(
         [sys.executable, "-c", IMPORTS, *add], capture_output=True, text=True, check=True
     )
@@ -301,13 +307,13 @@ def test_init_creates_then_finds_the_schema_and_status_shows_counters_and_office
 RACER = textwrap.dedent(
     """
     import sys
-    from crm_xl.domain import decide
+    from crm_xl.domain import decide, ids
     from crm_xl.io.workspace import Workspace
     from crm_xl.ops import store
     ws = Workspace.open(sys.argv[1])
     worker, count = sys.argv[2], int(sys.argv[3])
     for i in range(count):
-        inp = decide.NewCustomer(name=f"مشتری {worker} {i}", person_type="حقیقی",
+        inp = decide.NewCustomer(name=f"مشتری {worker} {i}", person_type="حقیقی", need="پمپ",
                                  channel="تلفن", expert="سارا احمدی")
         print(store.add_customer(ws, inp).result["customer_no"], flush=True)
     """
@@ -447,7 +453,7 @@ def test_with_the_server_stopped_numbering_is_refused_then_continues_after_a_res
     before = _digests(ws)
     refused = [
         ("customer", "add", "--name", "رضا موسوی", "--type", "natural", "--channel", "phone",
-         "--expert", EXPERT),
+         "--expert", EXPERT, "--need", "پمپ"),
         ("case", "open", other),
         ("contract", "add", case),
         ("invoice", "issue", case, "--amount", "1000000"),
@@ -492,7 +498,7 @@ def test_a_decision_that_fails_after_asking_numbers_issues_none(tmp_path: Path, 
     def two_then_fail(reg: decide.Register) -> object:
         for name in ("مریم کاظمی", "رضا موسوی"):
             inp = decide.NewCustomer(
-                name=name, person_type="natural", channel="phone", expert=EXPERT
+                name=name, person_type="natural", channel="phone", expert=EXPERT, need="پمپ"
             )
             decide.register_customer(reg, inp, who)
         raise InputError("ردیف سوم نادرست است", "the third row is wrong", field="name")
@@ -511,7 +517,7 @@ def test_a_second_workspace_claiming_an_office_is_refused(tmp_path: Path, dsn: s
     copy = _office(tmp_path / "elsewhere", dsn, "Tehran", init=False)
     before = copy.register_path.read_bytes()
     result = _cli(copy, "--json", "customer", "add", "--name", "مریم کاظمی", "--type",
-                  "natural", "--channel", "phone", "--expert", EXPERT)  # fmt: skip
+                  "natural", "--channel", "phone", "--expert", EXPERT, "--need", "پمپ")  # fmt: skip
     assert result.exit_code == 2
     error = json.loads(result.output)["error"]
     assert error["code"] == "authority-office"
@@ -528,7 +534,7 @@ def test_an_office_numbering_with_another_pattern_is_refused(tmp_path: Path, dsn
     data["numbering"]["customer"]["pattern"] = "I-{seq:5}"
     (isfahan.root / "settings.json").write_text(json.dumps(data), encoding="utf-8")
     result = _cli(Workspace.open(isfahan.root), "--json", "customer", "add", "--name", "مریم",
-                  "--type", "natural", "--channel", "phone", "--expert", EXPERT)  # fmt: skip
+                  "--type", "natural", "--channel", "phone", "--expert", EXPERT, "--need", "پمپ")  # fmt: skip
     assert result.exit_code == 2
     error = json.loads(result.output)["error"]
     assert error["code"] == "authority-pattern"
@@ -539,7 +545,7 @@ def test_an_office_numbering_with_another_pattern_is_refused(tmp_path: Path, dsn
 def test_an_authority_without_its_schema_says_to_run_init(tmp_path: Path, dsn: str) -> None:
     ws = _office(tmp_path, dsn, "Tehran", init=False)
     result = _run(ws, "customer", "add", "--name", "علی", "--type", "natural", "--channel",
-                  "phone", "--expert", EXPERT)  # fmt: skip
+                  "phone", "--expert", EXPERT, "--need", "پمپ")  # fmt: skip
     assert result.returncode == 2
     assert "crm-xl authority init" in result.stderr
     assert _rows(ws, CUSTOMERS.name) == []
@@ -616,7 +622,7 @@ def test_a_refused_login_names_where_the_password_comes_from(
     monkeypatch.delenv("PGPASSWORD")
     monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-such-pgpass"))
     result = _cli(ws, "--json", "customer", "add", "--name", "علی", "--type", "natural",
-                  "--channel", "phone", "--expert", EXPERT)  # fmt: skip
+                  "--channel", "phone", "--expert", EXPERT, "--need", "پمپ")  # fmt: skip
     assert result.exit_code == 2
     error = json.loads(result.output)["error"]
     assert error["code"] == "authority-refused"
@@ -631,7 +637,7 @@ def test_a_schema_newer_than_this_crm_xl_is_refused(tmp_path: Path, dsn: str) ->
     with psycopg.connect(dsn) as conn:
         conn.execute("INSERT INTO crm_xl.schema_version (version) VALUES (99)")
     for args in (("authority", "init"), ("customer", "add", "--name", "علی", "--type",
-                 "natural", "--channel", "phone", "--expert", EXPERT)):  # fmt: skip
+                 "natural", "--channel", "phone", "--expert", EXPERT, "--need", "پمپ")):  # fmt: skip
         result = _cli(ws, "--json", *args)
         assert result.exit_code == 2, result.output
         error = json.loads(result.output)["error"]

@@ -46,7 +46,9 @@ def good(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("علی", "مریم"):
         store.add_customer(
             ws,
-            decide.NewCustomer(name=name, person_type="natural", channel="phone", expert=EXPERT),
+            decide.NewCustomer(
+                name=name, person_type="natural", channel="phone", expert=EXPERT, need="پمپ"
+            ),
             now=NOW,
         )
     return ws.register_path
@@ -322,7 +324,9 @@ def test_a_link_to_a_file_is_refused_for_writing(good: Path, tmp_path: Path, tar
     with pytest.raises(CrmError) as e:
         store.add_customer(
             ws,
-            decide.NewCustomer(name="رضا", person_type="natural", channel="phone", expert=EXPERT),
+            decide.NewCustomer(
+                name="رضا", person_type="natural", channel="phone", expert=EXPERT, need="پمپ"
+            ),
             now=NOW,
         )
     assert e.value.code == "external-link" and e.value.location.cell == "B6"

@@ -281,7 +281,9 @@ def test_fix_and_annotate_keep_a_revealed_formula_literal(tmp_path: Path) -> Non
     ws = init_workspace(tmp_path / "ws", company="شرکت آزمون", experts=[EXPERT])
     store.add_customer(
         ws,
-        decide.NewCustomer(name="مشتری", person_type="natural", channel="phone", expert=EXPERT),
+        decide.NewCustomer(
+            name="مشتری", person_type="natural", channel="phone", expert=EXPERT, need="پمپ"
+        ),
         now=NOW,
     )
     typed = "\u200f=SUM(1,2)  يك"  # pasted from a web page: RLM, Arabic letters, two spaces
@@ -351,7 +353,7 @@ def test_live_workbook_store_writes_text_format_first(
     build_macro_register(ws)
     book = xw.Book(json=remote.book_json_from_file(ws.register_path))
     inp = decide.NewCustomer(
-        name=HOSTILE[-2], person_type="natural", channel="phone", expert=EXPERT
+        name=HOSTILE[-2], person_type="natural", channel="phone", expert=EXPERT, need="پمپ"
     )
     who = store.actor(NOW)
     run_live(book, ws, lambda reg: decide.register_customer(reg, inp, who), now=NOW)
