@@ -19,6 +19,7 @@ import warnings
 from pathlib import Path
 
 from crm_xl.domain import schema
+from crm_xl.domain.dates import to_jalali_str
 from crm_xl.domain.enums import CaseStatus, Channel, FollowUpState, PersonType, RecordStatus, Stage
 from crm_xl.domain.ids import make_legal_id, make_national_code
 from crm_xl.domain.settings import Settings
@@ -126,8 +127,6 @@ def write_register(path: Path, customers: int, seed: int = 1403) -> dict[str, in
     for t in schema.F_31_08_02.tables.values():  # the Persian labels add_table would write
         for c, f in enumerate(t.fields):
             sheets[t.sheet].write_string(schema.LABEL_ROW - 1, c, f.fa)
-    date_fmt = book.add_format({"num_format": schema.DATE_FORMAT})
-    dt_fmt = book.add_format({"num_format": schema.DATETIME_FORMAT})
     first_row = schema.FIRST_DATA_ROW - 1
 
     def put(ws, r: int, cols: dict[str, int], row: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
@@ -135,10 +134,8 @@ def write_register(path: Path, customers: int, seed: int = 1403) -> dict[str, in
             if v is None:
                 continue
             c = cols[k]
-            if isinstance(v, dt.datetime):
-                ws.write_datetime(r, c, v, dt_fmt)
-            elif isinstance(v, dt.date):
-                ws.write_datetime(r, c, dt.datetime.combine(v, dt.time()), date_fmt)
+            if isinstance(v, dt.date):  # dates are Jalali text, as the toolkit writes them
+                ws.write_string(r, c, to_jalali_str(v, with_time=isinstance(v, dt.datetime)))
             elif isinstance(v, str):
                 ws.write_string(r, c, v)
             else:
@@ -223,12 +220,11 @@ def write_customer_form(path: Path, row: dict[str, object]) -> None:
         values.update(company_name=row["name"], legal_id=row["national_id"])
     else:
         values.update(first_name=first, last_name=last, national_code=row["national_id"])
-    dt_fmt = book.add_format({"num_format": schema.DATETIME_FORMAT})
     for i, f in enumerate(schema.REGISTRATION.fields):
         v = values.get(f.key)
         r = schema.BLOCK_FIRST_ROW - 1 + i
         if isinstance(v, dt.datetime):
-            ws.write_datetime(r, schema.BLOCK_VALUE_COL - 1, v, dt_fmt)
+            ws.write_string(r, schema.BLOCK_VALUE_COL - 1, to_jalali_str(v, with_time=True))
         elif v is not None:
             ws.write_string(r, schema.BLOCK_VALUE_COL - 1, str(v))
     book.close()

@@ -11,12 +11,13 @@ import openpyxl
 import pytest
 from helpers_cli import Cli
 from helpers_office import pdf_text, to_pdf
-from helpers_workspace import COMPANY, copy_workspace, with_settings
+from helpers_workspace import copy_workspace, with_settings
 from rich.console import Console
 
 from crm_xl.domain import decide
 from crm_xl.domain.dates import TEHRAN
 from crm_xl.domain.enums import FollowUpState
+from crm_xl.io.layout import text_lines
 from crm_xl.io.workspace import Workspace
 from crm_xl.ops import store
 from crm_xl.ops.refresh import evaluate_workspace
@@ -148,14 +149,19 @@ def test_workbook_layout(ws: Workspace, tmp_path: Path) -> None:
     assert wb.sheetnames == ["خلاصه مدیر", "علی رضایی", "مریم احمدی", "حسین- فروش-شمال"]
     for sheet in wb.worksheets:
         assert sheet.sheet_view.rightToLeft
-        assert sheet["A1"].value == COMPANY
-        assert "1403/07/17" in str(sheet["A3"].value)
+        header = [str(c.value) for row in sheet.iter_rows(max_row=3) for c in row if c.value]
+        assert "شرکت بازرگانی آزمون" in header and "کارتابل پیگیری‌ها" in header
+        assert any("1403/07/17" in h for h in header)  # the report's date, Jalali
+        assert "صفحه &P از &N" in sheet.oddFooter.center.text
     ali = wb["علی رضایی"]
-    assert ali["A2"].value == "کارتابل پیگیری‌ها — علی رضایی"
-    assert ali["C6"].value == "1403/07/12 10:00"  # Jalali as text
-    assert ali["K6"].value == datetime(2024, 10, 3, 10, 0)  # the real date, hidden column
-    assert ali.column_dimensions["K"].hidden
-    assert ali["B6"].font.name == "Tahoma"
+    header = [str(c.value) for row in ali.iter_rows(max_row=3) for c in row if c.value]
+    assert "کارتابل پیگیری‌ها — علی رضایی" in header
+    assert ali["C5"].value == "1403/07/12 10:00"  # Jalali as text, the only date column
+    assert ali.max_column == 10
+    assert ali["B5"].font.name == "Tahoma"
+    assert ali.print_title_rows == "$1:$4" and int(ali.page_setup.scale or 100) >= 60
+    # a row is as tall as its longest wrapped text (the state reason)
+    assert (ali.row_dimensions[5].height or 15) >= 13 * text_lines(ali["J5"].value, 46)
     assert len(wb["خلاصه مدیر"]._charts) == 2  # type: ignore[attr-defined]  # overdue, funnel
 
 

@@ -78,8 +78,10 @@ def test_append_read_update_round_trip(register: Path, tmp_path: Path) -> None:
     assert set(first) == set(schema.CUSTOMERS.keys)
     ws = fb.sheet("Customers")
     col = fb.header_columns("Customers")
-    assert ws.cell(R, col["first_contact"]).number_format == schema.DATETIME_FORMAT
-    assert ws.cell(R, col["crm_done"]).number_format == schema.DATE_FORMAT
+    # Dates are zero-padded Jalali text in text-formatted cells (SPEC §5), read back as dates.
+    assert ws.cell(R, col["first_contact"]).value == "1403/07/15 09:30"
+    assert ws.cell(R, col["crm_done"]).value == "1403/08/11"
+    assert ws.cell(R, col["first_contact"]).number_format == schema.TEXT_FORMAT
     assert (
         ws.cell(R + 1, col["customer_no"]).border.left.style == "thin"
     )  # styled like the template row
@@ -354,11 +356,14 @@ def test_openpyxl_save_keeps_the_form_machinery(register: Path) -> None:
     fb.save(register)
     wb = openpyxl.load_workbook(register)
     ws = wb[schema.CUSTOMERS.sheet]
-    assert ws.sheet_view.rightToLeft and ws.freeze_panes == f"A{R}"
+    # the register is wide: its number and name columns stay in view
+    assert ws.sheet_view.rightToLeft and ws.freeze_panes == f"C{R}"
     assert any(dv.formula1 == "list_Channel" for dv in ws.data_validations.dataValidation)
     assert any(dv.prompt and "۱۴۰۳" in dv.prompt for dv in ws.data_validations.dataValidation)
     assert len(ws.conditional_formatting._cf_rules) == 1
     assert ws.print_title_rows == f"$1:${schema.LABEL_ROW}"
+    assert ws.print_title_cols == "$A:$B" and ws.print_area == "'مشتریان'!$A$1:$U$1048575"
+    assert ws.protection.sheet
     assert wb.defined_names[schema.FORM_MARKER].attr_text == '"F-31-08-02"'
     assert wb[schema.LISTS_SHEET].sheet_state == "veryHidden"
     assert wb[schema.LOG.sheet].sheet_state == "hidden"

@@ -222,18 +222,69 @@ def parse_datetime(value: object, default_time: time = time(0, 0)) -> datetime:
 # --- formatting --------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65536)
+def _jalali_day(day: date) -> str:
+    return str(jdatetime.date.fromgregorian(date=day).strftime("%Y/%m/%d"))
+
+
 def to_jalali_str(d: date | datetime, with_time: bool = False, persian_digits: bool = False) -> str:
-    """ "1403/07/15" (or "1403/07/15 14:30" with ``with_time``); aware datetimes shown in Tehran."""
+    """ "1403/07/15" (or "1403/07/15 14:30" with ``with_time``); aware datetimes shown in Tehran.
+
+    The one way a date is written for a person (SPEC §5): zero-padded Jalali text, the time to
+    the minute.  Records, reports and the CLI all call this.
+    """
     if isinstance(d, datetime) and d.tzinfo is not None:
         d = d.astimezone(TEHRAN)
     day = d.date() if isinstance(d, datetime) else d
-    text = jdatetime.date.fromgregorian(date=day).strftime("%Y/%m/%d")
+    text = _jalali_day(day)
     if with_time:
         t = d.time() if isinstance(d, datetime) else time()
         text += f" {t.hour:02d}:{t.minute:02d}"
     if persian_digits:
         text = text.translate(str.maketrans("0123456789", _PERSIAN_DIGITS))
     return text
+
+
+def to_iso(d: date | datetime) -> str:
+    """ISO 8601 for scripts: a date as ``2025-10-08``, a moment with its Tehran offset
+    (``2025-10-08T10:30:00+03:30``; naive datetimes are Tehran wall time), to the second."""
+    if isinstance(d, datetime):
+        aware = d.astimezone(TEHRAN) if d.tzinfo else d.replace(tzinfo=TEHRAN)
+        return aware.replace(microsecond=0).isoformat()
+    return d.isoformat()
+
+
+_CANONICAL_RE = re.compile(r"^(1[2-5]\d\d)/(\d\d)/(\d\d)(?: (\d\d):(\d\d))?$")
+
+
+@functools.lru_cache(maxsize=65536)
+def _gregorian_day(y: int, m: int, d: int) -> date:
+    return _make_date(y, m, d, f"{y:04d}/{m:02d}/{d:02d}")
+
+
+def read_date_text(text: str, with_time: bool) -> date | datetime | None:
+    """A date cell's text as a naive Tehran ``datetime`` (``with_time``) or ``date``; None if
+    it is not a readable date (the caller keeps the text, and validation reports it).
+
+    What :func:`to_jalali_str` writes ("1404/07/16", "1404/07/16 10:30") is read on a fast
+    path (a register holds tens of thousands); anything else goes through
+    :func:`parse_datetime` / :func:`parse_date`.
+    """
+    m = _CANONICAL_RE.match(text)
+    try:
+        if m is not None:
+            day = _gregorian_day(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            if not with_time:
+                return day
+            h, mi = int(m.group(4) or 0), int(m.group(5) or 0)
+            if h > 23 or mi > 59:
+                return None
+            return datetime(day.year, day.month, day.day, h, mi)
+        if with_time:
+            return parse_datetime(text).replace(tzinfo=None)
+        return parse_date(text)
+    except InputError:
+        return None
 
 
 def now_tehran() -> datetime:

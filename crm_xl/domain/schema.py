@@ -56,9 +56,9 @@ NUMBER_KINDS: dict[str, FieldType] = {
     "invoice": FieldType.INVOICE_NO,
 }
 
-#: Excel number formats. Real dates carry the Persian-calendar locale so Excel 2016+ shows Jalali.
-DATE_FORMAT = "[$-fa-IR,16]yyyy/mm/dd;@"
-DATETIME_FORMAT = "[$-fa-IR,16]yyyy/mm/dd hh:mm;@"
+#: Excel number formats.  Dates are not numbers in a record: they are Jalali text (SPEC §5,
+#: ``dates.to_jalali_str``), kept as text ("@") so Excel never turns them into serials.
+TEXT_FORMAT = "@"
 RIAL_FORMAT = "#,##0"
 
 #: The explicit font of every form: on every Windows, has Persian glyphs, not Calibri.
@@ -162,6 +162,7 @@ class Form:
     revision: str
     filename: str
     parts: tuple[Block | Table, ...] = field(default_factory=tuple)
+    revision_date: str = "1403/01/01"  # Jalali date of ``revision``, printed in the ISO header
 
     @property
     def tables(self) -> dict[str, Table]:

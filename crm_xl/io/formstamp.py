@@ -18,12 +18,9 @@ from xml.sax.saxutils import escape
 
 from openpyxl.utils import get_column_letter
 
-from crm_xl.domain.dates import excel_serial
-from crm_xl.domain.schema import BLOCK_HINT_COL, BLOCK_VALUE_COL, REGISTRATION, Field
+from crm_xl.domain.schema import BLOCK_VALUE_COL, REGISTRATION
 from crm_xl.io.guard import formula_like
-from crm_xl.io.workbook import FormBook, date_hint, to_cell_value
-
-_TEXT = Field("hint", "راهنما", "Hint")
+from crm_xl.io.workbook import FormBook, to_cell_value
 
 
 class FormStamper:
@@ -31,7 +28,7 @@ class FormStamper:
 
     The workspace template is laid out by ``layout`` with a blank, formatted value cell per
     block line; stamping fills those cells in the sheet XML (inline strings, numbers, Excel
-    date serials) and zips the package again: ~100x faster than openpyxl load+save.  Anything
+    Jalali date text) and zips the package again: ~100x faster than openpyxl load+save.  Anything
     unexpected (a value cell not blank, a value type it does not handle) raises ``LookupError``
     and the caller uses the store's openpyxl path.
     """
@@ -46,7 +43,6 @@ class FormStamper:
         self.sheet_part = self._sheet_part(book.wb.sheetnames.index(REGISTRATION.sheet))
         self.xml = self.parts[self.sheet_part].decode("utf-8")
         self.col = get_column_letter(BLOCK_VALUE_COL)
-        self.hint_col = get_column_letter(BLOCK_HINT_COL)
 
     def _sheet_part(self, index: int) -> str:
         wb = self.parts["xl/workbook.xml"].decode("utf-8")
@@ -66,10 +62,8 @@ class FormStamper:
             return f'<c r="{ref}"{style} t="b"><v>{int(value)}</v></c>'
         if isinstance(value, int | float):
             return f'<c r="{ref}"{style}><v>{value}</v></c>'
-        if isinstance(value, dt.datetime | dt.date):
-            if not f.is_date:
-                raise LookupError("date in a non-date field")
-            return f'<c r="{ref}"{style}><v>{excel_serial(value)}</v></c>'
+        if isinstance(value, dt.date):  # to_cell_value writes dates as text: never here
+            raise LookupError("unexpected date value")
         if isinstance(value, str):
             if formula_like(value):  # the openpyxl path gives it the quote prefix style
                 raise LookupError("text that reads as a formula")
@@ -90,17 +84,6 @@ class FormStamper:
             if m is None:
                 raise LookupError(f"value cell {ref} is not blank in the template")
             xml = xml[: m.start()] + self._cell(ref, m.group(1) or "", f, v) + xml[m.end() :]
-            hint = date_hint(f, v)
-            if hint is not None:  # the same Jalali text FormBook.write_block puts beside a date
-                href = f"{self.hint_col}{self.rows[key]}"
-                h = re.search(rf'<c r="{href}"( s="\d+")?[^>]*?(?:/>|>.*?</c>)', xml, re.S)
-                if h is None:
-                    raise LookupError(f"hint cell {href} not found in the template")
-                xml = (
-                    xml[: h.start()]
-                    + self._cell(href, h.group(1) or "", _TEXT, hint)
-                    + xml[h.end() :]
-                )
         with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
             for info in self.infos:
                 data = (

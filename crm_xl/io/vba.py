@@ -39,8 +39,6 @@ from crm_xl.domain.errors import CrmError
 from crm_xl.domain.schema import (
     CASES,
     CUSTOMERS,
-    DATE_FORMAT,
-    DATETIME_FORMAT,
     FOLLOWUPS,
     FONT_NAME,
     FONT_SIZE,
@@ -274,15 +272,12 @@ _BUTTON_SIZE = {"width": 200, "height": 32, "x_offset": 6, "y_offset": 4}
 
 
 def _value_format(field: Field) -> dict[str, Any]:
-    if field.type == FieldType.DATE:
-        return {"num_format": DATE_FORMAT}
-    if field.type == FieldType.DATETIME:
-        return {"num_format": DATETIME_FORMAT}
     if field.type == FieldType.RIAL:
         return {"num_format": RIAL_FORMAT}
     if field.type == FieldType.INTEGER:
         return {"num_format": "0"}
-    # Text, so numbers keep their leading zeros (mobile 09..., national codes 00...).
+    # Text, so numbers keep their leading zeros (mobile 09..., national codes 00...) and a
+    # Jalali date stays the text typed (SPEC §5), never an Excel serial.
     return {"num_format": "@", "text_wrap": field.type == FieldType.LONGTEXT}
 
 

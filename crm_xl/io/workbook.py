@@ -24,11 +24,12 @@ from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import openpyxl
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from crm_xl.domain import schema
+from crm_xl.domain.dates import read_date_text, to_jalali_str
 from crm_xl.domain.enums import ENUMS, LabeledEnum
 from crm_xl.domain.errors import CrmError
 from crm_xl.domain.schema import Block, Field, FieldType, Form, Table
@@ -37,12 +38,13 @@ from crm_xl.io import guard
 TEHRAN = ZoneInfo("Asia/Tehran")
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 _CODE_RE = re.compile(r"F-\d{2}-\d{2}-\d{2}")
+DEFAULT_WIDTH = 8.43  # Excel's column width when a sheet sets none
 
 __all__ = [
     "TEHRAN",
     "FormBook",
     "converter",
-    "date_hint",
+    "date_text",
     "detect_form",
     "load_workbook",
     "normalize_value",
@@ -197,9 +199,19 @@ def _typed(f: Field, v: object) -> object:
     return v
 
 
+def _read_date(f: Field, v: object) -> object:
+    """A date field's cell: a real date, or the Jalali text the toolkit writes (or a person
+    types) read as one; unreadable text is kept as typed so validation can name its cell."""
+    v = normalize_value(v)
+    if isinstance(v, str):
+        read = read_date_text(v, f.type == FieldType.DATETIME)
+        return v if read is None else read
+    return _typed(f, v)
+
+
 def converter(f: Field) -> Callable[[object], object]:
     if f.is_date:
-        return lambda v: _typed(f, normalize_value(v))
+        return lambda v: _read_date(f, v)
 
     def conv(v: object) -> object:
         v = normalize_value(v)
@@ -211,7 +223,12 @@ def converter(f: Field) -> Callable[[object], object]:
 
 
 def to_cell_value(f: Field, v: object) -> object:
-    """A Python value as the cell should hold it: enums as Persian labels, naive Tehran times."""
+    """A Python value as the cell should hold it: enums as Persian labels, dates as Jalali text.
+
+    Every date a person reads is zero-padded Jalali text (SPEC §5): ``1404/07/16`` in a DATE
+    field, ``1404/07/16 10:30`` (Tehran time) in a DATETIME field.  Text typed into a date
+    field is rewritten the same way when it can be read, else kept for validation to report.
+    """
     if isinstance(v, LabeledEnum):
         return v.fa
     if f.type == FieldType.ENUM and isinstance(v, str) and f.enum:
@@ -219,36 +236,33 @@ def to_cell_value(f: Field, v: object) -> object:
             return ENUMS[f.enum].parse(v).fa
         except ValueError:
             return v  # kept as typed; validation reports it with its cell
-    if isinstance(v, dt.datetime):
-        if v.tzinfo is not None:
-            v = v.astimezone(TEHRAN).replace(tzinfo=None)
-        return v
-    if isinstance(v, dt.date) and f.type == FieldType.DATETIME:
-        return dt.datetime.combine(v, dt.time())
+    if f.is_date and isinstance(v, str):
+        read = _read_date(f, v)
+        return date_text(f, read) if isinstance(read, dt.date) else v
+    if isinstance(v, dt.date):
+        return date_text(f, v)
     return v
 
 
-def date_hint(f: Field, v: object) -> str | None:
-    """Jalali text for the hint beside a written block date, else None.
-
-    LibreOffice (and a PDF made by it) cannot show the Persian-calendar number format, so a
-    written date is also given as text where a printed form is read.
-    """
-    if not (f.is_date and isinstance(v, dt.date)):
-        return None
-    from crm_xl.domain.dates import to_jalali_str
-
-    return f"شمسی: {to_jalali_str(v, with_time=f.type == FieldType.DATETIME)}"
+def date_text(f: Field, v: dt.date) -> str:
+    """How a date is written into a cell of ``f`` (the time only where the field has one)."""
+    timed = f.type == FieldType.DATETIME or (
+        f.type != FieldType.DATE and isinstance(v, dt.datetime)
+    )
+    return to_jalali_str(v, with_time=timed)
 
 
 def number_format_for(f: Field, v: object) -> str | None:
-    from crm_xl.io.layout import number_format
+    """The number format of a written cell: the field's own (dates are text, ``@``)."""
+    return layout().number_format(f)
 
-    if isinstance(v, dt.datetime) and f.type != FieldType.DATE:
-        return schema.DATETIME_FORMAT
-    if isinstance(v, dt.date):
-        return schema.DATE_FORMAT if f.type != FieldType.DATETIME else schema.DATETIME_FORMAT
-    return number_format(f)
+
+def layout() -> Any:
+    """``io.layout``, imported on first use: it pulls in XlsxWriter, which a reader (and a
+    button click) does not need."""
+    from crm_xl.io import layout as module
+
+    return module
 
 
 # --- openpyxl ---------------------------------------------------------------------------------
@@ -313,6 +327,7 @@ class FormBook:
         self.form = form
         self.path = path
         self._cols: dict[str, dict[str, int]] = {}
+        self._widths: dict[str, dict[int, float]] = {}
 
     # -- opening / saving
     @classmethod
@@ -345,12 +360,58 @@ class FormBook:
         return cls(openpyxl.load_workbook(buf), form, None)
 
     def save(self, path: str | Path | None = None) -> Path:
-        """Plain save (atomic replace and backups are ``safety``'s job: pass a temp path)."""
+        """Plain save (atomic replace and backups are ``safety``'s job: pass a temp path).
+
+        Real date cells left by older versions or typed in Excel are written as Jalali text
+        first (:meth:`jalali_dates`): the first write command that meets them upgrades the
+        record, and the caller's atomic write keeps the old file as a backup.
+        """
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("FormBook.save needs a path for a new workbook")
+        self.jalali_dates()
         self.wb.save(target)
         return target
+
+    def jalali_dates(self) -> int:
+        """Rewrite every real date in a date field as Jalali text (SPEC §5); how many cells.
+
+        Also gives date columns the text format, so a date typed later stays text.  Parts
+        whose key row or column is broken are left alone (validation reports them).
+        """
+        changed = 0
+        for part in self.form.parts:
+            if part.sheet not in self.wb.sheetnames:
+                continue
+            ws = self.wb[part.sheet]
+            try:
+                if isinstance(part, Table):
+                    cols = self.header_columns(part.name)
+                    last = max((r for r, _ in ws._cells), default=0)
+                    spots = [
+                        (f, r, cols[f.key])
+                        for f in part.fields
+                        if f.is_date
+                        for r in range(schema.FIRST_DATA_ROW, last + 1)
+                    ]
+                    for f in part.fields:
+                        if f.is_date:
+                            dim = ws.column_dimensions[get_column_letter(cols[f.key])]
+                            if "[$" in (dim.number_format or ""):
+                                dim.number_format = schema.TEXT_FORMAT
+                else:
+                    rows = self.block_rows(part.name)
+                    spots = [
+                        (f, rows[f.key], schema.BLOCK_VALUE_COL) for f in part.fields if f.is_date
+                    ]
+            except CrmError:
+                continue
+            for f, r, c in spots:
+                cell = ws._cells.get((r, c))
+                if cell is not None and isinstance(cell.value, dt.date):
+                    self._set(cell, f, cell.value)
+                    changed += 1
+        return changed
 
     @property
     def name(self) -> str:
@@ -364,17 +425,32 @@ class FormBook:
             raise _missing_sheet(self.name, p.sheet) from None
 
     # -- header
+    def _company_cell(self) -> tuple[Worksheet, int, int]:
+        """The company cell of the first sheet: where ``crm_company`` points (A1 before the
+        ISO header had a logo cell)."""
+        ws = self.wb[self.form.parts[0].sheet]
+        dn = self.wb.defined_names.get("crm_company")
+        if dn is not None:
+            m = re.search(r"!\$?([A-Z]+)\$?(\d+)$", dn.attr_text or "")
+            if m:
+                return ws, int(m.group(2)), column_index_from_string(m.group(1))
+        return ws, 1, 1
+
     @property
     def company(self) -> str:
-        """Company name from the header block (row 1) of the first sheet."""
-        ws = self.wb[self.form.parts[0].sheet]
-        v = normalize_value(ws.cell(1, 1).value)
+        """Company name from the header block of the first sheet."""
+        ws, r, c = self._company_cell()
+        v = normalize_value(ws.cell(r, c).value)
         return "" if v is None else str(v)
 
     @company.setter
     def company(self, value: str) -> None:
+        """Every sheet's header says ``value`` where it said the old name (row 1)."""
+        old = self.company
         for part in self.form.parts:
-            write_cell(self.wb[part.sheet].cell(1, 1), value)
+            for cell in self.wb[part.sheet][1]:
+                if normalize_value(cell.value) == old:
+                    write_cell(cell, value)
 
     def header(self) -> dict[str, str]:
         """Company, form code, revision and title as the workbook states them."""
@@ -383,8 +459,8 @@ class FormBook:
             names[schema.FORM_MARKER].attr_text.strip('"=') if schema.FORM_MARKER in names else ""
         )
         rev = names["crm_revision"].attr_text.strip('"=') if "crm_revision" in names else ""
-        ws = self.wb[self.form.parts[0].sheet]
-        title = normalize_value(ws.cell(2, 1).value)
+        ws, r, c = self._company_cell()
+        title = normalize_value(ws.cell(r + 1, c).value)
         return {
             "company": self.company,
             "code": code or self.form.code,
@@ -435,9 +511,8 @@ class FormBook:
         for key, v in values.items():
             f = b.field(key)
             self._set(ws.cell(rows[key], schema.BLOCK_VALUE_COL), f, v)
-            hint = date_hint(f, v)
-            if hint is not None:
-                write_cell(ws.cell(rows[key], schema.BLOCK_HINT_COL), hint)
+            if layout().wraps(f):  # the line grows with its text, so nothing overprints the next
+                ws.row_dimensions[rows[key]].height = layout().block_row_height(f, v)
 
     # -- tables
     def _table(self, name: str) -> Table:
@@ -514,6 +589,7 @@ class FormBook:
             for key, v in values.items():
                 if v is not None:
                     self._set(ws.cell(r, cols[key]), fields[key], v)
+            self.fit_row(name, r)
             written.append(r)
         if written:
             self._grow_table(t, ws, written[-1])
@@ -528,7 +604,35 @@ class FormBook:
         cols = self.header_columns(name)
         for key, v in values.items():
             self._set(ws.cell(row, cols[key]), t.field(key), v)
+        if any(layout().wraps(t.field(k)) for k in values):
+            self.fit_row(name, row)
         self._grow_table(t, ws, row)
+
+    def fit_row(self, name: str, row: int) -> None:
+        """Give a table row the height its wrapped cells need at their column widths
+        (LibreOffice and print keep a written row's height: too short, lines overprint)."""
+        t = self._table(name)
+        ws = self.sheet(name)
+        cols = self.header_columns(name)
+        widths = self._column_widths(ws)
+        lay = layout()
+        cells = []
+        for f in t.fields:
+            if lay.wraps(f):
+                cell = ws._cells.get((row, cols[f.key]))
+                if cell is not None and cell.value is not None:
+                    cells.append((cell.value, widths.get(cols[f.key], DEFAULT_WIDTH)))
+        ws.row_dimensions[row].height = lay.row_height(cells)
+
+    def _column_widths(self, ws: Worksheet) -> dict[int, float]:
+        if ws.title not in self._widths:
+            widths: dict[int, float] = {}
+            for dim in ws.column_dimensions.values():
+                if dim.min is not None and dim.max is not None and dim.width:
+                    for c in range(dim.min, dim.max + 1):
+                        widths[c] = float(dim.width)
+            self._widths[ws.title] = widths
+        return self._widths[ws.title]
 
     # -- helpers
     @staticmethod
@@ -639,7 +743,7 @@ def read_table_fast(
             if v == "":
                 rec[k] = None
                 continue
-            v = _typed(f, normalize_value(v))
+            v = _read_date(f, v)
             if v is not None:
                 empty = False
             rec[k] = v

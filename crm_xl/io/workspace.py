@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import shutil
 import unicodedata
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from pathlib import Path
 from crm_xl.domain.errors import InputError, WorkspaceError
 from crm_xl.domain.schema import F_31_07_01, F_31_08_01, F_31_08_02, Form
 from crm_xl.domain.settings import SETTINGS_FILE, Settings
-from crm_xl.io.layout import build_form
+from crm_xl.io.layout import build_form, is_current
 from crm_xl.io.safety import atomic_write, verify_xlsx
 from crm_xl.io.settings_file import load_settings, save_settings
 
@@ -118,9 +119,12 @@ class Workspace:
     def form_template(self, form: Form) -> Path:
         """The workspace's blank copy of ``form`` with its company name (made when missing)."""
         path = self.internal_dir / "templates" / form.filename
-        if not path.exists():
+        company, experts = self.settings.company, self.settings.experts
+        if not is_current(path, company=company, experts=experts):  # new layout or settings
             path.parent.mkdir(parents=True, exist_ok=True)
-            build_form(path, form, company=self.settings.company)
+            tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
+            build_form(tmp, form, company=company, experts=experts)
+            os.replace(tmp, path)
         return path
 
 
@@ -162,7 +166,12 @@ def init_workspace(
         for d in (ws.customers_dir, ws.archive_dir, ws.aftersales_dir, ws.backups_dir):
             d.mkdir(parents=True, exist_ok=True)
         save_settings(path, settings)
-        build_form(ws.root / REGISTER_NAMES[0], F_31_08_02, company=settings.company)
+        build_form(
+            ws.root / REGISTER_NAMES[0],
+            F_31_08_02,
+            company=settings.company,
+            experts=settings.experts,
+        )
         for form in (F_31_08_01, F_31_07_01):
             ws.form_template(form)
     except BaseException as e:

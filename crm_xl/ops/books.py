@@ -14,7 +14,6 @@ with a backup.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -30,6 +29,7 @@ from crm_xl.domain.numbering import next_number
 from crm_xl.domain.schema import COUNTERS, LOG, FieldType, Form, Table, declare_enum, declare_field
 from crm_xl.domain.settings import NumberRule
 from crm_xl.domain.text import normalize, to_ascii_digits
+from crm_xl.io import layout
 from crm_xl.io.layout import build_form
 from crm_xl.io.safety import atomic_write, check_not_open, verify_xlsx, workspace_lock
 from crm_xl.io.workbook import FormBook, load_workbook, read_table_fast
@@ -233,7 +233,7 @@ def ensure_book(ws: Workspace, form: Form) -> Path:
     """The workbook of ``form`` in the workspace, laid out fresh on first use."""
     path = book_path(ws, form)
     if not path.exists():
-        build_form(path, form, company=ws.settings.company)
+        build_form(path, form, company=ws.settings.company, experts=ws.settings.experts)
     return path
 
 
@@ -424,102 +424,17 @@ def label(enum: type[LabeledEnum], value: Any) -> str:
 # --- report workbooks (XlsxWriter) --------------------------------------------------------------
 
 
-class Report:
-    """A report workbook: right-to-left sheets, Tahoma, the ISO header line, A4 fit to width."""
+class Report(layout.Report):
+    """A report workbook in the forms' look (``layout.Report``), written to ``path`` by
+    ``close`` with ``write_output``: never over a record, never half-written."""
 
-    def __init__(self, path: str | Path, *, company: str, title: str) -> None:
-        from crm_xl.io.layout import new_workbook
-
+    def __init__(
+        self, path: str | Path, *, company: str, title: str, meta: Iterable[str] = ()
+    ) -> None:
+        super().__init__(company=company, title=title, meta=tuple(meta))
         self.path = Path(path)
-        # Built in memory; ``close`` writes it with ``write_output`` (never over a record).
-        self._buffer = io.BytesIO()
-        self.book = new_workbook(self._buffer, in_memory=True)
-        self.company = company
-        self.title = title
-        self._formats: dict[tuple[tuple[str, Any], ...], Any] = {}
-
-    def fmt(self, **props: Any) -> Any:
-        from crm_xl.domain.schema import FONT_NAME, FONT_SIZE
-
-        props = {"font_name": FONT_NAME, "font_size": FONT_SIZE, **props}
-        key = tuple(sorted(props.items()))
-        if key not in self._formats:
-            self._formats[key] = self.book.add_format(props)
-        return self._formats[key]
-
-    def sheet(
-        self,
-        name: str,
-        subtitle: str,
-        headers: list[tuple[str, float]],
-        rows: list[list[Any]],
-        *,
-        number_cols: Iterable[int] = (),
-        decimals: Iterable[int] = (),
-    ) -> Any:
-        """One sheet: company, report title, subtitle, then a header row and the data rows.
-
-        Returns the worksheet; data start on row index 4 (Excel row 5).
-        """
-        sh = self.book.add_worksheet(name)
-        sh.right_to_left()
-        last = max(len(headers) - 1, 0)
-        sh.merge_range(
-            0, 0, 0, last, self.company, self.fmt(bold=True, font_size=14, align="center")
-        )
-        sh.merge_range(1, 0, 1, last, self.title, self.fmt(bold=True, font_size=12, align="center"))
-        sh.merge_range(2, 0, 2, last, subtitle, self.fmt(font_size=9, align="center", bottom=2))
-        head = self.fmt(
-            bold=True,
-            text_wrap=True,
-            align="center",
-            valign="vcenter",
-            bg_color="#D9E1F2",
-            border=1,
-        )
-        nums, decs = set(number_cols), set(decimals)
-        # Right-aligned, right-to-left paragraphs: LibreOffice otherwise lays text that starts
-        # with a digit or Latin letters («1404/05», «C-00001») left to right, flush left.
-        cell = self.fmt(border=1, valign="top", text_wrap=True, align="right", reading_order=2)
-        num = self.fmt(border=1, valign="top", num_format="#,##0")
-        dec = self.fmt(border=1, valign="top", num_format="0.00")
-        for c, (h, width) in enumerate(headers):
-            sh.set_column(c, c, width)
-            sh.write_string(3, c, h, head)
-        sh.set_row(3, 30)
-        for r, row in enumerate(rows, start=4):
-            for c, v in enumerate(row):
-                f = dec if c in decs else num if c in nums else cell
-                if v is None or v == "":
-                    sh.write_blank(r, c, None, f)
-                elif isinstance(v, int | float) and not isinstance(v, bool):
-                    sh.write_number(r, c, v, f)
-                else:
-                    sh.write_string(r, c, str(v), f)
-        if rows:
-            sh.autofilter(3, 0, 3 + len(rows), last)
-        sh.freeze_panes(4, 0)
-        sh.set_paper(9)
-        if sum(w for _, w in headers) > 95:
-            sh.set_landscape()
-        sh.fit_to_pages(1, 0)
-        sh.repeat_rows(0, 3)
-        sh.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
-        sh.set_footer('&C&"Tahoma"&9صفحه &P از &N')
-        return sh
-
-    def chart(self, kind: str, subtype: str | None = None) -> Any:
-        opts: dict[str, Any] = {"type": kind}
-        if subtype:
-            opts["subtype"] = subtype
-        ch = self.book.add_chart(opts)
-        font = {"name": "Tahoma", "size": 9}
-        ch.set_legend({"position": "bottom", "font": font})
-        ch.set_chartarea({"border": {"none": True}})
-        return ch
 
     def close(self) -> Path:
-        self.book.close()
-        data = self._buffer.getvalue()
+        data = self.getvalue()
         self.path = write_output(self.path, lambda tmp: tmp.write_bytes(data))
         return self.path

@@ -21,7 +21,6 @@ from crm_xl.domain.errors import CrmError
 from crm_xl.domain.schema import (
     F_31_08_01,
     FIRST_DATA_ROW,
-    HEADER_ROWS,
     REGISTRATION,
     VALIDATION_ROWS,
     FieldType,
@@ -241,15 +240,8 @@ def export_parties(
     )
     dv.add(f"{pcol}{first}:{pcol}{end}")
     book.sheet(PARTIES.name).add_data_validation(dv)
-    # 33 columns: A3 landscape, two pages wide, instead of one unreadable A4 width; the
-    # header lines then span the first page's columns only, so they are not cut at the break.
-    sh = book.sheet(PARTIES.name)
-    sh.page_setup.paperSize = 8
-    sh.page_setup.orientation = "landscape"
-    sh.page_setup.fitToWidth = 2
-    for rng in [m for m in sh.merged_cells.ranges if m.max_row <= HEADER_ROWS]:
-        sh.unmerge_cells(str(rng))
-        sh.merge_cells(start_row=rng.min_row, start_column=1, end_row=rng.max_row, end_column=12)
+    # 33 columns print over several A4 pages (``layout.plan_pages``), each with the header and
+    # the number and name columns repeated; the folder column stays off paper.
     out = write_output(out, book.save)  # never over a record; atomic (SPEC §10)
     return {
         "xlsx": str(out),

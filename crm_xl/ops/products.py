@@ -20,7 +20,7 @@ hold the workspace lock and go through ``atomic_write`` (backup of the previous 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from copy import copy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +51,7 @@ from crm_xl.domain.clause import cost_text
 from crm_xl.domain.dates import now_tehran, to_jalali_str
 from crm_xl.domain.enums import AfterSalesService, NoServiceReason, Origin, YesNo
 from crm_xl.domain.errors import CrmError, InputError
-from crm_xl.domain.schema import BLOCK_HINT_COL, BLOCK_VALUE_COL, F_31_07_01, PRODUCT, SERVICES
+from crm_xl.domain.schema import BLOCK_VALUE_COL, F_31_07_01, PRODUCT, SERVICES
 from crm_xl.domain.text import normalize, normalize_numeric, to_ascii_digits
 from crm_xl.io.folders import safe_name
 from crm_xl.io.safety import atomic_write, verify_xlsx, workspace_lock
@@ -429,10 +429,6 @@ def fill_form(book: FormBook, profile: AfterSalesProfile) -> None:
     block_rows = book.block_rows(PRODUCT.name)
     for key in PRODUCT.keys:
         _rtl(sheet.cell(block_rows[key], BLOCK_VALUE_COL))
-    if profile.commitment_date:
-        # Excel shows the date cell in Jalali; LibreOffice and print cannot (SPEC §5): say it in text.
-        hint = sheet.cell(block_rows["commitment_date"], BLOCK_HINT_COL)
-        hint.value = "شمسی: " + to_jalali_str(profile.commitment_date, persian_digits=True)
     by_service = {s.service: s for s in profile.services}
     rows: dict[AfterSalesService, int] = {}
     for r, rec in book.read_table(SERVICES.name):
@@ -569,7 +565,7 @@ PRODUCT_COLUMNS: tuple[tuple[str, str, float], ...] = (
     ("maker", "برند / سازنده", 16),
     ("origin", "وارداتی / تولید داخل", 10),
     ("has_service", "خدمات پس از فروش دارد؟", 10),
-    ("services", "خدمات ارائه‌شده (دوره — هزینه — ارائه‌دهنده)", 44),
+    ("services", "خدمات ارائه‌شده (دوره — هزینه — ارائه‌دهنده)", 40),  # A4 at 60 %
     ("reason", "علت نداشتن خدمات", 15),
     ("stated", "ذکر در قرارداد / پیش‌فاکتور", 11),
     ("commitment", "تعهدنامه کتبی سازنده", 15),
@@ -601,7 +597,7 @@ def _product_row(rec: ProductRecord) -> dict[str, object]:
         return {"product_code": rec.code, "status": status}
     commitment = str(p.commitment_ref or "")
     if p.commitment_date:
-        commitment += f" ({to_jalali_str(p.commitment_date, persian_digits=True)})"
+        commitment += f" ({to_jalali_str(p.commitment_date)})"
     reason = _enum_fa(p.no_service_reason)
     if p.no_service_note:
         reason = f"{reason}: {p.no_service_note}" if reason else str(p.no_service_note)
@@ -623,107 +619,36 @@ def _product_row(rec: ProductRecord) -> dict[str, object]:
     }
 
 
-def _row_height(values: Mapping[str, object], columns: Sequence[tuple[str, str, float]]) -> float:
-    """Points for the tallest wrapped cell: XlsxWriter cannot measure text, and LibreOffice
-    keeps a written row's default height, so wrapped lines would overlap the next row."""
-    lines = 1
-    for key, _, width in columns:
-        text = str(values.get(key) or "")
-        # Persian glyphs in Tahoma are narrower than the width unit; 1.15 chars per unit.
-        per_line = max(1, int(width * 1.15))
-        n = sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
-        lines = max(lines, n)
-    return 15.0 * lines + 2
-
-
 def write_catalog(target: Path, records: Sequence[ProductRecord], *, company: str) -> Path:
-    """The catalog workbook: RTL, Tahoma, A4 landscape fit to width, one row per product."""
-    from crm_xl.domain.schema import FONT_NAME, FONT_SIZE, RIAL_FORMAT
-    from crm_xl.io.layout import FOOTER, new_workbook
+    """The catalog workbook (``layout.Report``): one row per product, one per service."""
+    from crm_xl.io.layout import Column, Link, Report
 
-    book = new_workbook(target)
-
-    def fmt(**props: Any) -> Any:
-        return book.add_format({"font_name": FONT_NAME, "font_size": FONT_SIZE, **props})
-
-    title_fmt = fmt(bold=True, font_size=14, align="center", valign="vcenter")
-    sub_fmt = fmt(bold=True, font_size=11, align="center", valign="vcenter")
-    line_fmt = fmt(font_size=9, align="center", valign="vcenter", bottom=2, reading_order=2)
-    head_fmt = fmt(
-        bold=True, text_wrap=True, align="center", valign="vcenter", bg_color="#D9E1F2", border=1
+    updated = to_jalali_str(now_tehran(), with_time=True)
+    rep = Report(
+        company=company,
+        title="فهرست کالاها و خدمات پس از فروش",
+        meta=(
+            f"بر پایه فرم‌های {F_31_07_01.code}",
+            f"به‌روزرسانی: {updated}",
+            f"تعداد کالا: {len(records)}",
+        ),
     )
-    # reading_order 2 (RTL): LibreOffice otherwise lays out a cell starting with digits or
-    # Latin letters left-to-right, scrambling the Persian words that follow.
-    cell_fmt = fmt(
-        text_wrap=True,
-        valign="top",
-        border=1,
-        border_color="#A6A6A6",
-        reading_order=2,
-        align="right",
-    )
-    rial_fmt = fmt(
-        valign="top", border=1, border_color="#A6A6A6", num_format=RIAL_FORMAT, align="right"
-    )
-    link_fmt = fmt(
-        valign="top",
-        border=1,
-        border_color="#A6A6A6",
-        font_color="blue",
-        underline=1,
-        align="right",
-    )
-    updated = to_jalali_str(now_tehran(), with_time=True, persian_digits=True)
-
-    def sheet(name: str, title: str, columns: Sequence[tuple[str, str, float]]) -> Any:
-        sh = book.add_worksheet(name)
-        sh.right_to_left()
-        last = len(columns) - 1
-        sh.merge_range(0, 0, 0, last, company, title_fmt)
-        sh.merge_range(1, 0, 1, last, title, sub_fmt)
-        sh.merge_range(
-            2,
-            0,
-            2,
-            last,
-            f"بر پایه فرم‌های {F_31_07_01.code} ({F_31_07_01.title_fa}) | "
-            f"به‌روزرسانی: {updated} | تعداد کالا: {len(records)}",
-            line_fmt,
-        )
-        sh.set_row(0, 26)
-        sh.set_row(1, 20)
-        sh.set_row(2, 18)
-        for c, (_, fa, width) in enumerate(columns):
-            sh.set_column(c, c, width)
-            sh.write_string(3, c, fa, head_fmt)
-        sh.set_row(3, 45)
-        sh.freeze_panes(4, 0)
-        sh.set_paper(9)
-        sh.set_landscape()
-        sh.fit_to_pages(1, 0)
-        sh.repeat_rows(0, 3)
-        sh.set_margins(left=0.3, right=0.3, top=0.5, bottom=0.6)
-        sh.set_footer(FOOTER)
-        sh.center_horizontally()
-        return sh
-
-    products = sheet("کالاها", "فهرست کالاها و خدمات پس از فروش", PRODUCT_COLUMNS)
-    for i, rec in enumerate(records):
-        r = 4 + i
+    products = []
+    for rec in records:
         values = _product_row(rec)
-        for c, (key, _, _) in enumerate(PRODUCT_COLUMNS):
+        row: list[object] = []
+        for key, _, _ in PRODUCT_COLUMNS:
             v = values.get(key, "")
-            if key == "product_code":
-                # A link to the product's own form, relative so the folder can move.
-                products.write_url(r, c, f"external:{rec.path.name}", link_fmt, str(v))
-            else:
-                products.write_string(r, c, str(rtl_text(str(v))), cell_fmt)
-        products.set_row(r, _row_height(values, PRODUCT_COLUMNS))
-    if records:
-        products.autofilter(3, 0, 3 + len(records), len(PRODUCT_COLUMNS) - 1)
-
-    services = sheet("خدمات", "خدمات پس از فروش به تفکیک کالا", SERVICE_COLUMNS)
-    r = 4
+            # The code links to the product's own form, relative so the folder can move.
+            row.append(Link(rec.path.name, str(v)) if key == "product_code" else rtl_text(str(v)))
+        products.append(row)
+    rep.sheet(
+        "کالاها",
+        "فهرست کالاها و خدمات پس از فروش",
+        [Column(fa, width) for _, fa, width in PRODUCT_COLUMNS],
+        products,
+    )
+    services: list[list[object]] = []
     for rec in records:
         p = rec.profile
         if p is None or not p.has_service:
@@ -731,23 +656,28 @@ def write_catalog(target: Path, records: Sequence[ProductRecord], *, company: st
         for s in p.services:
             if not (s.included and isinstance(s.service, AfterSalesService)):
                 continue
-            services.write_string(r, 0, rec.code, cell_fmt)
-            services.write_string(r, 1, str(rtl_text(str(p.product or ""))), cell_fmt)
-            services.write_string(r, 2, s.service.fa, cell_fmt)
-            services.write_string(r, 3, str(rtl_text(str(s.period or ""))), cell_fmt)
-            if s.charged and s.cost:
-                services.write_number(r, 4, s.cost, rial_fmt)
-            else:
-                services.write_string(r, 4, "رایگان", cell_fmt)
-            services.write_string(r, 5, str(rtl_text(str(s.provider or ""))), cell_fmt)
-            services.write_string(r, 6, str(p.commitment_ref or ""), cell_fmt)
-            r += 1
-    if r > 4:
-        services.autofilter(3, 0, r - 1, len(SERVICE_COLUMNS) - 1)
+            services.append(
+                [
+                    rec.code,
+                    rtl_text(str(p.product or "")),
+                    s.service.fa,
+                    rtl_text(str(s.period or "")),
+                    s.cost if s.charged and s.cost else "رایگان",
+                    rtl_text(str(s.provider or "")),
+                    str(p.commitment_ref or ""),
+                ]
+            )
+    rep.sheet(
+        "خدمات",
+        "خدمات پس از فروش به تفکیک کالا",
+        [Column(fa, width) for _, fa, width in SERVICE_COLUMNS],
+        services,
+        number_cols=[4],
+        totals=[4],
+    )
     # Marks the catalog as the toolkit's output, not a form: validate never reads it as one.
-    book.define_name(CATALOG_MARKER, f'="{F_31_07_01.code}"')
-    book.close()
-    return target
+    rep.book.define_name(CATALOG_MARKER, f'="{F_31_07_01.code}"')
+    return rep.save(target)
 
 
 def catalog_path(ws: Workspace) -> Path:

@@ -5,10 +5,8 @@ call, the planned next action, or the "touch every N days" contact.  It lands in
 whoever must act — the action's owner, else the customer's expert — sorted by due time, so
 overdue work comes first.
 
-The workbook is written with XlsxWriter in the forms' look: right-to-left, Tahoma, the
-header block (company, title, report date), A4 fit to width.  Dates are Jalali **text**
-(LibreOffice cannot show Jalali from any number format); the real date sits in a hidden
-last column for sorting and formulas.
+The workbook is a ``layout.Report``: the forms' look (ISO header, right-to-left, Tahoma,
+rows as tall as their text, A4).  Dates are zero-padded Jalali text, which also sorts.
 """
 
 from __future__ import annotations
@@ -27,9 +25,9 @@ from rich.table import Table as RichTable
 from crm_xl.domain.dates import TEHRAN, now_tehran, to_jalali_str
 from crm_xl.domain.enums import FollowUpState, Stage
 from crm_xl.domain.followup import FIRST_ACTION_FA, FollowUpStatus, Rule, fa_moment, format_late
-from crm_xl.domain.schema import DATETIME_FORMAT, FONT_NAME, FONT_SIZE
+from crm_xl.domain.schema import FONT_NAME
 from crm_xl.domain.text import normalize
-from crm_xl.io.layout import FOOTER, STATE_FILLS, new_workbook
+from crm_xl.io.layout import STATE_FILLS, Column, Report, print_setup, row_height
 from crm_xl.io.workspace import Workspace, write_output
 from crm_xl.ops.refresh import Evaluation, evaluate_workspace
 
@@ -431,69 +429,19 @@ def safe_sheet_name(name: str, taken: Iterable[str] = ()) -> str:
     return candidate
 
 
-class _Fmt:
-    def __init__(self, book: Any) -> None:
-        self.book = book
-        self._cache: dict[tuple[tuple[str, Any], ...], Any] = {}
-
-    def __call__(self, **props: Any) -> Any:
-        props = {
-            "font_name": FONT_NAME,
-            "font_size": FONT_SIZE,
-            "valign": "vcenter",
-            "reading_order": 2,  # right-to-left text; LibreOffice otherwise guesses per cell
-            **props,
-        }
-        key = tuple(sorted(props.items()))
-        if key not in self._cache:
-            self._cache[key] = self.book.add_format(props)
-        return self._cache[key]
-
-
-def _header(ws: Any, f: _Fmt, company: str, subtitle: str, last_col: int, as_of: str) -> None:
-    ws.merge_range(0, 0, 0, last_col, company, f(bold=True, font_size=15, align="center"))
-    ws.merge_range(
-        1, 0, 1, last_col, f"{TITLE_FA} — {subtitle}", f(bold=True, font_size=12, align="center")
-    )
-    ws.merge_range(
-        2, 0, 2, last_col, f"تاریخ گزارش: {as_of}", f(font_size=9, align="center", bottom=2)
-    )
-    ws.set_row(0, 26)
-    ws.set_row(1, 22)
-    ws.set_row(2, 18)
-
-
-def _print(ws: Any, *, landscape: bool, repeat_to: int) -> None:
-    ws.set_paper(9)
-    if landscape:
-        ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(0, repeat_to)
-    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
-    ws.set_footer(FOOTER)
-    ws.center_horizontally()
-
-
-#: Expert sheet columns: (Persian header, width).
+#: Expert sheet columns (dates are Jalali text, which also sorts right).
 _TASK_COLS = (
-    ("ردیف", 5),
-    ("وضعیت", 9),
-    ("موعد (شمسی)", 15),
-    ("تأخیر", 13),
-    ("شماره مشتری", 11),
-    ("نام مشتری", 22),
-    ("مرحله", 13),
-    ("تلفن", 13),
-    ("اقدام", 26),
-    ("علت وضعیت", 46),
-    ("موعد (تاریخ)", 16),  # real date, hidden
+    Column("ردیف", 5, "center"),
+    Column("وضعیت", 10),
+    Column("موعد (شمسی)", 16, "date"),
+    Column("تأخیر", 13),
+    Column("شماره مشتری", 11, "center"),
+    Column("نام مشتری", 22),
+    Column("مرحله", 13),
+    Column("تلفن", 13, "center"),
+    Column("اقدام", 26),
+    Column("علت وضعیت", 46),
 )
-
-
-def _lines(text: str, width: int) -> int:
-    """Wrapped lines a text needs in a column ``width`` characters wide (a safe estimate)."""
-    per_line = max(width - 2, 4)
-    return max(1, -(-len(text) // per_line))
 
 
 def _state_fill(state: str) -> str | None:
@@ -503,73 +451,56 @@ def _state_fill(state: str) -> str | None:
     return None
 
 
-def _expert_sheet(
-    book: Any, f: _Fmt, name: str, owner: str, items: list[Task], company: str, as_of: str
-) -> None:
-    ws = book.add_worksheet(name)
-    ws.right_to_left()
-    last = len(_TASK_COLS) - 1
-    _header(ws, f, company, owner, last - 1, as_of)
-    head = f(bold=True, text_wrap=True, align="center", bg_color="#D9E1F2", border=1)
-    hr = 4
-    for c, (label, width) in enumerate(_TASK_COLS):
-        ws.write_string(hr, c, label, head)
-        ws.set_column(c, c, width, None, {"hidden": c == last})
-    ws.set_row(hr, 30)
-    border = {"border": 1, "border_color": "#A6A6A6"}
-    for i, t in enumerate(items):
-        r = hr + 1 + i
-        fill = _state_fill(t.state.value)
-        base = {**border, **({"bg_color": fill} if fill else {})}
-        cell = f(**base)
-        wrap = f(**base, text_wrap=True, valign="top")
-        ws.write_number(r, 0, i + 1, f(**base, align="center"))
-        ws.write_string(r, 1, t.state.fa, f(**base, bold=t.state is FollowUpState.OVERDUE))
-        ltr = f(**base, align="center", reading_order=1)
-        ws.write_string(r, 2, t.due_jalali, ltr)
-        ws.write_string(r, 3, format_late(t.late_by), cell)
-        ws.write_string(r, 4, t.customer_no, ltr)
-        ws.write_string(r, 5, t.customer_name, wrap)
-        ws.write_string(r, 6, t.stage.fa, cell)
-        ws.write_string(r, 7, t.contact, ltr)
-        ws.write_string(r, 8, t.action, wrap)
-        ws.write_string(r, 9, t.reason_fa, wrap)
-        # LibreOffice does not grow rows for wrapped text on load: size them from the text.
-        lines = max(_lines(t.customer_name, 22), _lines(t.action, 26), _lines(t.reason_fa, 46))
-        ws.set_row(r, 15 * lines + 3)
-        if t.due_at:
-            naive = t.due_at.astimezone(TEHRAN).replace(tzinfo=None)
-            ws.write_datetime(r, 10, naive, f(**border, num_format=DATETIME_FORMAT))
+def _expert_sheet(rep: Report, name: str, owner: str, items: list[Task]) -> None:
+    rows = [
+        [
+            i + 1,
+            t.state.fa,
+            t.due_jalali,
+            format_late(t.late_by),
+            t.customer_no,
+            t.customer_name,
+            t.stage.fa,
+            t.contact,
+            t.action,
+            t.reason_fa,
+        ]
+        for i, t in enumerate(items)
+    ]
+    ws = rep.sheet(
+        name,
+        f"{TITLE_FA} — {owner}",
+        _TASK_COLS,
+        rows,
+        keys=1,
+        fills=[_state_fill(t.state.value) for t in items],
+    )
     if not items:
         ws.merge_range(
-            hr + 1, 0, hr + 1, last - 1, "کاری در کارتابل نیست", f(align="center", italic=True)
+            Report.HEADER_ROW + 1,
+            0,
+            Report.HEADER_ROW + 1,
+            len(_TASK_COLS) - 1,
+            "کاری در کارتابل نیست",
+            rep.fmt(align="center", italic=True, reading_order=2),
         )
-    else:
-        ws.autofilter(hr, 0, hr + len(items), last - 1)
-    ws.freeze_panes(hr + 1, 0)
-    _print(ws, landscape=True, repeat_to=hr)
-    ws.print_area(0, 0, max(hr + len(items), hr + 1), last - 1)
 
 
-def _summary_sheet(book: Any, f: _Fmt, name: str, summary: Mapping[str, Any]) -> None:
-    ws = book.add_worksheet(name)
-    ws.right_to_left()
+def _summary_sheet(rep: Report, name: str, summary: Mapping[str, Any]) -> None:
     widths = (24, 12, 14, 17, 15, 11, 30)
-    for c, w in enumerate(widths):
-        ws.set_column(c, c, w)
+    ws, plan = rep.blank(name, "خلاصه مدیر فروش", widths)
+    f = rep.fmt
     last = len(widths) - 1
-    _header(
-        ws, f, summary.get("company", ""), "خلاصه مدیر فروش", last, summary.get("as_of_jalali", "")
-    )
-    title = f(bold=True, font_size=11, bg_color="#D9E1F2", border=1)
+    title = f(bold=True, font_size=11, bg_color="#D9E1F2", border=1, reading_order=2)
     head = f(bold=True, align="center", bg_color="#EDEDED", border=1, text_wrap=True)
-    cell = f(border=1, border_color="#A6A6A6")
-    num = f(border=1, border_color="#A6A6A6", align="center", reading_order=1)
+    cell = f(border=1, border_color="#808080", reading_order=2)
+    num = f(border=1, border_color="#808080", align="center")
     r = 4
 
     def section(label: str, headers: list[str]) -> None:
         nonlocal r
-        ws.merge_range(r, 0, r, last, label, title)
+        ws.merge_range(r, 0, r, last, "", title)
+        ws.write_string(r, 0, label, title)
         r += 1
         for c, h in enumerate(headers):
             ws.write_string(r, c, h, head)
@@ -582,7 +513,7 @@ def _summary_sheet(book: Any, f: _Fmt, name: str, summary: Mapping[str, Any]) ->
             r,
             0,
             s["fa"],
-            f(border=1, border_color="#A6A6A6", **({"bg_color": fill} if fill else {})),
+            f(border=1, border_color="#808080", **({"bg_color": fill} if fill else {})),
         )
         ws.write_number(r, 1, s["count"], num)
         r += 1
@@ -618,27 +549,30 @@ def _summary_sheet(book: Any, f: _Fmt, name: str, summary: Mapping[str, Any]) ->
     ws.merge_range(r - 1, 5, r - 1, last, "اقدام", head)
     action_width = widths[5] + widths[6]
     oldest = summary.get("oldest_overdue") or []
-    wrap = f(border=1, border_color="#A6A6A6", text_wrap=True, valign="top")
+    wrap = f(border=1, border_color="#808080", text_wrap=True, valign="top", reading_order=2)
     for t in oldest:
         ws.write_string(r, 0, t["customer_name"], wrap)
         ws.write_string(r, 1, t["customer_no"], cell)
         ws.write_string(r, 2, t["owner"], cell)
         ws.write_string(r, 3, t["due_jalali"], num)
         ws.write_string(
-            r, 4, t["late_fa"], f(border=1, border_color="#A6A6A6", font_color="#C00000")
+            r, 4, t["late_fa"], f(border=1, border_color="#808080", font_color="#C00000")
         )
-        ws.merge_range(r, 5, r, last, t["action"], wrap)
-        lines = max(_lines(t["customer_name"], widths[0]), _lines(t["action"], action_width))
-        ws.set_row(r, 15 * lines + 3)
+        ws.merge_range(r, 5, r, last, "", wrap)
+        ws.write_string(r, 5, t["action"], wrap)
+        h = row_height([(t["customer_name"], widths[0]), (t["action"], action_width)])
+        if h:
+            ws.set_row(r, h)
         r += 1
     if not oldest:
-        ws.merge_range(r, 0, r, last, "هیچ پیگیری معوقی نیست", f(align="center", italic=True))
+        ws.merge_range(r, 0, r, last, "", f(align="center", italic=True))
+        ws.write_string(r, 0, "هیچ پیگیری معوقی نیست", f(align="center", italic=True))
         r += 1
     r += 1
     ws.set_h_pagebreaks([r])  # the charts print together on their own page
     sheet = "'" + name.replace("'", "''") + "'"
     if summary["by_expert"]:
-        chart = book.add_chart({"type": "bar"})
+        chart = rep.book.add_chart({"type": "bar"})
         chart.add_series(
             {
                 "name": "معوق",
@@ -657,7 +591,7 @@ def _summary_sheet(book: Any, f: _Fmt, name: str, summary: Mapping[str, Any]) ->
         chart.set_size({"width": 620, "height": 260})
         ws.insert_chart(r, 0, chart)
         r += 14
-    funnel = book.add_chart({"type": "bar"})
+    funnel = rep.book.add_chart({"type": "bar"})
     funnel.add_series(
         {
             "name": "قیف",
@@ -674,8 +608,7 @@ def _summary_sheet(book: Any, f: _Fmt, name: str, summary: Mapping[str, Any]) ->
     funnel.set_size({"width": 620, "height": 260})
     ws.insert_chart(r, 0, funnel)
     r += 14
-    _print(ws, landscape=False, repeat_to=2)
-    ws.print_area(0, 0, r, last)
+    print_setup(ws, plan, repeat_to=2, rows=r)
 
 
 def write_tasks_workbook(
@@ -687,19 +620,21 @@ def write_tasks_workbook(
     """The task-list workbook: the manager's summary sheet, then one sheet per expert."""
 
     def write(tmp: Path) -> None:
-        book = new_workbook(tmp)
-        f = _Fmt(book)
         as_of = fa_moment(now)
-        company = str(summary.get("company", ""))
+        rep = Report(
+            company=str(summary.get("company", "")),
+            title=TITLE_FA,
+            meta=(f"تاریخ گزارش: {as_of}", f"کارشناسان: {len(tasks)}"),
+        )
         taken: list[str] = []
         name = safe_sheet_name("خلاصه مدیر", taken)
         taken.append(name)
-        _summary_sheet(book, f, name, {**summary, "as_of_jalali": as_of})
+        _summary_sheet(rep, name, summary)
         for owner, items in tasks.items():
             sheet = safe_sheet_name(owner, taken)
             taken.append(sheet)
-            _expert_sheet(book, f, sheet, owner, items, company, as_of)
-        book.close()
+            _expert_sheet(rep, sheet, owner, items)
+        rep.save(tmp)
 
     # Never over a record, never half-written, not while open in Excel (SPEC §10).
     return write_output(path, write)
