@@ -154,6 +154,10 @@ def test_stamped_form_reads_like_the_store_form(ws: Workspace, tmp_path: Path) -
     assert [[c.value for c in r] for r in sa.iter_rows()] == [
         [c.value for c in r] for r in sb.iter_rows()
     ]
+    heights = [(sa.row_dimensions[r].height, sb.row_dimensions[r].height) for r in range(1, 50)]
+    assert all(x == y for x, y in heights), [
+        (r, h) for r, h in enumerate(heights, 1) if h[0] != h[1]
+    ]
     row = FormBook.open(stamped).block_rows(REGISTRATION.name)["first_contact"]
     assert re.fullmatch(r"1404/\d\d/\d\d \d\d:\d\d", str(sa.cell(row, 3).value))  # Jalali text
     assert a["address"] == "تهران <خیابان> & کوچه" and a["staff_count"] == 12

@@ -61,7 +61,7 @@ def overdue_cmd(
                 code="not-found",
                 field="expert",
             )
-    summary = build_summary(ev, tasks)
+    summary = build_summary(ev, tasks, expert=expert)
     if xlsx is not None:
         write_tasks_workbook(xlsx, tasks, summary, now)
     data = {

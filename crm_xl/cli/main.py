@@ -5,6 +5,7 @@ Feature areas add their own click groups in their own modules; ``main`` gathers 
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +208,25 @@ def customer_reopen(ctx: Context, customer: str, reason: str, at: str | None) ->
     _plan_out(ctx, plan, "folder")
 
 
+def _readable(row: dict[str, Any], table: Any, *, iso: bool) -> dict[str, Any]:
+    """A register row as a person reads it: every date as zero-padded Jalali text (the
+    register's own spelling); with ``iso`` each date also as ISO 8601 with its offset, for
+    scripts (``first_contact_iso``)."""
+    from crm_xl.domain.dates import to_iso
+    from crm_xl.io.workbook import date_text
+
+    out: dict[str, Any] = {}
+    for key, v in row.items():
+        f = next((f for f in table.fields if f.key == key), None)
+        if f is not None and f.is_date and isinstance(v, date):
+            out[key] = date_text(f, v)
+            if iso:
+                out[f"{key}_iso"] = to_iso(v)
+        else:
+            out[key] = v
+    return out
+
+
 @customer_group.command("show")
 @click.argument("customer")
 @json_option
@@ -214,14 +234,22 @@ def customer_reopen(ctx: Context, customer: str, reason: str, at: str | None) ->
 @handle_errors
 def customer_show(ctx: Context, customer: str) -> None:
     """Show one customer's register row and cases / نمایش مشتری."""
+    from crm_xl.domain.schema import CASES, CUSTOMERS
+
     reg = store.load_register(ctx.ws())
     row = reg.customer(customer)
     no = str(row.get("customer_no"))
-    cases = reg.cases_of(no)
-    data = {"customer": row, "cases": cases}
     if ctx.json:
-        emit(ctx, data)
+        emit(
+            ctx,
+            {
+                "customer": _readable(row, CUSTOMERS, iso=True),
+                "cases": [_readable(c, CASES, iso=True) for c in reg.cases_of(no)],
+            },
+        )
         return
+    row = _readable(row, CUSTOMERS, iso=False)
+    cases = [_readable(c, CASES, iso=False) for c in reg.cases_of(no)]
     for k, v in row.items():
         if v not in (None, ""):
             click.echo(f"{k}: {v}")
@@ -240,6 +268,7 @@ def customer_show(ctx: Context, customer: str) -> None:
 def customer_list(ctx: Context, expert: str | None, stage: str | None) -> None:
     """List customers of the register / فهرست مشتریان."""
     from crm_xl.domain.enums import Stage
+    from crm_xl.domain.schema import CUSTOMERS
     from crm_xl.domain.text import normalize
 
     reg = store.load_register(ctx.ws())
@@ -250,8 +279,9 @@ def customer_list(ctx: Context, expert: str | None, stage: str | None) -> None:
         want = Stage.parse(stage)
         rows = [r for r in rows if decide.stage_of(r) is want]
     if ctx.json:
-        emit(ctx, rows)
+        emit(ctx, [_readable(r, CUSTOMERS, iso=True) for r in rows])
         return
+    rows = [_readable(r, CUSTOMERS, iso=False) for r in rows]
     from rich.console import Console
     from rich.table import Table
 

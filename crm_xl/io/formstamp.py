@@ -20,7 +20,18 @@ from openpyxl.utils import get_column_letter
 
 from crm_xl.domain.schema import BLOCK_VALUE_COL, REGISTRATION
 from crm_xl.io.guard import formula_like
+from crm_xl.io.layout import block_row_height, wraps
 from crm_xl.io.workbook import FormBook, to_cell_value
+
+
+def _row_height(xml: str, row: int, height: float) -> str:
+    """``xml`` with row ``row`` given ``height`` points (a custom height)."""
+    m = re.search(rf'<row r="{row}"[^>]*?(/?)>', xml)
+    if m is None:
+        raise LookupError(f"row {row} not found in the template")
+    tag = re.sub(r'\s(?:ht|customHeight)="[^"]*"', "", m.group(0)[: -len(m.group(1) or "") - 1])
+    new = f'{tag} ht="{height:g}" customHeight="1"{m.group(1)}>'
+    return xml[: m.start()] + new + xml[m.end() :]
 
 
 class FormStamper:
@@ -84,6 +95,8 @@ class FormStamper:
             if m is None:
                 raise LookupError(f"value cell {ref} is not blank in the template")
             xml = xml[: m.start()] + self._cell(ref, m.group(1) or "", f, v) + xml[m.end() :]
+            if wraps(f):  # as tall as its text, like FormBook.write_block makes it
+                xml = _row_height(xml, self.rows[key], block_row_height(f, v))
         with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
             for info in self.infos:
                 data = (

@@ -1043,17 +1043,22 @@ class Report:
         keys: int = 1,
         printed: int | None = None,
         fills: Sequence[str | None] | None = None,
+        beside: Sequence[float] = (),
     ) -> Worksheet:
         """One table sheet; returns the worksheet (data start on row index 4, Excel row 5).
 
         ``totals``: columns summed in a last row; ``printed``: the last column that prints
-        (helper columns after it stay on screen only); ``fills``: a background per row.
+        (helper columns after it stay on screen only); ``fills``: a background per row;
+        ``beside``: widths of empty columns after the table (room for a chart) that print
+        and carry the header too.
         """
         cols = [h if isinstance(h, Column) else Column(h[0], h[1]) for h in headers]
         kinds = {c: "number" for c in number_cols} | {c: "decimal" for c in decimals}
         kinds = {i: kinds.get(i, col.kind) for i, col in enumerate(cols)}
         widths = [c.width for c in cols]
-        ws, plan = self.blank(name, subtitle, widths, keys=keys, last=printed)
+        if beside and printed is None:
+            printed = len(widths) + len(beside) - 1
+        ws, plan = self.blank(name, subtitle, [*widths, *beside], keys=keys, last=printed)
         hr = self.HEADER_ROW
         head = self.st(
             bold=True,

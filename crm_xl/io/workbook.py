@@ -512,7 +512,10 @@ class FormBook:
             f = b.field(key)
             self._set(ws.cell(rows[key], schema.BLOCK_VALUE_COL), f, v)
             if layout().wraps(f):  # the line grows with its text, so nothing overprints the next
-                ws.row_dimensions[rows[key]].height = layout().block_row_height(f, v)
+                dim = ws.row_dimensions[rows[key]]
+                height = layout().block_row_height(f, v)
+                if v not in (None, "") or (dim.height or 0) > height + 1:  # a line shrinks back
+                    dim.height = height
 
     # -- tables
     def _table(self, name: str) -> Table:

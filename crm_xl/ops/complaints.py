@@ -425,11 +425,16 @@ def complaint_report(ws: Workspace, now: dt.datetime, out: Path | None = None) -
     data = complaint_summary(ws, now)
     if out is None:
         return data
-    rep = Report(out, company=ws.settings.company, title="گزارش شکایات مشتریان (ISO 10002)")
     stamp = f"تاریخ گزارش: {to_jalali_str(now, with_time=True)}"
+    rep = Report(
+        out,
+        company=ws.settings.company,
+        title="گزارش شکایات مشتریان (ISO 10002)",
+        meta=(f"بر پایه: {COMPLAINTS_FORM.code}", stamp),
+    )
     rep.sheet(
         "شکایات باز",
-        stamp,
+        f"شکایات باز: {len(data['open'])}",
         [
             ("شماره شکایت", 13),
             ("مشتری", 12),
@@ -458,7 +463,7 @@ def complaint_report(ws: Workspace, now: dt.datetime, out: Path | None = None) -
     )
     rep.sheet(
         "اقدامات معوق",
-        stamp,
+        f"اقدامات معوق: {len(data['overdue_actions'])}",
         [
             ("شماره شکایت", 13),
             ("مشتری", 12),
@@ -485,10 +490,12 @@ def complaint_report(ws: Workspace, now: dt.datetime, out: Path | None = None) -
     causes = sorted(data["by_cause"].items(), key=lambda kv: -kv[1])
     sh = rep.sheet(
         "بر اساس علت",
-        stamp,
+        "شکایات بر اساس علت",
         [("علت / دسته", 24), ("تعداد", 10)],
         [[k, v] for k, v in causes],
         number_cols=[1],
+        totals=[1],
+        beside=(2,) + (10,) * 7,  # the chart prints beside the table
     )
     if causes:
         ch = rep.chart("bar")
@@ -515,6 +522,6 @@ def complaint_report(ws: Workspace, now: dt.datetime, out: Path | None = None) -
         )
         ch.set_y_axis({"num_font": {"name": "Tahoma", "size": 9}, "reverse": True})
         ch.set_size({"width": 520, "height": 300})
-        sh.insert_chart(4, 3, ch)
+        sh.insert_chart(4, 3, ch, {"x_offset": 4})
     rep.close()
     return {**data, "xlsx": str(out)}

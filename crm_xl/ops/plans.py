@@ -222,11 +222,16 @@ def plan_report(ws: Workspace, now: dt.datetime, out: Path | None = None) -> dic
     data: dict[str, Any] = {"rows": rows}
     if out is None:
         return data
-    rep = Report(out, company=ws.settings.company, title="مقایسه برنامه فروش با فروش واقعی")
+    rep = Report(
+        out,
+        company=ws.settings.company,
+        title="مقایسه برنامه فروش با فروش واقعی",
+        meta=(f"بر پایه: {PLANS_FORM.code}", f"تاریخ گزارش: {to_jalali_str(now, with_time=True)}"),
+    )
     sheet = "برنامه و واقعی"
     sh = rep.sheet(
         sheet,
-        f"تاریخ گزارش: {to_jalali_str(now, with_time=True)} — مبالغ به ریال",
+        "مبالغ به ریال",
         [
             ("دوره", 10),
             ("افق", 10),
@@ -256,6 +261,8 @@ def plan_report(ws: Workspace, now: dt.datetime, out: Path | None = None) -> dic
         ],
         number_cols=[6, 7],
         decimals=[8],
+        totals=[6, 7],
+        printed=8,  # the chart's label column (J) stays off paper
     )
     if rows:
         n = len(rows)

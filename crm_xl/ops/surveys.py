@@ -223,8 +223,16 @@ def survey_report(ws: Workspace, now: dt.datetime, out: Path | None = None) -> d
     data = survey_summary(ws)
     if out is None:
         return data
-    rep = Report(out, company=ws.settings.company, title="گزارش رضایت مشتریان (ISO 10004)")
-    stamp = f"تاریخ گزارش: {to_jalali_str(now, with_time=True)} — امتیاز ۱ تا ۵"
+    rep = Report(
+        out,
+        company=ws.settings.company,
+        title="گزارش رضایت مشتریان (ISO 10004)",
+        meta=(
+            f"بر پایه: {SATISFACTION_FORM.code}",
+            f"تاریخ گزارش: {to_jalali_str(now, with_time=True)}",
+        ),
+    )
+    stamp = "امتیاز ۱ تا ۵"
     qcols = [(label, 11.0) for label, _ in QUESTIONS.values()]
     sheets = (
         ("ماهانه", "ماه", data["by_month"]),

@@ -226,12 +226,24 @@ def _level(row: Mapping[str, Any], cases: int) -> int:
     return 1 if row.get("last_followup") not in (None, "") else 0
 
 
-def build_summary(ev: Evaluation, tasks: Mapping[str, list[Task]]) -> dict[str, Any]:
-    """The manager's numbers: by state, stage, expert; oldest overdue; the funnel."""
+def build_summary(
+    ev: Evaluation, tasks: Mapping[str, list[Task]], *, expert: str | None = None
+) -> dict[str, Any]:
+    """The manager's numbers: by state, stage, expert; oldest overdue; the funnel.
+
+    With ``expert`` only that expert's customers count: those registered to them and those
+    in their task list (``tasks`` is then their list alone).
+    """
+    mine: set[str] | None = None
+    if expert is not None:
+        want = normalize(expert)
+        mine = {t.customer_no for items in tasks.values() for t in items}
+        mine |= {no for no, r in ev.rows.items() if _s(r.get("expert")) == want}
     live = {
         no: r
         for no, r in ev.rows.items()
         if not (ev.statuses[no].rule is Rule.FINAL and "باطل" in ev.statuses[no].reason_fa)
+        and (mine is None or no in mine)
     }
     by_state = Counter(ev.statuses[no].state for no in live)
     by_stage = Counter(_stage(r) for r in live.values())
@@ -313,13 +325,22 @@ def _short_late(hours: float | None) -> str:
     return f"{int(hours)} ساعت" if hours < 24 else f"{hours / 24:.1f} روز"
 
 
-def _task_table(title: str, rows: Iterable[Mapping[str, Any]]) -> RichTable:
+def _widths(console_width: int, first: int = 7) -> tuple[int, int]:
+    """Widths of the customer and action columns so a task table fits the terminal: the
+    fixed columns (first, due 16, late 8) and the borders and padding (14) come first."""
+    free = max(console_width - first - 16 - 8 - 14, 20)
+    customer = min(max(free // 2, 10), 30)
+    return customer, min(free - customer, 48)
+
+
+def _task_table(title: str, rows: Iterable[Mapping[str, Any]], width: int = 80) -> RichTable:
+    customer, action = _widths(width)
     t = RichTable(title=title, title_justify="left", show_lines=False, expand=False, pad_edge=False)
-    t.add_column("state", max_width=10, no_wrap=True)
-    t.add_column("due (Jalali)", min_width=16, no_wrap=True)
-    t.add_column("late", max_width=9, no_wrap=True)
-    t.add_column("customer", max_width=26, overflow="ellipsis", no_wrap=True)
-    t.add_column("action", max_width=22, overflow="ellipsis", no_wrap=True)
+    t.add_column("state", width=7, overflow="ellipsis", no_wrap=True)
+    t.add_column("due (Jalali)", width=16, no_wrap=True)
+    t.add_column("late", width=8, overflow="ellipsis", no_wrap=True)
+    t.add_column("customer", width=customer, overflow="ellipsis", no_wrap=True)
+    t.add_column("action", width=action, overflow="ellipsis", no_wrap=True)
     for r in rows:
         style = _STYLE.get(str(r["state"]), "")
         t.add_row(
@@ -354,7 +375,7 @@ def print_tasks(
         if not rows:
             console.print(f"[bold]{title}[/]: کاری نیست / nothing to do")
             continue
-        console.print(_task_table(title, shown))
+        console.print(_task_table(title, shown, console.width))
         hidden = len(rows) - len(shown)
         if hidden:
             console.print(f"  + {hidden} کار بعدی به‌موقع / later on-time tasks (--all)")
@@ -375,7 +396,7 @@ def print_overdue(console: Console, overview: Mapping[str, Any]) -> None:
         states.add_row(f"[{style}]{label}[/]" if style else label, str(s["count"]))
     console.print(states)
     experts = RichTable(title="کارشناسان / experts", title_justify="left")
-    experts.add_column("expert", max_width=24, overflow="ellipsis")
+    experts.add_column("expert", max_width=16, overflow="ellipsis", no_wrap=True)
     keys = ("open", "overdue", "stalled", "due_today", "no-next-action", "on_time")
     for head in ("open", "overdue", "stalled", "today", "no plan", "on time"):
         experts.add_column(head, justify="right")
@@ -384,20 +405,21 @@ def print_overdue(console: Console, overview: Mapping[str, Any]) -> None:
     console.print(experts)
     overdue = overview.get("overdue") or []
     if overdue:
-        console.print(_overdue_table(overdue[:20]))
+        console.print(_overdue_table(overdue[:20], console.width))
         if len(overdue) > 20:
             console.print(f"  + {len(overdue) - 20} …")
     else:
         console.print("[green]هیچ پیگیری معوقی نیست / nothing overdue[/]")
 
 
-def _overdue_table(rows: list[Mapping[str, Any]]) -> RichTable:
+def _overdue_table(rows: list[Mapping[str, Any]], width: int = 80) -> RichTable:
+    customer, action = _widths(width, 11)
     t = RichTable(title="معوق‌ها / overdue", title_justify="left", pad_edge=False)
-    t.add_column("owner", max_width=14, overflow="ellipsis", no_wrap=True)
-    t.add_column("due (Jalali)", min_width=16, no_wrap=True)
-    t.add_column("late", max_width=9, no_wrap=True)
-    t.add_column("customer", max_width=24, overflow="ellipsis", no_wrap=True)
-    t.add_column("action", max_width=20, overflow="ellipsis", no_wrap=True)
+    t.add_column("owner", width=11, overflow="ellipsis", no_wrap=True)
+    t.add_column("due (Jalali)", width=16, no_wrap=True)
+    t.add_column("late", width=8, overflow="ellipsis", no_wrap=True)
+    t.add_column("customer", width=customer, overflow="ellipsis", no_wrap=True)
+    t.add_column("action", width=action, overflow="ellipsis", no_wrap=True)
     for r in rows:
         t.add_row(
             str(r["owner"]),

@@ -1,14 +1,22 @@
-"""Carry workbooks made by an older crm_xl into the current form: nothing lost, backed up.
+"""``crm-xl upgrade``: carry records made by an older crm_xl into today's forms, nothing lost.
 
 A form gains sheets and columns as the toolkit grows (the invoice lines table, new header
 fields). An older register then lacks them and every command would refuse it. ``upgrade``
 lays out a fresh form from today's schema, copies every row and block value across by its
 hidden key (never by position) and replaces the file atomically with a backup. A key the
 current form no longer knows is refused rather than dropped, so an upgrade never loses data.
+
+Older versions also wrote dates as real Excel dates with a Persian-calendar number format,
+which LibreOffice and every PDF show as serial numbers.  Every date a person reads is now
+zero-padded Jalali text (SPEC §5): ``FormBook.save`` converts a record the first time a write
+command saves it, and ``upgrade`` converts every record at once (register, archive registers,
+customer forms, after-sales forms, the complaint, survey and plan books), each with a backup.
+A record with nothing to change is not rewritten, so a second run changes nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -20,12 +28,12 @@ from crm_xl.domain import schema
 from crm_xl.domain.errors import CrmError
 from crm_xl.domain.schema import F_31_07_01, F_31_08_01, F_31_08_02, Block, Form, Table
 from crm_xl.io.layout import build_form
-from crm_xl.io.safety import atomic_write, verify_xlsx, workspace_lock
+from crm_xl.io.safety import atomic_write, check_not_open, verify_xlsx, workspace_lock
 from crm_xl.io.workbook import FormBook, converter, normalize_value
 from crm_xl.io.workspace import Workspace
-from crm_xl.ops.products import form_paths
+from crm_xl.ops.books import EXTRA_FORMS, book_path, open_book
 
-__all__ = ["BookUpgrade", "needs_upgrade", "upgrade_book", "upgrade_workspace"]
+__all__ = ["BookUpgrade", "needs_upgrade", "records", "upgrade_book", "upgrade_workspace"]
 
 
 @dataclass
@@ -141,15 +149,6 @@ def upgrade_book(ws: Workspace, path: Path, form: Form) -> BookUpgrade | None:
     The caller holds the workspace lock.
     """
     path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        raise CrmError(
-            "فقط فایل‌های ‎.xlsx‎ به‌روز می‌شوند؛ دفتر ماکرودار را با «crm-xl excel build --force» "
-            "دوباره بسازید",
-            "only .xlsx workbooks are upgraded; rebuild a macro register with "
-            "'crm-xl excel build --force'",
-            code="upgrade-unsupported",
-            file=path,
-        )
     try:
         old = openpyxl.load_workbook(path)
     except Exception as e:  # a damaged package: say so, change nothing
@@ -159,6 +158,15 @@ def upgrade_book(ws: Workspace, path: Path, form: Form) -> BookUpgrade | None:
     missing = needs_upgrade(old, form)
     if not missing:
         return None
+    if path.suffix.lower() != ".xlsx":
+        raise CrmError(
+            "فقط فایل‌های ‎.xlsx‎ به‌روز می‌شوند؛ دفتر ماکرودار را با «crm-xl excel build --force» "
+            "دوباره بسازید",
+            "only .xlsx workbooks are upgraded; rebuild a macro register with "
+            "'crm-xl excel build --force'",
+            code="upgrade-unsupported",
+            file=path,
+        )
     first = old[old.sheetnames[0]]
     company = str(normalize_value(first.cell(1, 1).value) or "") or ws.settings.company
     new, rows = _carry(old, form, path, company)
@@ -178,26 +186,72 @@ def _blank(tmp: Path, *, form: Form, company: str) -> None:
     build_form(tmp, form, company=company)
 
 
-def _forms(ws: Workspace) -> list[tuple[Path, Form]]:
-    found: list[tuple[Path, Form]] = [(ws.register_path, F_31_08_02)]
+def records(ws: Workspace) -> Iterator[tuple[Path, Form]]:
+    """Every record workbook of the workspace with its form."""
+    if ws.register_path.exists():
+        yield ws.register_path, F_31_08_02
+    if ws.archive_dir.is_dir():
+        for p in sorted(ws.archive_dir.glob(f"{F_31_08_02.code}*.xls[xm]")):
+            yield p, F_31_08_02
     for folder in (ws.customers_dir, ws.archive_dir):
-        found += [(p, F_31_08_01) for p in sorted(folder.glob("*/F-31-08-01*.xlsx"))]
-    found += [(p, F_31_07_01) for p in form_paths(ws).values()]
-    return [(p, f) for p, f in found if p.is_file()]
+        if folder.is_dir():
+            for p in sorted(folder.glob(f"*/{F_31_08_01.code}*.xlsx")):
+                yield p, F_31_08_01
+    if ws.aftersales_dir.is_dir():
+        for p in sorted(ws.aftersales_dir.glob(f"{F_31_07_01.code}*.xlsx")):
+            yield p, F_31_07_01
+    for form in EXTRA_FORMS.values():
+        p = book_path(ws, form)
+        if p.exists():
+            yield p, form
 
 
-def upgrade_workspace(ws: Workspace) -> list[BookUpgrade]:
-    """Upgrade the register, every customer form and every after-sales form that needs it."""
-    done: list[BookUpgrade] = []
-    with workspace_lock(ws.root, timeout=ws.settings.lock_timeout):
-        for path, form in _forms(ws):
-            result = upgrade_book(ws, path, form)
-            if result is not None:
-                done.append(result)
-        company = ws.settings.company
+def _jalali_dates(ws: Workspace, path: Path, form: Form) -> int:
+    """Rewrite the real date cells of one record as Jalali text; how many (0: untouched)."""
+    book = open_book(path, form) if form.code in EXTRA_FORMS else FormBook.open(path)
+    cells = book.jalali_dates()
+    if cells:
+        check_not_open(path)
+        atomic_write(
+            path,
+            book.save,
+            backups=ws.backups_dir,
+            keep=ws.settings.backups_keep,
+            verify=verify_xlsx,
+        )
+    return cells
+
+
+def upgrade_workspace(ws: Workspace) -> dict[str, Any]:
+    """Carry every record that lacks sheets or columns into today's form, then rewrite the
+    remaining real dates as Jalali text.  Returns what was upgraded, what was converted and
+    what could not be opened (named, never skipped silently)."""
+    upgraded: list[dict[str, Any]] = []
+    converted: list[dict[str, Any]] = []
+    problems: list[dict[str, Any]] = []
+    checked = 0
+    settings = ws.settings
+    with workspace_lock(ws.root, timeout=settings.lock_timeout):
+        for path, form in records(ws):
+            checked += 1
+            rel = str(path.relative_to(ws.root))
+            try:
+                # The key-based carry rewrites every date as text on the way (FormBook.save).
+                carried = None if form.code in EXTRA_FORMS else upgrade_book(ws, path, form)
+                if carried is not None:
+                    upgraded.append({**carried.as_dict(), "file": rel})
+                    continue
+                cells = _jalali_dates(ws, path, form)
+            except CrmError as e:
+                problems.append({"file": rel, **e.as_dict()})
+                continue
+            if cells:
+                converted.append({"file": rel, "cells": cells})
         # The blank forms new customers and products are stamped from: rebuilt when stale.
         for form in (F_31_08_01, F_31_07_01):
             blank = ws.internal_dir / "templates" / form.filename
             if blank.is_file() and needs_upgrade(openpyxl.load_workbook(blank), form):
-                atomic_write(blank, partial(_blank, form=form, company=company), backups=None)
-    return done
+                atomic_write(
+                    blank, partial(_blank, form=form, company=settings.company), backups=None
+                )
+    return {"checked": checked, "upgraded": upgraded, "converted": converted, "problems": problems}

@@ -50,12 +50,22 @@ def _load(path: Path, *, links: str):  # type: ignore[no-untyped-def]
     return load_workbook(path, links=links)
 
 
+def _jalali_dates(wb, src: Path) -> None:  # type: ignore[no-untyped-def]
+    """The copy shows every real date as Jalali text, as the toolkit writes dates (SPEC §5):
+    a person reads it (or its PDF), and serial numbers would hide the dates."""
+    from crm_xl.io.workbook import FormBook, detect_form
+
+    with contextlib.suppress(CrmError):
+        FormBook(wb, detect_form(src), src).jalali_dates()
+
+
 def annotate_file(src: Path, findings: list[Finding], out: Path) -> Path:
     """Write ``out``: ``src`` with one comment per offending cell, red for errors, amber else."""
     from openpyxl.comments import Comment
     from openpyxl.styles import PatternFill
 
     wb = _load(src, links="drop")
+    _jalali_dates(wb, src)
     cells: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for f in findings:
         if f.sheet in wb.sheetnames and f.cell:
