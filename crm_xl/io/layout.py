@@ -176,13 +176,14 @@ FIT_SAFETY = 0.96
 RLM = "\u200f"  # starts a footer paragraph right to left (LibreOffice lays it out LTR)
 FOOTER = f'&C&"Tahoma"&9{RLM}صفحه &P از &N'
 SIGNATURES = ("تهیه‌کننده", "تأییدکننده", "تصویب‌کننده")
-#: The forms' table sheets: the three signatures and the page number on every printed page
-#: (right to left: تهیه‌کننده on the right).  Sections in the order &L &C &R, as Excel writes
+#: The forms' table sheets: the three signatures and the page number on every printed page,
+#: right to left (تهیه‌کننده and تأییدکننده on the right).  One line per section: a line
+#: break does not survive an openpyxl save.  Sections in the order &L &C &R, as Excel writes
 #: them (openpyxl reads no other order).
 FORM_FOOTER = (
     f'&L&"Tahoma"&9{RLM}{SIGNATURES[2]}: ................'
-    f'&C&"Tahoma"&9{RLM}{SIGNATURES[1]}: ................\n{RLM}صفحه &P از &N'
-    f'&R&"Tahoma"&9{RLM}{SIGNATURES[0]}: ................'
+    f'&C&"Tahoma"&9{RLM}صفحه &P از &N'
+    f'&R&"Tahoma"&9{RLM}{SIGNATURES[0]}: ................    {SIGNATURES[1]}: ................'
 )
 BLOCK_WIDTHS = {"label": 34, "value": 44, "hint": 30}
 LOGO_TEXT = "محل آرم"
@@ -351,7 +352,13 @@ def plan_pages(widths: Sequence[float], *, keys: int = 1, last: int | None = Non
 
 
 def print_setup(
-    ws: Worksheet, plan: PagePlan, *, repeat_to: int, footer: str = FOOTER, rows: int | None = None
+    ws: Worksheet,
+    plan: PagePlan,
+    *,
+    repeat_to: int,
+    footer: str = FOOTER,
+    rows: int | None = None,
+    area: bool = True,
 ) -> None:
     """A4 at the plan's scale, header rows (0..repeat_to) and key columns on every page."""
     ws.set_paper(PAPER_A4)
@@ -365,8 +372,9 @@ def print_setup(
         ws.repeat_columns(0, plan.keys - 1)
         ws.set_v_pagebreaks([a for a, _ in plan.groups[1:]])
         ws.print_across()  # a row's pages follow each other
-    # Whole columns up to the last printed one: rows written later print too.
-    ws.print_area(0, 0, MAX_ROW if rows is None else rows, plan.last)
+    if area:  # (LibreOffice prints a hidden sheet that has a print area)
+        # Whole columns up to the last printed one: rows written later print too.
+        ws.print_area(0, 0, MAX_ROW if rows is None else rows, plan.last)
     ws.hide_gridlines(1)  # printed gridlines off; the cells carry their own borders
     bottom = MARGINS["bottom"] + (0.25 if "\n" in footer else 0)
     ws.set_margins(left=MARGINS["left"], right=MARGINS["right"], top=MARGINS["top"], bottom=bottom)
@@ -728,7 +736,13 @@ def _write_table(
 
     # Wide tables keep their key columns in view while scrolling sideways.
     ws.freeze_panes(label_row + 1, plan.keys if plan.spread else 0)
-    print_setup(ws, plan, repeat_to=label_row, footer=FORM_FOOTER if signed else FOOTER)
+    print_setup(
+        ws,
+        plan,
+        repeat_to=label_row,
+        footer=FORM_FOOTER if signed else FOOTER,
+        area=not t.hidden,
+    )
     if protect:
         ws.protect("", _PROTECTION)
     if t.hidden:
@@ -1132,7 +1146,7 @@ class Report:
         if rows:
             ws.autofilter(hr, 0, hr + len(rows), len(cols) - 1)
         ws.freeze_panes(hr + 1, plan.keys if plan.spread else 0)
-        print_setup(ws, plan, repeat_to=hr, rows=max(end, hr + 1))
+        print_setup(ws, plan, repeat_to=hr)  # whole columns: a chart below or beside prints too
         return ws
 
     def chart(self, kind: str, subtype: str | None = None) -> Any:

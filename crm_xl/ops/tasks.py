@@ -328,7 +328,7 @@ def _short_late(hours: float | None) -> str:
 def _widths(console_width: int, first: int = 7) -> tuple[int, int]:
     """Widths of the customer and action columns so a task table fits the terminal: the
     fixed columns (first, due 16, late 8) and the borders and padding (14) come first."""
-    free = max(console_width - first - 16 - 8 - 14, 20)
+    free = max(console_width - first - 16 - 8 - 15, 20)  # one column spare: ZWNJ
     customer = min(max(free // 2, 10), 30)
     return customer, min(free - customer, 48)
 
