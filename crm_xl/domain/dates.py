@@ -143,6 +143,44 @@ def _parse_text_date(text: str, value: object) -> date:
     return _make_date(int(a), int(b), int(c), value)
 
 
+_CANONICAL_RE = re.compile(r"^(1[2-5][0-9][0-9])/([0-9][0-9])/([0-9][0-9])$")
+
+
+@functools.lru_cache(maxsize=65536)
+def _gregorian_day(y: int, m: int, d: int) -> date:
+    return _make_date(y, m, d, f"{y:04d}/{m:02d}/{d:02d}")
+
+
+def _canonical(text: str) -> tuple[date, time | None] | None:
+    """The text the toolkit writes ("1404/07/16", "1404/07/16 10:30") read without the general
+    parser (a register holds tens of thousands); None for anything else or anything wrong,
+    which the general parser then reads or explains."""
+    n = len(text)
+    if n != 10 and not (n == 16 and text[10] == " " and text[13] == ":"):
+        return None
+    day = _CANONICAL_DAYS.get(text[:10])
+    if day is None:
+        m = _CANONICAL_RE.match(text[:10])
+        if m is None:
+            return None
+        try:
+            day = _gregorian_day(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except InputError:
+            return None
+        if len(_CANONICAL_DAYS) < 100_000:
+            _CANONICAL_DAYS[text[:10]] = day
+    if n == 10:
+        return day, None
+    hh, mm = text[11:13], text[14:16]
+    if not (hh.isdigit() and mm.isdigit() and hh.isascii() and mm.isascii()):
+        return None
+    h, mi = int(hh), int(mm)
+    return (day, time(h, mi)) if h <= 23 and mi <= 59 else None
+
+
+_CANONICAL_DAYS: dict[str, date] = {}
+
+
 def _clean(value: object) -> str:
     return to_ascii_digits(normalize(value))
 
@@ -160,6 +198,8 @@ def parse_date(value: object) -> date:
         return value.togregorian().date()
     if isinstance(value, jdatetime.date):
         return value.togregorian()
+    if isinstance(value, str) and (fast := _canonical(value)) is not None:
+        return fast[0]
     if isinstance(value, bool):
         raise _bad(value, "مقدار بله/خیر تاریخ نیست", "a yes/no value is not a date")
     if isinstance(value, int | float):
@@ -209,6 +249,9 @@ def parse_datetime(value: object, default_time: time = time(0, 0)) -> datetime:
     if isinstance(value, float) and not math.isnan(value) and not value.is_integer():
         return from_excel_serial(value, value).replace(tzinfo=TEHRAN)
     if isinstance(value, str):
+        fast = _canonical(value)
+        if fast is not None:
+            return datetime.combine(fast[0], fast[1] or default_time, tzinfo=TEHRAN)
         text = _clean(value)
         iso = _iso_datetime(text)
         if iso is not None:
@@ -254,32 +297,10 @@ def to_iso(d: date | datetime) -> str:
     return d.isoformat()
 
 
-_CANONICAL_RE = re.compile(r"^(1[2-5]\d\d)/(\d\d)/(\d\d)(?: (\d\d):(\d\d))?$")
-
-
-@functools.lru_cache(maxsize=65536)
-def _gregorian_day(y: int, m: int, d: int) -> date:
-    return _make_date(y, m, d, f"{y:04d}/{m:02d}/{d:02d}")
-
-
 def read_date_text(text: str, with_time: bool) -> date | datetime | None:
     """A date cell's text as a naive Tehran ``datetime`` (``with_time``) or ``date``; None if
-    it is not a readable date (the caller keeps the text, and validation reports it).
-
-    What :func:`to_jalali_str` writes ("1404/07/16", "1404/07/16 10:30") is read on a fast
-    path (a register holds tens of thousands); anything else goes through
-    :func:`parse_datetime` / :func:`parse_date`.
-    """
-    m = _CANONICAL_RE.match(text)
+    it is not a readable date (the caller keeps the text, and validation reports it)."""
     try:
-        if m is not None:
-            day = _gregorian_day(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-            if not with_time:
-                return day
-            h, mi = int(m.group(4) or 0), int(m.group(5) or 0)
-            if h > 23 or mi > 59:
-                return None
-            return datetime(day.year, day.month, day.day, h, mi)
         if with_time:
             return parse_datetime(text).replace(tzinfo=None)
         return parse_date(text)
