@@ -486,7 +486,7 @@ def header_cells(
             logo, bodies = (0, end), [(end + 1, plan.last)]
     out: list[tuple[tuple[int, int], tuple[int, int] | None]] = []
     for a, b in bodies:
-        start = _span(widths, a, b, 20, from_end=True)
+        start = _span(widths, a, b, 24, from_end=True)  # «تاریخ گزارش: 1405/03/10 10:00»
         if start <= a:
             out.append(((a, b), None))
         else:
@@ -543,8 +543,11 @@ def write_header(
             n = text_lines(shown, width, sizes[r] * (1.15 if r < 2 else 1.0))
             heights[r] = max(heights[r], n * sizes[r] * 1.35 + 4)
         if code is not None:
+            code_width = sum(widths[code[0] : code[1] + 1])
             for r in range(3):
-                _put(ws, r, code[0], r, code[1], meta[r] if r < len(meta) else "", meta_fmt)
+                text = meta[r] if r < len(meta) else ""
+                _put(ws, r, code[0], r, code[1], text, meta_fmt)
+                heights[r] = max(heights[r], text_lines(text, code_width - 2, 9) * 9 * 1.35 + 4)
     for r, h in enumerate(heights):
         ws.set_row(r, h)
     return company_at
