@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -52,9 +53,14 @@ LONG = (
     "توسط مهندس ناظر، جلسه حضوری در دفتر مرکزی برگزار شود."
 )
 
-needs_office = pytest.mark.skipif(
-    soffice() is None or shutil.which("pdftotext") is None, reason="LibreOffice not installed"
-)
+pytestmark = pytest.mark.slow  # one workspace with every kind of workbook, ~20 s
+_no_office = soffice() is None or shutil.which("pdftotext") is None
+
+
+def needs_office(f: Any) -> Any:
+    """A test that reads what LibreOffice printed (one soffice call for all of them)."""
+    skip = pytest.mark.skipif(_no_office, reason="LibreOffice not installed")
+    return pytest.mark.libreoffice(skip(f))
 
 
 def plain(text: str) -> str:
@@ -382,7 +388,7 @@ def test_overdue_fits_80_columns(made: dict[str, Path]) -> None:
     env = {**os.environ, "COLUMNS": "80"}
     for extra in ([], ["--expert", "سارا احمدی"], ["--all"]):
         proc = subprocess.run(
-            [shutil.which("crm-xl") or "crm-xl", "-w", str(w), "overdue", "--at", NOW, *extra],
+            [sys.executable, "-m", "crm_xl", "-w", str(w), "overdue", "--at", NOW, *extra],
             capture_output=True,
             text=True,
             env=env,

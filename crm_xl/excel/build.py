@@ -48,7 +48,9 @@ def write_macro_register(
         bin_path = Path(tmp) / "vbaProject.bin"
         book = new_workbook(out)
         vba.add_panel(book, bin_path=_placeholder(bin_path), interpreter=interpreter)
-        write_form(book, F_31_08_02, company=company)
+        # Unprotected: Excel refuses macro (xlwings) writes into locked cells of a protected
+        # sheet, and the buttons write the register's computed columns.
+        write_form(book, F_31_08_02, company=company, protect=False)
         # One document module per sheet (Sheet1..n in tab order, as XlsxWriter names them).
         vba.build_vba_project(bin_path, sheet_count=len(book.worksheets()))
         book.close()
