@@ -21,6 +21,9 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
 
 
 def _out(ctx: Context, plan: Plan) -> None:
+    # A warning never stops the invoice (exit 0) but always reaches the person, JSON or not.
+    for w in plan.result.get("warnings", ()):
+        click.echo(f"هشدار / warning: {w['fa']} / {w['en']}", err=True)
     if ctx.json:
         emit(ctx, plan.result)
         return

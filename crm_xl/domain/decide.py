@@ -558,7 +558,8 @@ def register_customer(reg: Register, inp: NewCustomer, actor: Actor) -> Plan:
     block = _registration_input(inp, inp.at if inp.at not in (None, "") else actor.now)
     if normalize(inp.expert):  # one of the configured experts: a typo would split task lists
         block["expert"] = reg.settings.expert(inp.expert)
-    issued = _peek(reg, "customer", actor.now)
+    # The year in a number is the year of the operation's date, not of today (an --at in 1404).
+    issued = _peek(reg, "customer", _moment(inp.at, actor, CUSTOMERS.field("first_contact")))
     customer = _validated(Customer, {**block, "customer_no": issued.number})
     party = customer.party
     values: dict[str, Any] = {
@@ -758,7 +759,7 @@ def open_case(
             code="unknown-product",
             field="products",
         )
-    issued = _peek(reg, "case", actor.now)
+    issued = _peek(reg, "case", _moment(at, actor, CASES.field("opened")))
     case_model = _validated(
         Case,
         {
@@ -803,13 +804,16 @@ def add_contract(
 ) -> Plan:
     """R7: a contract on a case gets a serial contract number."""
     cno, case, _ = _guarded_case(reg, case_no, "add_contract")
-    issued = _peek(reg, "contract", actor.now)
+    value = _checked(
+        CASES.field("amount"), amount
+    )  # before a number is peeked (an authority spends it)
+    signed = _moment(at, actor, CASES.field("contract_date"))
+    issued = _peek(reg, "contract", signed)
     update: dict[str, Any] = {
         "contract_no": issued.number,
-        "contract_date": _day(at, actor, CASES.field("contract_date")),
+        "contract_date": signed.astimezone(TEHRAN).date(),
         "status": CaseStatus.CONTRACTED,
     }
-    value = _checked(CASES.field("amount"), amount)
     if value is not None:
         update["amount"] = value
     # The case as it will be: its own rules (contract not before the case) decide.
@@ -825,18 +829,70 @@ def add_contract(
     return plan
 
 
+def _rial_or_none(v: Any) -> int | None:
+    """A register cell holding Rials as a number (None when blank or unreadable)."""
+    try:
+        return models._rial(0)(v)
+    except InputError:
+        return None
+
+
 def _invoice_totals(reg: Register, cno: str, case: Row) -> dict[str, Any]:
-    """The case's invoice list, total and status from its live invoices."""
+    """The case's invoice list, invoiced total and status from its live invoices.
+
+    The contract amount (``amount``) is the case's own and never changes here: an invoice
+    or a void moves only the invoiced total (``invoiced``).
+    """
     live = reg.live_invoices(cno)
-    total = sum(int(reg.invoices[n].get("amount") or 0) for n in live)
-    update: dict[str, Any] = {"invoice_nos": ", ".join(live) or None}
+    total = sum(_rial_or_none(reg.invoices[n].get("amount")) or 0 for n in live)
+    update: dict[str, Any] = {"invoice_nos": ", ".join(live) or None, "invoiced": total or None}
     if live:
         update["status"] = CaseStatus.INVOICED
     elif _case_status(case) is CaseStatus.INVOICED:
         update["status"] = CaseStatus.CONTRACTED if _has_contract(case) else CaseStatus.OPEN
-    if total:
-        update["amount"] = total
     return update
+
+
+def over_contract(case: Row) -> tuple[int, int] | None:
+    """(invoiced, contract amount) when the case's live invoices exceed its live contract."""
+    contract = _rial_or_none(case.get("amount")) if _has_contract(case) else None
+    invoiced = _rial_or_none(case.get("invoiced")) or 0
+    return (invoiced, contract) if contract and invoiced > contract else None
+
+
+def settle_case(reg: Register, plan: Plan, cno: str) -> list[dict[str, str]]:
+    """After an invoice: the case's list, total and status follow; past the contract, a warning.
+
+    The warnings (code, fa, en) go into the plan's result: the invoice stands (a price rise
+    or an extra delivery is real), but the person is told at once.
+    """
+    case = reg.cases[cno]
+    update = _invoice_totals(reg, cno, case)
+    plan.register.append(UpdateRow(CASES.name, cno, update))
+    case.update(update)
+    over = over_contract(case)
+    if not over:
+        return []
+    invoiced, contract = over
+    return [
+        {
+            "code": "invoiced-over-contract",
+            "fa": f"جمع فاکتورهای پرونده {cno} ({invoiced:,} ریال) از مبلغ قرارداد "
+            f"({contract:,} ریال) بیشتر است",
+            "en": f"the invoices of case {cno} ({invoiced:,} Rial) exceed its contract "
+            f"amount ({contract:,} Rial)",
+        }
+    ]
+
+
+def tax_id_for(reg: Register, moment: datetime, plan: Plan) -> str | None:
+    """Spend the next tax serial and make the Moadian tax id (None without a memory id)."""
+    memory_id = reg.settings.fiscal_memory_id
+    if not memory_id:
+        return None
+    # The internal serial (inno) never resets and never repeats, even after a rejection.
+    serial = _issue(reg, "tax", moment, plan)
+    return ids.make_tax_id(memory_id, moment, serial.seq)
 
 
 def issue_invoice(
@@ -846,18 +902,21 @@ def issue_invoice(
     cno, case, customer_no = _guarded_case(reg, case_no, "issue_invoice")
     issued_at = _moment(at, actor, INVOICES.field("issued"))
     INVOICE_AFTER_CASE.check(case.get("opened"), issued_at)
+    # Checked before a number is peeked: a refused invoice spends no number and no tax serial.
+    value = _checked(INVOICES.field("amount"), amount)
+    if value is None:
+        raise InputError(
+            "مبلغ فاکتور لازم است: --amount به ریال، یا ردیف‌های کالا (--line یا --lines)",
+            "an invoice needs an amount: --amount in Rial, or lines (--line or --lines)",
+            code="required-error",
+            field="amount",
+        )
     number = _peek(reg, "invoice", issued_at)
     values = {"invoice_no": number.number, "case_no": cno, "customer_no": customer_no}
-    inv = _validated(Invoice, {**values, "issued": issued_at, "amount": amount})
-    value = inv.amount
+    _validated(Invoice, {**values, "issued": issued_at, "amount": value})
     plan = Plan("invoice-issue")
     issued = _take(reg, plan, number)
-    tax_id = None
-    memory_id = reg.settings.fiscal_memory_id
-    if memory_id:
-        # The internal serial (inno) never resets and never repeats, even after a rejection.
-        serial = _issue(reg, "tax", issued_at, plan)
-        tax_id = ids.make_tax_id(memory_id, issued_at, serial.seq)
+    tax_id = tax_id_for(reg, issued_at, plan)
     invoice = {
         "invoice_no": issued.number,
         "case_no": cno,
@@ -869,11 +928,10 @@ def issue_invoice(
     }
     plan.register.append(AppendRow(INVOICES.name, invoice))
     reg.invoices[issued.number] = invoice
-    update = _invoice_totals(reg, cno, case)
-    plan.register.append(UpdateRow(CASES.name, cno, update))
-    case.update(update)
-    _log(plan, actor, [issued.number, cno], {"amount": value, "tax_id": tax_id})
     plan.result = {"invoice_no": issued.number, "case_no": cno, "tax_id": tax_id}
+    if warnings := settle_case(reg, plan, cno):
+        plan.result["warnings"] = warnings
+    _log(plan, actor, [issued.number, cno], {"amount": value, "tax_id": tax_id})
     plan.message_fa = f"فاکتور {issued.number} برای پرونده {cno} صادر شد"
     plan.message_en = f"invoice {issued.number} issued on case {cno}"
     if tax_id:

@@ -133,6 +133,7 @@ TOOLKIT_FIELDS: dict[str, frozenset[str]] = {
             "contract_date",
             "invoice_nos",
             "amount",
+            "invoiced",
             "status",
             "record_status",
         }
@@ -154,7 +155,7 @@ PRINT_KEYS: dict[str, int] = {
     "FollowUps": 2,
 }
 #: Money columns summed in their table's header (void rows left out).
-TOTAL_FIELDS = frozenset({"amount", "cost", "target"})
+TOTAL_FIELDS = frozenset({"amount", "invoiced", "cost", "target"})
 
 # --- page setup -------------------------------------------------------------------------------
 
