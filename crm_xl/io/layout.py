@@ -155,7 +155,7 @@ PRINT_KEYS: dict[str, int] = {
     "FollowUps": 2,
 }
 #: Money columns summed in their table's header (void rows left out).
-TOTAL_FIELDS = frozenset({"amount", "invoiced", "cost", "target"})
+TOTAL_FIELDS = frozenset({"amount", "cost", "target"})
 
 # --- page setup -------------------------------------------------------------------------------
 
