@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 import jdatetime
@@ -34,7 +34,7 @@ from crm_xl.domain.changes import (
     UpdateRow,
     chain_head,
 )
-from crm_xl.domain.dates import TEHRAN, now_tehran, parse_datetime
+from crm_xl.domain.dates import TEHRAN, now_tehran, parse_datetime, to_jalali_str
 from crm_xl.domain.enums import (
     CaseStatus,
     FollowUpState,
@@ -356,6 +356,8 @@ class Actor:
     user: str
     host: str
     now: datetime
+    #: The person confirmed dates outside the settings' date window (``--force``).
+    far_dates: bool = False
 
 
 def issue_year(moment: datetime) -> int:
@@ -439,19 +441,53 @@ def _checked(f: SchemaField, raw: object) -> Any:
         raise InputError(f"{f.fa}: {e.fa}", f"{f.en}: {e.en}", code=e.code, field=f.key) from None
 
 
-def _moment(raw: object, actor: Actor, f: SchemaField) -> datetime:
+def _years_from(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def check_window(reg: Register, actor: Actor, when: date | None, field_name: str) -> None:
+    """Refuse a typed date farther from today than the settings' date window allows, unless
+    the person confirmed it (``--force``): a typo such as 1410 for 1401 must not slip in."""
+    if when is None or actor.far_dates:
+        return
+    day = when.astimezone(TEHRAN).date() if isinstance(when, datetime) else when
+    today = actor.now.astimezone(TEHRAN).date()
+    w = reg.settings.date_window
+    low, high = _years_from(today, -w.years_back), _years_from(today, w.years_ahead)
+    if low <= day <= high:
+        return
+    shown = to_jalali_str(day)
+    if day < low:
+        fa, en = f"بیش از {w.years_back} سال پیش", f"more than {w.years_back} year(s) ago"
+    else:
+        fa, en = f"بیش از {w.years_ahead} سال بعد", f"more than {w.years_ahead} year(s) ahead"
+    raise InputError(
+        f"تاریخ {shown} {fa} است؛ اگر درست است با --force تأیید کنید "
+        "(بازه در تنظیمات: date_window)",
+        f"date {shown} is {en}; if it is right, confirm it with --force "
+        "(the window is the settings' date_window)",
+        code="date-out-of-window",
+        field=field_name,
+    )
+
+
+def _moment(reg: Register, raw: object, actor: Actor, f: SchemaField) -> datetime:
     """When an operation happened: ``raw`` as typed (a date or date-time field), else now."""
     value = _checked(f, raw)
     if value is None:
         return actor.now
+    check_window(reg, actor, value, f.key)
     if isinstance(value, datetime):
         return value
     return datetime.combine(value, actor.now.astimezone(TEHRAN).timetz())
 
 
-def _day(raw: object, actor: Actor, f: SchemaField) -> Any:
+def _day(reg: Register, raw: object, actor: Actor, f: SchemaField) -> Any:
     """The Tehran calendar day of an operation typed into a date field (default today)."""
-    return _moment(raw, actor, f).astimezone(TEHRAN).date()
+    return _moment(reg, raw, actor, f).astimezone(TEHRAN).date()
 
 
 def _reason(text: str, operation: str) -> str:
@@ -559,7 +595,7 @@ def register_customer(reg: Register, inp: NewCustomer, actor: Actor) -> Plan:
     if normalize(inp.expert):  # one of the configured experts: a typo would split task lists
         block["expert"] = reg.settings.expert(inp.expert)
     # The year in a number is the year of the operation's date, not of today (an --at in 1404).
-    issued = _peek(reg, "customer", _moment(inp.at, actor, CUSTOMERS.field("first_contact")))
+    issued = _peek(reg, "customer", _moment(reg, inp.at, actor, CUSTOMERS.field("first_contact")))
     customer = _validated(Customer, {**block, "customer_no": issued.number})
     party = customer.party
     values: dict[str, Any] = {
@@ -662,6 +698,9 @@ def log_followup(reg: Register, inp: NewFollowUp, actor: Actor) -> Plan:
         },
     )
     assert fu.at is not None and fu.type is not None
+    if inp.at not in (None, ""):
+        check_window(reg, actor, fu.at, "at")
+    check_window(reg, actor, fu.next_due, "next_due")
     FOLLOWUP_AFTER_FIRST_CONTACT.check(row.get("first_contact"), fu.at)
     if fu.result is not None:
         new_stage = lifecycle.apply("set_stage", state, target=fu.result)
@@ -759,7 +798,7 @@ def open_case(
             code="unknown-product",
             field="products",
         )
-    issued = _peek(reg, "case", _moment(at, actor, CASES.field("opened")))
+    issued = _peek(reg, "case", _moment(reg, at, actor, CASES.field("opened")))
     case_model = _validated(
         Case,
         {
@@ -807,7 +846,7 @@ def add_contract(
     value = _checked(
         CASES.field("amount"), amount
     )  # before a number is peeked (an authority spends it)
-    signed = _moment(at, actor, CASES.field("contract_date"))
+    signed = _moment(reg, at, actor, CASES.field("contract_date"))
     issued = _peek(reg, "contract", signed)
     update: dict[str, Any] = {
         "contract_no": issued.number,
@@ -900,7 +939,7 @@ def issue_invoice(
 ) -> Plan:
     """R8: a serial invoice number, plus the Moadian tax id when a memory id is configured."""
     cno, case, customer_no = _guarded_case(reg, case_no, "issue_invoice")
-    issued_at = _moment(at, actor, INVOICES.field("issued"))
+    issued_at = _moment(reg, at, actor, INVOICES.field("issued"))
     INVOICE_AFTER_CASE.check(case.get("opened"), issued_at)
     # Checked before a number is peeked: a refused invoice spends no number and no tax serial.
     value = _checked(INVOICES.field("amount"), amount)
@@ -961,7 +1000,7 @@ def crm_done(
     _stage_entered(row, state.stage, new_stage, ("", ""))
     if products is not None:
         require_aftersales(products, reg.cases_of(no))
-    when = _day(at, actor, CUSTOMERS.field("crm_done"))
+    when = _day(reg, at, actor, CUSTOMERS.field("crm_done"))
     plan = Plan("crm-done")
     update = {"stage": new_stage, "crm_done": when, "next_due": None, "next_action": None}
     plan.register.append(UpdateRow(CUSTOMERS.name, no, update))
@@ -985,7 +1024,7 @@ def close_customer(
         lost_stage = lifecycle.apply("mark_lost", state)
         state = lifecycle.CustomerState(lost_stage, state.case_count, state.live_case_count)
     new_stage = lifecycle.apply("close", state)
-    when = _day(at, actor, CUSTOMERS.field("closed"))
+    when = _day(reg, at, actor, CUSTOMERS.field("closed"))
     CLOSED_AFTER_CRM.check(row.get("crm_done"), when)
     folder = _folder_name(row)
     plan = Plan("customer-close")
@@ -1018,7 +1057,7 @@ def cancel_case(reg: Register, case_no: str, actor: Actor, *, reason: str, at: A
     """
     cno, case, customer_no = _guarded_case(reg, case_no, "cancel_case")
     why = _reason(reason, "cancel_case")
-    when = _moment(at, actor, LOG.field("at"))
+    when = _moment(reg, at, actor, LOG.field("at"))
     models.CANCELLED_AFTER_CASE.check(case.get("opened"), when)
     plan = Plan("case-cancel")
     update = {"status": CaseStatus.CANCELLED}
@@ -1045,7 +1084,7 @@ def reopen_customer(
     state = customer_state(reg, no)
     new_stage = lifecycle.apply("reopen", state)
     why = _reason(reason, "reopen")
-    when = _moment(at, actor, LOG.field("at"))
+    when = _moment(reg, at, actor, LOG.field("at"))
     # The follow-up it plans must come after the last contact (validate's next-due rule).
     last = row.get("last_followup") or row.get("first_contact")
     models.REOPENED_AFTER_LAST_CONTACT.check(last, when)

@@ -467,6 +467,8 @@ def issue_invoice(reg: decide.Register, case_no: str, inp: NewInvoice, actor: de
     """R8 with lines: an original (ins 1) pattern-1 sale invoice, checked before it is numbered."""
     cno, _, customer_no = decide._guarded_case(reg, case_no, "issue_invoice")
     issued_at = decide.parse_when(inp.at, actor.now, "issued")
+    if inp.at not in (None, ""):
+        decide.check_window(reg, actor, issued_at, "issued")
     if not inp.lines:
         raise InputError(
             "دست‌کم یک ردیف کالا لازم است (--line یا --lines)",
@@ -588,6 +590,8 @@ def follow_up(
             field="fiscal_memory_id",
         )
     issued_at = decide.parse_when(inp.at, actor.now, "issued")
+    if inp.at not in (None, ""):
+        decide.check_window(reg, actor, issued_at, "issued")
     o = original.header
     if inp.subject == 2:
         if not inp.lines:
