@@ -4,11 +4,20 @@ the CLI on real workspaces, the register read back."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import openpyxl
 from helpers_cli import Cli
-from helpers_workspace import EXPERTS, register_snapshot, rows_by_key, with_settings
+from helpers_workspace import (
+    EXPERTS,
+    copy_workspace,
+    register_snapshot,
+    rows_by_key,
+    with_settings,
+)
 
 from crm_xl.domain import ids
-from crm_xl.domain.schema import CASES, CUSTOMERS, INVOICES
+from crm_xl.domain.schema import CASES, CUSTOMERS, FIRST_DATA_ROW, INVOICES, KEY_ROW
 from crm_xl.io.workspace import Workspace
 
 CODE = "0013542419"  # a valid national code
@@ -118,3 +127,18 @@ def test_number_years_come_from_the_operation_date_not_today(cli: Cli, ws: Works
     assert invoice.startswith("1404-")
     assert rows_by_key(ws, CASES)[case]["contract_no"] == contract
     assert cust in rows_by_key(ws, CUSTOMERS)
+
+
+def test_upgrade_gives_an_old_case_its_contract_amount_back(cli: Cli, tmp_path: Path) -> None:
+    """The 0.1 register: contract Q-1405-0001 of 500,000,000 Rial, whose first invoice
+    (200,000,000) overwrote the case's amount; the change log still has the contract's."""
+    ws = copy_workspace(Path(__file__).parent / "data" / "workspace-0.1", tmp_path / "ws")
+    sheet = openpyxl.load_workbook(ws.register_path)[CASES.sheet]
+    keys = [c.value for c in sheet[KEY_ROW]]
+    row = [c.value for c in sheet[FIRST_DATA_ROW]]
+    assert row[keys.index("amount")] == 200_000_000  # the old bug's trace
+    res = cli(ws, "upgrade")
+    assert res.exit_code == 0, res.output
+    case = rows_by_key(ws, CASES)["P-00001"]
+    assert case["amount"] == 500_000_000 and case["invoiced"] == 200_000_000
+    assert cli(ws, "validate").exit_code == 0

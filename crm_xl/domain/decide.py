@@ -924,6 +924,27 @@ def settle_case(reg: Register, plan: Plan, cno: str) -> list[dict[str, str]]:
     ]
 
 
+def split_case_amounts(reg: Register, log: Iterable[Row]) -> dict[str, dict[str, Any]]:
+    """For a register written when a case kept one amount, which its first invoice overwrote:
+    per case with invoices, the update that puts the live invoices' total into ``invoiced``
+    and gives ``amount`` back the contract amount its ``contract-add`` log row recorded."""
+    contract: dict[str, Any] = {}
+    for r in log:
+        if _s(r.get("operation")) == "contract-add":
+            numbers = list(split_numbers(r.get("numbers")))
+            if len(numbers) >= 2:
+                contract[numbers[-1]] = _json_field(_s(r.get("details")), "amount")
+    out: dict[str, dict[str, Any]] = {}
+    for cno, case in reg.cases.items():
+        if not any(_s(i.get("case_no")) == cno for i in reg.invoices.values()):
+            continue  # no invoice ever touched its amount
+        update = {"invoiced": _invoice_totals(reg, cno, case)["invoiced"]}
+        if cno in contract:
+            update["amount"] = _rial_or_none(contract[cno])
+        out[cno] = update
+    return out
+
+
 def tax_id_for(reg: Register, moment: datetime, plan: Plan) -> str | None:
     """Spend the next tax serial and make the Moadian tax id (None without a memory id)."""
     memory_id = reg.settings.fiscal_memory_id
