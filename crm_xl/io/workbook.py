@@ -51,6 +51,8 @@ __all__ = [
     "number_format_for",
     "read_block_fast",
     "read_table_fast",
+    "read_tables_fast",
+    "table_rows",
     "to_cell_value",
     "write_cell",
 ]
@@ -709,6 +711,42 @@ def read_table_fast(
     if not isinstance(t, Table):
         raise KeyError(f"{table_name} is not a table")
     rows, sheet = _calamine_rows(path, form, table_name)
+    return table_rows(path, sheet, t, rows)[0]
+
+
+def read_tables_fast(path: str | Path, form: Form, names: Iterable[str]) -> FastTables:
+    """Several tables of one workbook through one calamine open (the snapshot an operation
+    decides on).  Each table: its rows as ``FormBook.read_table`` gives them, the 1-based
+    column of each key, and whether a date field still holds a real Excel date."""
+    from python_calamine import CalamineWorkbook
+
+    tables = [form.part(n) for n in names]
+    guard.inspect(path, sheets=[t.sheet for t in tables])
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except Exception as e:
+        raise _err(
+            "not-xlsx", "فایل اکسل خراب است و باز نشد", f"cannot open workbook: {e}", path
+        ) from e
+    out: FastTables = {}
+    for t in tables:
+        if not isinstance(t, Table):
+            raise KeyError(f"{t.name} is not a table")
+        if t.sheet not in book.sheet_names:
+            raise _missing_sheet(path, t.sheet)
+        rows = book.get_sheet_by_name(t.sheet).to_python(skip_empty_area=False)
+        out[t.name] = table_rows(path, t.sheet, t, rows)
+    return out
+
+
+#: Table name → (rows, key → 1-based column, a date field holds a real date).
+FastTables = dict[str, tuple[list[tuple[int, dict[str, object]]], dict[str, int], bool]]
+
+
+def table_rows(
+    path: str | Path, sheet: str, t: Table, rows: list[list[Any]]
+) -> tuple[list[tuple[int, dict[str, object]]], dict[str, int], bool]:
+    """A table's records from calamine's rows of its sheet (see :func:`read_tables_fast`)."""
     keyrow = rows[schema.KEY_ROW - 1] if len(rows) >= schema.KEY_ROW else []
     cols: dict[str, int] = {}
     for i, v in enumerate(keyrow):
@@ -720,6 +758,7 @@ def read_table_fast(
     plain = [(f.key, cols[f.key]) for f in t.fields if not f.is_date]
     dated = [(f.key, cols[f.key], f) for f in t.fields if f.is_date]
     width = max(cols.values()) + 1
+    real_dates = False
     out: list[tuple[int, dict[str, object]]] = []
     # Hot loop: one dict per row; conversions only where a value is not already final.
     for r, raw in enumerate(rows[schema.FIRST_DATA_ROW - 1 :], schema.FIRST_DATA_ROW):
@@ -746,13 +785,15 @@ def read_table_fast(
             if v == "":
                 rec[k] = None
                 continue
+            if v.__class__ is not str:
+                real_dates = real_dates or isinstance(v, dt.date)
             v = _read_date(f, v)
             if v is not None:
                 empty = False
             rec[k] = v
         if not empty:
             out.append((r, rec))
-    return out
+    return out, {k: i + 1 for k, i in cols.items()}, real_dates
 
 
 _PLAIN = Field("_", "_", "_")

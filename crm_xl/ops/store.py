@@ -69,7 +69,9 @@ from crm_xl.io.safety import (
     verify_xlsx,
     workspace_lock,
 )
-from crm_xl.io.workbook import FormBook
+from crm_xl.io.sheetpatch import SheetPatch, column_widths
+from crm_xl.io.sheetpatch import Value as SheetValue
+from crm_xl.io.workbook import DEFAULT_WIDTH, FormBook, read_tables_fast
 from crm_xl.io.workspace import Workspace
 from crm_xl.ops.products import product_index
 
@@ -223,6 +225,157 @@ class BufferedTarget:
                     code="write-failed",
                 )
         self.pending.clear()
+
+
+class PatchTarget:
+    """A ``TableTarget`` over the register file that reads fast and writes what changed.
+
+    The snapshot is one calamine read of the tables an operation decides on (no re-scan:
+    row numbers and key columns come with it); appends and updates are collected and
+    :meth:`save` patches only those rows into the sheet parts (``io.sheetpatch``), every other
+    member of the package copied as it is.  What the patcher cannot do (a layout it does not
+    know) is written the general way, through openpyxl, with the same changes.
+    """
+
+    TABLES = (CUSTOMERS.name, CASES.name, INVOICES.name, COUNTERS.name, LOG.name)
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.form = schema.F_31_08_02
+        self.tables = read_tables_fast(path, self.form, self.TABLES)
+        self.ops: list[tuple[str, int, dict[str, object]]] = []  # (table, row, values)
+        self.next_row: dict[str, int] = {}
+
+    @classmethod
+    def open(cls, path: Path) -> PatchTarget | None:
+        """The fast target, or None when the register needs the general path first: real
+        Excel dates to turn into Jalali text, or a change log without its hash column."""
+        try:
+            target = cls(path)
+        except CrmError as e:
+            if e.code == "missing-column":
+                return None
+            raise
+        if any(real for _, _, real in target.tables.values()):
+            return None
+        return target
+
+    def _table(self, name: str) -> tuple[list[tuple[int, dict[str, object]]], dict[str, int]]:
+        if name not in self.tables:
+            self.tables.update(read_tables_fast(self.path, self.form, [name]))
+        rows, cols, _ = self.tables[name]
+        return rows, cols
+
+    def read_table(self, name: str) -> list[tuple[int, dict[str, object]]]:
+        rows, _ = self._table(name)
+        return rows + [(r, dict(v)) for t, r, v in self.ops if t == name and r > self._last(name)]
+
+    def _last(self, name: str) -> int:
+        rows, _ = self._table(name)
+        return rows[-1][0] if rows else schema.LABEL_ROW
+
+    def append_rows(self, name: str, rows: Iterable[Mapping[str, object]]) -> list[int]:
+        t = self.form.part(name)
+        assert isinstance(t, schema.Table)
+        out = []
+        for values in rows:
+            for key in values:
+                if key not in t.keys:
+                    raise KeyError(f"{name} has no field {key!r}")
+            r = self.next_row.get(name) or self._last(name) + 1
+            self.next_row[name] = r + 1
+            self.ops.append((name, r, dict(values)))
+            out.append(r)
+        return out
+
+    def update_row(self, name: str, row: int, values: Mapping[str, object]) -> None:
+        if row < schema.FIRST_DATA_ROW:
+            raise ValueError(f"row {row} is above the data rows of {name}")
+        self.ops.append((name, row, dict(values)))
+
+    def save(self, dest: Path) -> None:
+        try:
+            self._patch().save(dest)
+        except LookupError as e:  # a layout the patcher does not know: the general way
+            log.info("register written through openpyxl: %s", e)
+            dest.unlink(missing_ok=True)
+            self._replay(dest)
+
+    def _patch(self) -> SheetPatch:
+        from crm_xl.io.workbook import layout, to_cell_value
+
+        patch = SheetPatch(self.path)
+        lay = layout()
+        current: dict[tuple[str, int], dict[str, object]] = {}
+        appended: set[tuple[str, int]] = set()
+        for name, r, values in self.ops:
+            rows, _ = self._table(name)
+            key = (name, r)
+            if key not in current:
+                if r > self._last(name):
+                    current[key] = {}
+                    appended.add(key)
+                else:
+                    current[key] = dict(next((v for n, v in rows if n == r), {}))
+            current[key].update(values)
+        touched: dict[tuple[str, int], set[str]] = {}
+        for name, r, values in self.ops:
+            touched.setdefault((name, r), set()).update(values)
+        for (name, r), keys in touched.items():
+            t = self.form.part(name)
+            assert isinstance(t, schema.Table)
+            _, cols = self._table(name)
+            full = current[(name, r)]
+            for k in keys:
+                v = full.get(k)
+                patch.set(
+                    t.sheet,
+                    r,
+                    cols[k],
+                    _cell_value(to_cell_value(t.field(k), v)) if v is not None else None,
+                    template_row=schema.FIRST_DATA_ROW,
+                )
+            wrapped = [f for f in t.fields if lay.wraps(f)]
+            if (name, r) in appended or any(f.key in keys for f in wrapped):
+                # as FormBook.fit_row: tall enough for its wrapped text at the column widths
+                widths = self._widths(patch, t.sheet)
+                cells = [
+                    (to_cell_value(f, full[f.key]), widths.get(cols[f.key], DEFAULT_WIDTH))
+                    for f in wrapped
+                    if full.get(f.key) is not None
+                ]
+                patch.fit(t.sheet, r, lay.row_height(cells))
+        return patch
+
+    _width_cache: dict[str, dict[int, float]]
+
+    def _widths(self, patch: SheetPatch, sheet: str) -> dict[int, float]:
+        cache = self.__dict__.setdefault("_width_cache", {})
+        if sheet not in cache:
+            cache[sheet] = column_widths(patch.sheet_xml(sheet))
+        return cache[sheet]
+
+    def _replay(self, dest: Path) -> None:
+        book = FormBook.open(self.path)
+        _upgrade_register(book)
+        for name, r, values in self.ops:
+            if r > book.last_row(name):
+                if book.append_rows(name, [values]) != [r]:
+                    raise CrmError(
+                        f"ردیف‌های جدول {name} جابه‌جا شدند",
+                        f"rows of table {name} moved while writing",
+                        code="write-failed",
+                    )
+            else:
+                book.update_row(name, r, values)
+        book.save(dest)
+
+
+def _cell_value(v: object) -> SheetValue:
+    """A converted cell value as the patcher takes it (anything else as its text)."""
+    if v is None or isinstance(v, str | int | float | bool):
+        return v
+    return str(v)
 
 
 # --- customer folders -------------------------------------------------------------------------
@@ -502,16 +655,25 @@ def run(
         register = ws.register_path
         check_not_open(register)
         stamp = _stamp(register)
-        book = FormBook.open(register)
-        _upgrade_register(book)
-        target = BufferedTarget(book)
+        fast = PatchTarget.open(register)
+        target: PatchTarget | BufferedTarget
+        if fast is not None:
+            target = fast
+            save: Callable[[Path], object] = fast.save
+        else:  # an older register: upgraded by one general write
+            book = FormBook.open(register)
+            _upgrade_register(book)
+            target = buffered = BufferedTarget(book)
+
+            def save(tmp: Path) -> None:
+                buffered.flush()
+                book.save(tmp)
+
         temp = register.with_name(
             f".{register.stem}.tmp{os.getpid()}-{secrets.token_hex(3)}{register.suffix}"
         )
 
         def write(before_replace: Callable[[], None]) -> None:
-            target.flush()
-
             def fence(_tmp: Path) -> None:
                 lease = held_lease(ws.root)
                 if lease is not None:
@@ -529,7 +691,7 @@ def run(
 
             atomic_write(
                 register,
-                lambda tmp: book.save(tmp),
+                save,
                 backups=ws.backups_dir,
                 keep=settings.backups_keep,
                 verify=_verify_register,
