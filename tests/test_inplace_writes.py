@@ -1,0 +1,228 @@
+"""Issue 14, acceptance 7: the register is written in place and reads as a full rewrite would.
+
+Two copies of one workspace get the same operations at the same moments: one through the
+in-place patch (``io.sheetpatch``, the default), one through the general openpyxl rewrite.
+After every operation both registers read the same in openpyxl and calamine, and every zip
+member of the patched register that the operation had no reason to touch is byte-identical.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from datetime import datetime, timedelta
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from helpers_workspace import EXPERTS, copy_workspace
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from crm_xl.domain import decide
+from crm_xl.domain.changes import AppendRow, SetCounter, UpdateRow
+from crm_xl.domain.dates import TEHRAN
+from crm_xl.domain.errors import CrmError
+from crm_xl.domain.schema import CASES, COUNTERS, CUSTOMERS, F_31_08_02, INVOICES, REGISTER_LOG
+from crm_xl.io import guard
+from crm_xl.io.workbook import FormBook, read_table_fast
+from crm_xl.io.workspace import Workspace
+from crm_xl.ops import store
+
+TABLES = (CUSTOMERS, CASES, INVOICES, COUNTERS, REGISTER_LOG)
+START = datetime(2026, 11, 20, 9, 0, tzinfo=TEHRAN)
+NAMES = ["شرکت آلفا", '=HYPERLINK("http://x","y")', "+98 فروشگاه", "علی  كريمي", "@نام"]
+
+
+def _members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def _tables(
+    path: Path,
+) -> tuple[dict[str, list[dict[str, object]]], dict[str, list[dict[str, object]]]]:
+    book = FormBook.open(path)
+    by_openpyxl = {t.name: [r for _, r in book.read_table(t.name)] for t in TABLES}
+    by_calamine = {
+        t.name: [r for _, r in read_table_fast(path, F_31_08_02, t.name)] for t in TABLES
+    }
+    return by_openpyxl, by_calamine
+
+
+def _allowed(path: Path, plan_tables: set[str]) -> set[str]:
+    """Members an operation on ``plan_tables`` may change: their sheets, tables and styles."""
+    sheets = guard.inspect(path).sheets
+    out = {"xl/styles.xml"}
+    for t in TABLES:
+        if t.name in plan_tables:
+            part = sheets[t.sheet]
+            out.add(part)
+            rels = zipfile.ZipFile(path).read(
+                part.rpartition("/")[0] + "/_rels/" + part.rpartition("/")[2] + ".rels"
+            )
+            out.update(f"xl/tables/{n}" for n in _table_targets(rels))
+    return out
+
+
+def _table_targets(rels: bytes) -> list[str]:
+    import re
+
+    return re.findall(r'Target="\.\./tables/([^"]+)"', rels.decode())
+
+
+def _op(kind: int, pick: int, name: str, ws: Workspace, now: datetime) -> store.Plan | None:
+    reg = store.load_register(ws)
+    customers = sorted(reg.customers) if hasattr(reg, "customers") else []
+    try:
+        if kind == 0 or not customers:
+            inp = decide.NewCustomer(
+                name=f"{name} {pick}",
+                person_type="حقیقی",
+                channel="تلفن",
+                expert=EXPERTS[pick % 2],
+                need="خرید " + "کالا " * (pick % 9),
+                mobile="09121234567",
+                allow_duplicate=True,
+            )
+            return store.add_customer(ws, inp, now=now)
+        no = customers[pick % len(customers)]
+        if kind == 1:
+            fu = decide.NewFollowUp(
+                customer_no=no,
+                type="تماس تلفنی",
+                note=name + " یادداشت بلند " * (pick % 7),
+                minutes=5,
+                result="",
+                next_action="ارسال پیش‌فاکتور",
+                next_due=(now + timedelta(days=3)).strftime("%Y-%m-%d %H:%M"),
+            )
+            return store.add_followup(ws, fu, now=now)
+        return store.open_case(ws, no, national_id="0013542419", now=now)
+    except CrmError:
+        return None
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    ops=st.lists(
+        st.tuples(st.integers(0, 2), st.integers(0, 50), st.sampled_from(NAMES)),
+        min_size=2,
+        max_size=6,
+    )
+)
+def test_in_place_writes_read_as_a_full_rewrite(
+    pristine: Path, ops: list[tuple[int, int, str]]
+) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="crm-inplace-"))
+    try:
+        fast = copy_workspace(pristine, tmp / "fast")
+        slow = copy_workspace(pristine, tmp / "slow")
+        now = START
+        for kind, pick, name in ops:
+            now += timedelta(minutes=17)
+            before = _members(fast.register_path)
+            plan = _op(kind, pick, name, fast, now)
+            with mock.patch.object(store.PatchTarget, "open", return_value=None):
+                other = _op(kind, pick, name, slow, now)
+            assert (plan is None) == (other is None)
+            assert _tables(fast.register_path) == _tables(slow.register_path)
+            openpyxl_view, calamine_view = _tables(fast.register_path)
+            assert openpyxl_view == calamine_view
+            after = _members(fast.register_path)
+            assert set(after) >= set(before)
+            touched = {
+                ch.table
+                for ch in (plan.register if plan else [])
+                if isinstance(ch, AppendRow | UpdateRow)
+            }
+            if plan and any(isinstance(ch, SetCounter) for ch in plan.register):
+                touched.add(COUNTERS.name)
+            allowed = _allowed(fast.register_path, touched)
+            changed = {n for n in before if before[n] != after[n]}
+            assert changed <= allowed, changed - allowed
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_text_that_reads_as_a_formula_stays_text(ws: Workspace) -> None:
+    inp = decide.NewCustomer(
+        name='=HYPERLINK("http://evil.example/x","click")',
+        person_type="حقیقی",
+        channel="تلفن",
+        expert=EXPERTS[0],
+        need="خرید",
+        mobile="09121234567",
+    )
+    store.add_customer(ws, inp, now=START)
+    book = FormBook.open(ws.register_path)
+    row, _ = book.read_table(CUSTOMERS.name)[-1]
+    cell = book.sheet(CUSTOMERS.name)[book.cell_ref(CUSTOMERS.name, row, "name")]
+    assert cell.data_type == "s" and cell.quotePrefix
+    assert cell.value == '=HYPERLINK("http://evil.example/x","click")'
+
+
+def test_macros_and_added_parts_survive_a_write(ws: Workspace) -> None:
+    """A member a person (or Excel) added to the register is carried over byte for byte."""
+    reg = ws.register_path
+    extra = b"<note>kept</note>"
+    tmp = reg.with_name("x.xlsx")
+    with zipfile.ZipFile(reg) as src, zipfile.ZipFile(tmp, "w") as out:
+        for info in src.infolist():
+            out.writestr(info, src.read(info.filename))
+        out.writestr("customXml/item1.xml", extra)
+    tmp.replace(reg)
+    inp = decide.NewCustomer(
+        name="شرکت بتا",
+        person_type="حقیقی",
+        channel="تلفن",
+        expert=EXPERTS[0],
+        need="خرید",
+        mobile="09121234567",
+    )
+    store.add_customer(ws, inp, now=START)
+    assert _members(reg)["customXml/item1.xml"] == extra
+    assert [r["name"] for _, r in read_table_fast(reg, F_31_08_02, CUSTOMERS.name)] == ["شرکت بتا"]
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+def test_libreoffice_opens_the_patched_register(ws: Workspace, tmp_path: Path) -> None:
+    for i in range(3):
+        inp = decide.NewCustomer(
+            name=f"=شرکت {i}",
+            person_type="حقیقی",
+            channel="تلفن",
+            expert=EXPERTS[0],
+            need="خرید",
+            mobile="09121234567",
+            allow_duplicate=True,
+        )
+        store.add_customer(ws, inp, now=START + timedelta(hours=i))
+    out = tmp_path / "csv"
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+            "--outdir",
+            str(out),
+            str(ws.register_path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    sheet = next(p for p in out.glob("*.csv") if CUSTOMERS.sheet in p.name)
+    with sheet.open(encoding="utf-8") as f:
+        lines = list(csv.reader(f))
+    expected = [
+        (str(r["customer_no"]), str(r["name"]))
+        for _, r in read_table_fast(ws.register_path, F_31_08_02, CUSTOMERS.name)
+    ]
+    seen = [tuple(row[:2]) for row in lines[5:] if row and row[0]]
+    assert seen == expected
