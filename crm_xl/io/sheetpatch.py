@@ -21,7 +21,9 @@ writes the workbook the slow, general way.
 
 from __future__ import annotations
 
+import copy
 import re
+import struct
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,6 +45,7 @@ _COL_RE = re.compile(rb"<col\b([^>]*)/?>")
 _ATTR_RE = re.compile(rb'(\w+)="([^"]*)"')
 _RANGE_RE = re.compile(r"^\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?$")
 _REL_TABLE = b"/relationships/table"
+_LOCAL_HEADER = 30  # bytes of a zip local file header before its name and extra field
 
 #: A value as a cell holds it: text, a number, a boolean, or None (the cell emptied).
 Value = str | int | float | bool | None
@@ -93,9 +96,11 @@ class _Sheet:
 class SheetPatch:
     """Cell changes to one xlsx, written by :meth:`save` into a new file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, sheets: list[str] | None = None) -> None:
+        """``sheets``: the sheets the caller's reader already had ``guard`` inspect (that
+        inspection is reused), else the whole package is inspected."""
         self.path = Path(path)
-        self.pkg = guard.inspect(self.path)
+        self.pkg = guard.inspect(self.path, sheets=sheets)
         self.sheets: dict[str, _Sheet] = {}
         self._xml: dict[str, bytes] = {}
 
@@ -480,7 +485,26 @@ def _same_xf(a: bytes, b: bytes) -> bool:
 
 
 def _copy_raw(src: zipfile.ZipFile, out: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    """Copy a member without inflating and deflating it again (its bytes stay the same)."""
-    with src.open(info) as f:
-        data = f.read()
-    out.writestr(info, data, info.compress_type)
+    """Copy a member's compressed bytes as they are (no inflate, no deflate: the member stays
+    byte for byte what it was, and a big untouched sheet costs a copy, not a recompression)."""
+    fp = src.fp
+    if fp is None or out.fp is None or info.flag_bits & 0x1:  # encrypted: never raw
+        out.writestr(info, src.read(info), info.compress_type)
+        return
+    fp.seek(info.header_offset)
+    header = fp.read(_LOCAL_HEADER)
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    fp.seek(info.header_offset + _LOCAL_HEADER + name_len + extra_len)
+    raw = fp.read(info.compress_size)
+    if len(raw) != info.compress_size:
+        raise zipfile.BadZipFile(f"member {info.filename} is truncated")
+    zi = copy.copy(info)
+    zi.flag_bits &= ~0x08  # sizes go in the local header, no data descriptor follows
+    zi.header_offset = out.fp.tell()
+    zi.extra = b""  # zip64 extras are rewritten by FileHeader when needed
+    out.fp.write(zi.FileHeader())
+    out.fp.write(raw)
+    out.filelist.append(zi)
+    out.NameToInfo[zi.filename] = zi
+    out.start_dir = out.fp.tell()
+    out._didModify = True  # type: ignore[attr-defined]

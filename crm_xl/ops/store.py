@@ -304,7 +304,7 @@ class PatchTarget:
     def _patch(self) -> SheetPatch:
         from crm_xl.io.workbook import layout, to_cell_value
 
-        patch = SheetPatch(self.path)
+        patch = SheetPatch(self.path, [self.form.part(n).sheet for n in self.TABLES])
         lay = layout()
         current: dict[tuple[str, int], dict[str, object]] = {}
         appended: set[tuple[str, int]] = set()
