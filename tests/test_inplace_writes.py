@@ -229,3 +229,31 @@ def test_libreoffice_opens_the_patched_register(ws: Workspace, tmp_path: Path) -
     ]
     seen = [tuple(row[:2]) for row in lines[5:] if row and row[0]]
     assert seen == expected
+
+
+def test_a_register_saved_by_openpyxl_is_patched_the_same(ws: Workspace, tmp_path: Path) -> None:
+    """Registers of older versions were saved by openpyxl (shared strings, its own row XML)."""
+    FormBook.open(ws.register_path).save(ws.register_path)
+    slow = copy_workspace(ws.root, tmp_path / "slow")
+    for i, name in enumerate(NAMES):
+        now = START + timedelta(hours=i)
+        assert _op(0, i, name, ws, now) is not None
+        with mock.patch.object(store.PatchTarget, "open", return_value=None):
+            assert _op(0, i, name, slow, now) is not None
+        assert _op(1, i, name, ws, now) is not None
+        with mock.patch.object(store.PatchTarget, "open", return_value=None):
+            assert _op(1, i, name, slow, now) is not None
+    assert _tables(ws.register_path) == _tables(slow.register_path)
+
+
+def test_the_macro_register_keeps_its_vba_byte_for_byte(macro_ws: Workspace) -> None:
+    reg = macro_ws.register_path
+    before = _members(reg)
+    assert _op(0, 1, NAMES[0], macro_ws, START) is not None
+    after = _members(reg)
+    assert after["xl/vbaProject.bin"] == before["xl/vbaProject.bin"]
+    assert set(after) == set(before)
+    untouched = {
+        n for n in before if n.startswith(("xl/vba", "customUI", "xl/drawings", "xl/ctrl"))
+    }
+    assert all(after[n] == before[n] for n in untouched)

@@ -759,6 +759,7 @@ def table_rows(
     dated = [(f.key, cols[f.key], f) for f in t.fields if f.is_date]
     width = max(cols.values()) + 1
     real_dates = False
+    seen: dict[tuple[str, FieldType], object] = {}
     out: list[tuple[int, dict[str, object]]] = []
     # Hot loop: one dict per row; conversions only where a value is not already final.
     for r, raw in enumerate(rows[schema.FIRST_DATA_ROW - 1 :], schema.FIRST_DATA_ROW):
@@ -785,9 +786,16 @@ def table_rows(
             if v == "":
                 rec[k] = None
                 continue
-            if v.__class__ is not str:
+            if v.__class__ is str:
+                # a register repeats its dates (the same day in many rows): parse each text once
+                key = (v, f.type)
+                if key in seen:
+                    v = seen[key]
+                else:
+                    v = seen[key] = _read_date(f, v)
+            else:
                 real_dates = real_dates or isinstance(v, dt.date)
-            v = _read_date(f, v)
+                v = _read_date(f, v)
             if v is not None:
                 empty = False
             rec[k] = v

@@ -247,16 +247,17 @@ class PatchTarget:
         self.next_row: dict[str, int] = {}
 
     @classmethod
-    def open(cls, path: Path) -> PatchTarget | None:
+    def open(cls, path: Path, *, reading: bool = False) -> PatchTarget | None:
         """The fast target, or None when the register needs the general path first: real
-        Excel dates to turn into Jalali text, or a change log without its hash column."""
+        Excel dates to turn into Jalali text (a write's concern, not ``reading``'s), or a
+        change log without its hash column."""
         try:
             target = cls(path)
         except CrmError as e:
             if e.code == "missing-column":
                 return None
             raise
-        if any(real for _, _, real in target.tables.values()):
+        if not reading and any(real for _, _, real in target.tables.values()):
             return None
         return target
 
@@ -994,7 +995,13 @@ def void_number(
 
 
 def load_register(ws: Workspace) -> decide.Register:
-    """A read-only snapshot of the register (no lock needed: writes replace the file whole)."""
+    """A read-only snapshot of the register (no lock needed: writes replace the file whole).
+
+    Read with calamine; a register whose change log lacks its hash column is read through
+    openpyxl with that column added in memory."""
+    fast = PatchTarget.open(ws.register_path, reading=True)
+    if fast is not None:
+        return read_register(fast, ws.settings)
     book = FormBook.open(ws.register_path)
     _upgrade_register(book)  # in memory only
     return read_register(book, ws.settings)
