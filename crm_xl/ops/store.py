@@ -269,7 +269,11 @@ class PatchTarget:
 
     def read_table(self, name: str) -> list[tuple[int, dict[str, object]]]:
         rows, _ = self._table(name)
-        return rows + [(r, dict(v)) for t, r, v in self.ops if t == name and r > self._last(name)]
+        last = self._last(name)
+        # copies, as FormBook gives: a caller's edits never reach the snapshot
+        return [(r, dict(v)) for r, v in rows] + [
+            (r, dict(v)) for t, r, v in self.ops if t == name and r > last
+        ]
 
     def _last(self, name: str) -> int:
         rows, _ = self._table(name)
