@@ -257,3 +257,30 @@ def test_the_macro_register_keeps_its_vba_byte_for_byte(macro_ws: Workspace) -> 
         n for n in before if n.startswith(("xl/vba", "customUI", "xl/drawings", "xl/ctrl"))
     }
     assert all(after[n] == before[n] for n in untouched)
+
+
+def test_a_row_past_the_formatted_area_gets_drop_downs_formats_and_the_table(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """Drop-downs and conditional formats of the template reach a fixed row; a patched row
+    past it is inside them, inside the Excel table and inside the sheet's dimension."""
+    from openpyxl import load_workbook
+
+    from crm_xl.io.sheetpatch import SheetPatch
+
+    before = load_workbook(ws.register_path)[CUSTOMERS.sheet]
+    end = max(r.max_row for dv in before.data_validations.dataValidation for r in dv.sqref.ranges)
+    row = end + 3
+    patch = SheetPatch(ws.register_path)
+    patch.set(CUSTOMERS.sheet, row, 1, "C-09999", template_row=6)
+    out = tmp_path / "out.xlsx"
+    patch.save(out)
+    sheet = load_workbook(out)[CUSTOMERS.sheet]
+    assert sheet.cell(row, 1).value == "C-09999"
+    assert sheet.cell(row, 1).style_id == sheet.cell(6, 1).style_id
+    assert sheet.tables[CUSTOMERS.name].ref.endswith(f"{row}")
+    assert sheet.max_row == row
+    for dv in sheet.data_validations.dataValidation:
+        assert max(r.max_row for r in dv.sqref.ranges) == row, dv.sqref
+    for cf in sheet.conditional_formatting:
+        assert max(r.max_row for r in cf.sqref.ranges) == row, cf.sqref

@@ -172,6 +172,7 @@ class SheetPatch:
         """Tables, conditional formats and validations that ended at the old last row reach
         the new one (``grown`` = first and last column touched, last row)."""
         c_lo, c_hi, last = grown
+        s_lo, s_hi = c_lo, c_hi  # the columns whose format ranges follow the new rows
         rels_name = _rels_of(part)
         old_end: int | None = None
         if rels_name in zf.namelist():
@@ -198,7 +199,9 @@ class SheetPatch:
                 tx = tx.replace(b'ref="' + old + b'"', b'ref="' + new + b'"')
                 changed[target] = tx
                 old_end = tr2 if old_end is None else min(old_end, tr2)
-        return _grow_sqrefs(xml, c_lo, c_hi, last, old_end)
+                # the whole table's columns: a row gets every drop-down of the table
+                s_lo, s_hi = min(s_lo, tc1), max(s_hi, tc2)
+        return _grow_sqrefs(xml, s_lo, s_hi, last, old_end)
 
 
 # --- the sheet XML ------------------------------------------------------------------------------
