@@ -8,11 +8,13 @@ member of the patched register that the operation had no reason to touch is byte
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import shutil
 import subprocess
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from unittest import mock
@@ -26,9 +28,19 @@ from crm_xl.domain import decide
 from crm_xl.domain.changes import AppendRow, SetCounter, UpdateRow
 from crm_xl.domain.dates import TEHRAN
 from crm_xl.domain.errors import CrmError
-from crm_xl.domain.schema import CASES, COUNTERS, CUSTOMERS, F_31_08_02, INVOICES, REGISTER_LOG
+from crm_xl.domain.schema import (
+    CASES,
+    COUNTERS,
+    CUSTOMERS,
+    F_31_08_01,
+    F_31_08_02,
+    FOLLOWUPS,
+    INVOICES,
+    REGISTER_LOG,
+    REGISTRATION,
+)
 from crm_xl.io import guard
-from crm_xl.io.workbook import FormBook, read_table_fast
+from crm_xl.io.workbook import FormBook, read_block_fast, read_table_fast
 from crm_xl.io.workspace import Workspace
 from crm_xl.ops import store
 
@@ -51,6 +63,30 @@ def _tables(
         t.name: [r for _, r in read_table_fast(path, F_31_08_02, t.name)] for t in TABLES
     }
     return by_openpyxl, by_calamine
+
+
+@contextlib.contextmanager
+def _general_path() -> Iterator[None]:
+    """Every workbook written the general way: openpyxl load, change, save."""
+    with (
+        mock.patch.object(store.PatchTarget, "open", return_value=None),
+        mock.patch.object(store, "_patch_customer_form", side_effect=LookupError("off")),
+    ):
+        yield
+
+
+def _forms(ws: Workspace) -> dict[str, object]:
+    """Each customer form's follow-up log and registration block, read by openpyxl and by
+    calamine (the two must agree)."""
+    out: dict[str, object] = {}
+    for form in sorted(ws.root.glob(f"*/*/{F_31_08_01.code} *.xlsx")):
+        book = FormBook.open(form)
+        log = [r for _, r in book.read_table(FOLLOWUPS.name)]
+        block = book.read_block(REGISTRATION.name)
+        assert log == [r for _, r in read_table_fast(form, F_31_08_01, FOLLOWUPS.name)]
+        assert block == read_block_fast(form, F_31_08_01, REGISTRATION.name)
+        out[form.name] = (log, block)
+    return out
 
 
 def _allowed(path: Path, plan_tables: set[str]) -> set[str]:
@@ -127,11 +163,12 @@ def test_in_place_writes_read_as_a_full_rewrite(
             now += timedelta(minutes=17)
             before = _members(fast.register_path)
             plan = _op(kind, pick, name, fast, now)
-            with mock.patch.object(store.PatchTarget, "open", return_value=None):
+            with _general_path():
                 other = _op(kind, pick, name, slow, now)
             assert (plan is None) == (other is None)
             done += plan is not None
             assert _tables(fast.register_path) == _tables(slow.register_path)
+            assert _forms(fast) == _forms(slow)
             openpyxl_view, calamine_view = _tables(fast.register_path)
             assert openpyxl_view == calamine_view
             after = _members(fast.register_path)
@@ -238,12 +275,13 @@ def test_a_register_saved_by_openpyxl_is_patched_the_same(ws: Workspace, tmp_pat
     for i, name in enumerate(NAMES):
         now = START + timedelta(hours=i)
         assert _op(0, i, name, ws, now) is not None
-        with mock.patch.object(store.PatchTarget, "open", return_value=None):
+        with _general_path():
             assert _op(0, i, name, slow, now) is not None
         assert _op(1, i, name, ws, now) is not None
-        with mock.patch.object(store.PatchTarget, "open", return_value=None):
+        with _general_path():
             assert _op(1, i, name, slow, now) is not None
     assert _tables(ws.register_path) == _tables(slow.register_path)
+    assert _forms(ws) == _forms(slow)
 
 
 def test_the_macro_register_keeps_its_vba_byte_for_byte(macro_ws: Workspace) -> None:

@@ -43,6 +43,7 @@ DEFAULT_WIDTH = 8.43  # Excel's column width when a sheet sets none
 __all__ = [
     "TEHRAN",
     "FormBook",
+    "block_rows_fast",
     "converter",
     "date_text",
     "detect_form",
@@ -825,3 +826,25 @@ def read_block_fast(path: str | Path, form: Form, block_name: str) -> dict[str, 
             raise _missing_column(path, sheet, f.key)
         out[f.key] = converter(f)(found[f.key])
     return out
+
+
+def block_rows_fast(path: str | Path, form: Form, block_name: str) -> tuple[dict[str, int], bool]:
+    """Field key → row of a block (``FormBook.block_rows`` through calamine), and whether a
+    date field of the block still holds a real Excel date."""
+    b = form.part(block_name)
+    if not isinstance(b, Block):
+        raise KeyError(f"{block_name} is not a block")
+    rows, sheet = _calamine_rows(path, form, block_name)
+    kc, vc = schema.BLOCK_KEY_COL - 1, schema.BLOCK_VALUE_COL - 1
+    found: dict[str, int] = {}
+    real = False
+    for r, raw in enumerate(rows, 1):
+        k = raw[kc] if len(raw) > kc else ""
+        if isinstance(k, str) and k.strip() in b.keys and k.strip() not in found:
+            found[k.strip()] = r
+            if b.field(k.strip()).is_date and len(raw) > vc and isinstance(raw[vc], dt.date):
+                real = True
+    for f in b.fields:
+        if f.key not in found:
+            raise _missing_column(path, sheet, f.key)
+    return found, real

@@ -71,7 +71,7 @@ from crm_xl.io.safety import (
 )
 from crm_xl.io.sheetpatch import SheetPatch, column_widths
 from crm_xl.io.sheetpatch import Value as SheetValue
-from crm_xl.io.workbook import DEFAULT_WIDTH, FormBook, read_tables_fast
+from crm_xl.io.workbook import DEFAULT_WIDTH, FormBook, block_rows_fast, read_tables_fast
 from crm_xl.io.workspace import Workspace
 from crm_xl.ops.products import product_index
 
@@ -491,6 +491,12 @@ def _plan_step(ws: Workspace, ch: FolderChange, plan: Plan) -> _Staged:
     st = path.stat()
 
     def update() -> None:
+        try:
+            _patch_customer_form(path, ch).save(tmp)
+            return
+        except LookupError as e:  # a form the patcher does not know: the general way
+            log.info("customer form written through openpyxl: %s", e)
+            tmp.unlink(missing_ok=True)
         book = FormBook.open(path)
         if isinstance(ch, AppendFollowUp):
             rows = book.read_table(FOLLOWUPS.name)
@@ -505,6 +511,52 @@ def _plan_step(ws: Workspace, ch: FolderChange, plan: Plan) -> _Staged:
 
     step = journal.Step("replace", _rel(ws, tmp), _rel(ws, path), [st.st_size, st.st_mtime_ns])
     return _Staged(step, update)
+
+
+def _patch_customer_form(path: Path, ch: AppendFollowUp | UpdateCustomerForm) -> SheetPatch:
+    """The customer form's change as an in-place patch: the follow-up row appended (numbered
+    after the last), the registration lines written, each as tall as its text, as
+    ``FormBook.append_rows``/``write_block`` make them.  LookupError: use openpyxl (a form
+    with real Excel dates, which that path turns into Jalali text)."""
+    from crm_xl.io.workbook import layout, to_cell_value
+
+    lay = layout()
+    form = F_31_08_01
+    sheets = [FOLLOWUPS.sheet] if isinstance(ch, AppendFollowUp) else []
+    if ch.registration:
+        sheets.append(REGISTRATION.sheet)
+    patch = SheetPatch(path, sheets)
+    if isinstance(ch, AppendFollowUp):
+        rows, cols, real = read_tables_fast(path, form, [FOLLOWUPS.name])[FOLLOWUPS.name]
+        if real:
+            raise LookupError("real Excel dates in the follow-up log")
+        last_no = max(
+            (int(str(v.get("row_no"))) for _, v in rows if _is_int(v.get("row_no"))), default=0
+        )
+        r = (rows[-1][0] if rows else schema.LABEL_ROW) + 1
+        values = {"row_no": last_no + 1, **ch.values}
+        widths = column_widths(patch.sheet_xml(FOLLOWUPS.sheet))
+        cells = []
+        for k, v in values.items():
+            f = FOLLOWUPS.field(k)
+            if v is None:
+                continue
+            value = _cell_value(to_cell_value(f, v))
+            patch.set(FOLLOWUPS.sheet, r, cols[k], value, template_row=schema.FIRST_DATA_ROW)
+            if lay.wraps(f):
+                cells.append((value, widths.get(cols[k], DEFAULT_WIDTH)))
+        patch.fit(FOLLOWUPS.sheet, r, lay.row_height(cells))
+    if ch.registration:
+        at, real = block_rows_fast(path, form, REGISTRATION.name)
+        if real:
+            raise LookupError("real Excel dates in the registration block")
+        for k, v in ch.registration.items():
+            f = REGISTRATION.field(k)
+            value = None if v is None else _cell_value(to_cell_value(f, v))
+            patch.set(REGISTRATION.sheet, at[k], schema.BLOCK_VALUE_COL, value)
+            if lay.wraps(f):  # the line grows with its text, and shrinks back when emptied
+                patch.fit(REGISTRATION.sheet, at[k], lay.block_row_height(f, value))
+    return patch
 
 
 def _retarget(plan: Plan, customer_no: str, old: str, new: str) -> None:
