@@ -808,43 +808,35 @@ def table_rows(
 _PLAIN = Field("_", "_", "_")
 
 
-def read_block_fast(path: str | Path, form: Form, block_name: str) -> dict[str, object]:
-    """Same result as ``FormBook.read_block`` through calamine."""
+def _block_lines(
+    path: str | Path, form: Form, block_name: str
+) -> tuple[Block, dict[str, tuple[int, object]]]:
+    """Each field of a block: (row, raw value) from its hidden key column, through calamine."""
     b = form.part(block_name)
     if not isinstance(b, Block):
         raise KeyError(f"{block_name} is not a block")
     rows, sheet = _calamine_rows(path, form, block_name)
     kc, vc = schema.BLOCK_KEY_COL - 1, schema.BLOCK_VALUE_COL - 1
-    found: dict[str, object] = {}
-    for raw in rows:
+    found: dict[str, tuple[int, object]] = {}
+    for r, raw in enumerate(rows, 1):
         k = raw[kc] if len(raw) > kc else ""
         if isinstance(k, str) and k.strip() in b.keys and k.strip() not in found:
-            found[k.strip()] = raw[vc] if len(raw) > vc else ""
-    out: dict[str, object] = {}
+            found[k.strip()] = (r, raw[vc] if len(raw) > vc else "")
     for f in b.fields:
         if f.key not in found:
             raise _missing_column(path, sheet, f.key)
-        out[f.key] = converter(f)(found[f.key])
-    return out
+    return b, found
+
+
+def read_block_fast(path: str | Path, form: Form, block_name: str) -> dict[str, object]:
+    """Same result as ``FormBook.read_block`` through calamine."""
+    b, found = _block_lines(path, form, block_name)
+    return {f.key: converter(f)(found[f.key][1]) for f in b.fields}
 
 
 def block_rows_fast(path: str | Path, form: Form, block_name: str) -> tuple[dict[str, int], bool]:
     """Field key → row of a block (``FormBook.block_rows`` through calamine), and whether a
     date field of the block still holds a real Excel date."""
-    b = form.part(block_name)
-    if not isinstance(b, Block):
-        raise KeyError(f"{block_name} is not a block")
-    rows, sheet = _calamine_rows(path, form, block_name)
-    kc, vc = schema.BLOCK_KEY_COL - 1, schema.BLOCK_VALUE_COL - 1
-    found: dict[str, int] = {}
-    real = False
-    for r, raw in enumerate(rows, 1):
-        k = raw[kc] if len(raw) > kc else ""
-        if isinstance(k, str) and k.strip() in b.keys and k.strip() not in found:
-            found[k.strip()] = r
-            if b.field(k.strip()).is_date and len(raw) > vc and isinstance(raw[vc], dt.date):
-                real = True
-    for f in b.fields:
-        if f.key not in found:
-            raise _missing_column(path, sheet, f.key)
-    return found, real
+    b, found = _block_lines(path, form, block_name)
+    real = any(f.is_date and isinstance(found[f.key][1], dt.date) for f in b.fields)
+    return {k: r for k, (r, _) in found.items()}, real
