@@ -3,9 +3,14 @@
 One read-modify-write per operation, all under the workspace lock:
 
 1. refuse if Excel/LibreOffice holds the register or a customer form it will touch;
-2. read the register (openpyxl) into a ``decide.Register`` and let the core decide;
+2. read the register (calamine, :class:`PatchTarget`) into a ``decide.Register`` and let
+   the core decide;
 3. prepare every customer-form change as a temporary file / folder beside its target;
-4. write the register atomically (temp file, verify, backup, replace);
+4. write the register atomically (temp file, verify, backup, replace); the temp file is the
+   old one with only the changed rows patched in (``io.sheetpatch``), every other zip member
+   copied as it is. A register that needs more (real Excel dates to turn into Jalali text,
+   a change log without its hash column, a layout the patcher does not know) is written
+   once through openpyxl, which upgrades it;
 5. only then put the prepared customer files in place and move archived folders.
 
 Every step is journalled (``io.journal``) before it happens: a crash before step 4 is undone
