@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from openpyxl.utils import column_index_from_string, get_column_letter
-
 from crm_xl.io import guard
 
 __all__ = ["SheetPatch", "cell_xml", "column_widths"]
@@ -195,7 +193,7 @@ class SheetPatch:
                 if not (tc1 <= c_lo and c_hi <= tc2) or last <= tr2:
                     continue
                 old = tm.group(1)
-                new = f"{get_column_letter(tc1)}{tr1}:{get_column_letter(tc2)}{last}".encode()
+                new = f"{guard.col_letters(tc1)}{tr1}:{guard.col_letters(tc2)}{last}".encode()
                 tx = tx.replace(b'ref="' + old + b'"', b'ref="' + new + b'"')
                 changed[target] = tx
                 old_end = tr2 if old_end is None else min(old_end, tr2)
@@ -228,9 +226,9 @@ def _parse_range(ref: str) -> tuple[int, int, int, int] | None:
     m = _RANGE_RE.match(ref.strip())
     if not m:
         return None
-    c1, r1 = column_index_from_string(m.group(1)), int(m.group(2))
+    c1, r1 = guard.col_index(m.group(1)), int(m.group(2))
     if m.group(3):
-        return c1, r1, column_index_from_string(m.group(3)), int(m.group(4))
+        return c1, r1, guard.col_index(m.group(3)), int(m.group(4))
     return c1, r1, c1, r1
 
 
@@ -254,7 +252,7 @@ def _elements(
             if e < 0:
                 raise LookupError("unclosed element")
             e += len(close)
-        num = int(m.group(1)) if tag is _ROW_RE else column_index_from_string(m.group(1).decode())
+        num = int(m.group(1)) if tag is _ROW_RE else guard.col_index(m.group(1).decode())
         yield m.start(), e, num, m
         pos = e
     if len(any_tag.findall(xml, start, end)) != count:
@@ -333,7 +331,7 @@ def _cell_styles(xml: bytes, s: int, e: int) -> dict[int, int]:
 def _cell(ref_col: int, row: int, style: int | None, value: Value, styles: _Styles | None) -> bytes:
     if styles is not None:
         style = styles.for_value(style, value)
-    return cell_xml(f"{get_column_letter(ref_col)}{row}", style, value)
+    return cell_xml(f"{guard.col_letters(ref_col)}{row}", style, value)
 
 
 def _height_attrs(tag: bytes, change: _Row) -> bytes:
@@ -396,7 +394,7 @@ def _grow_dimension(xml: bytes, last_row: int, last_col: int) -> bytes:
         return xml
     c1, r1, c2, r2 = rng
     c2, r2 = max(c2, last_col), max(r2, last_row)
-    ref = f"{get_column_letter(c1)}{r1}:{get_column_letter(c2)}{r2}".encode()
+    ref = f"{guard.col_letters(c1)}{r1}:{guard.col_letters(c2)}{r2}".encode()
     return xml[: m.start(1)] + ref + xml[m.end(1) :]
 
 
@@ -413,7 +411,7 @@ def _grow_sqrefs(xml: bytes, c_lo: int, c_hi: int, last: int, old_end: int | Non
                 c1, r1, c2, r2 = rng
                 reaches = old_end is None or r2 >= old_end
                 if r1 < last and r2 < last and reaches and c1 <= c_hi and c2 >= c_lo:
-                    ref = f"{get_column_letter(c1)}{r1}:{get_column_letter(c2)}{last}"
+                    ref = f"{guard.col_letters(c1)}{r1}:{guard.col_letters(c2)}{last}"
             refs.append(ref)
         return m.group(1) + " ".join(refs).encode() + b'"'
 

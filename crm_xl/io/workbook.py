@@ -19,14 +19,9 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from copy import copy
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
-
-import openpyxl
-from openpyxl.utils import column_index_from_string, get_column_letter
-from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
 
 from crm_xl.domain import schema
 from crm_xl.domain.dates import read_date_text, to_jalali_str
@@ -34,6 +29,12 @@ from crm_xl.domain.enums import ENUMS, LabeledEnum
 from crm_xl.domain.errors import CrmError
 from crm_xl.domain.schema import Block, Field, FieldType, Form, Table
 from crm_xl.io import guard
+from crm_xl.io.guard import col_index as column_index_from_string
+from crm_xl.io.guard import col_letters as get_column_letter
+
+if TYPE_CHECKING:  # openpyxl is imported where a workbook is loaded: the fast path skips it
+    from openpyxl.workbook.workbook import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
@@ -305,6 +306,8 @@ def load_workbook(
     if keep_vba is None:
         keep_vba = path.suffix.lower() in (".xlsm", ".xltm")
     try:
+        import openpyxl
+
         wb = openpyxl.load_workbook(path, keep_vba=keep_vba, keep_links=False)
     except CrmError:
         raise
@@ -360,6 +363,8 @@ class FormBook:
         write_form(book, form, company=company or DEFAULT_COMPANY)
         book.close()
         buf.seek(0)
+        import openpyxl
+
         return cls(openpyxl.load_workbook(buf), form, None)
 
     def save(self, path: str | Path | None = None) -> Path:

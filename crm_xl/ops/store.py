@@ -64,7 +64,6 @@ from crm_xl.io import journal
 from crm_xl.io.authority import number_source
 from crm_xl.io.evidence import workspace_evidence
 from crm_xl.io.folders import find_customer_folder, resolve_inside, unique_folder
-from crm_xl.io.formstamp import FormStamper
 from crm_xl.io.safety import (
     Lease,
     atomic_write,
@@ -401,7 +400,7 @@ def customer_form_path(ws: Workspace, folder: str, customer_no: str) -> Path:
     return base / customer_form_name(customer_no)
 
 
-_STAMPERS: dict[tuple[Path, float], FormStamper] = {}
+_STAMPERS: dict[tuple[Path, float], Any] = {}  # formstamp.FormStamper by template version
 
 
 def new_customer_form(ws: Workspace, target: Path, registration: Mapping[str, Any]) -> None:
@@ -410,6 +409,8 @@ def new_customer_form(ws: Workspace, target: Path, registration: Mapping[str, An
     Stamped from the template's bytes when it can be (one per template version, kept for the
     process), else through openpyxl; both give the same form.
     """
+    from crm_xl.io.formstamp import FormStamper  # only an add needs it (and openpyxl)
+
     template = ws.form_template(F_31_08_01)
     key = (template, template.stat().st_mtime)
     try:
