@@ -32,7 +32,7 @@ from xml.sax.saxutils import escape
 
 from crm_xl.io import guard
 
-__all__ = ["SheetPatch", "cell_xml", "column_widths"]
+__all__ = ["IllegalCharacterError", "SheetPatch", "cell_xml", "column_widths"]
 
 _ROW_RE = re.compile(rb'<row\b[^>]*?\br="(\d+)"[^>]*?(/?)>')
 _ANY_ROW_RE = re.compile(rb"<row\b")
@@ -49,8 +49,18 @@ _LOCAL_HEADER = 30  # bytes of a zip local file header before its name and extra
 Value = str | int | float | bool | None
 
 
+#: Characters XML 1.0 cannot hold (openpyxl refuses the same ones).
+_ILLEGAL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+class IllegalCharacterError(ValueError):
+    """Text with a control character a worksheet cannot hold; named and worded as openpyxl's,
+    so the command line's one translation (``cli.common.known_failure``) serves both writers."""
+
+
 def cell_xml(ref: str, style: int | None, value: Value) -> bytes:
-    """One ``<c>`` element: inline text, a number or a boolean; None gives a styled blank."""
+    """One ``<c>`` element: inline text, a number or a boolean; None gives a styled blank.
+    Text with a control character raises :class:`IllegalCharacterError` (never bad XML)."""
     s = f' s="{style}"' if style else ""
     if value is None or value == "":
         return f'<c r="{ref}"{s}/>'.encode()
@@ -58,6 +68,8 @@ def cell_xml(ref: str, style: int | None, value: Value) -> bytes:
         return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'.encode()
     if isinstance(value, int | float):
         return f'<c r="{ref}"{s}><v>{value!r}</v></c>'.encode()
+    if _ILLEGAL_RE.search(str(value)):
+        raise IllegalCharacterError(f"{value} cannot be used in worksheets.")
     text = escape(str(value))
     return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'.encode()
 
@@ -94,11 +106,12 @@ class _Sheet:
 class SheetPatch:
     """Cell changes to one xlsx, written by :meth:`save` into a new file."""
 
-    def __init__(self, path: Path, sheets: list[str] | None = None) -> None:
-        """``sheets``: the sheets the caller's reader already had ``guard`` inspect (that
-        inspection is reused), else the whole package is inspected."""
+    def __init__(self, path: Path) -> None:
+        """The file passes ``guard`` whole (cached per file version) and, being a record
+        about to be written back, is refused if it carries an external link."""
         self.path = Path(path)
-        self.pkg = guard.inspect(self.path, sheets=sheets)
+        self.pkg = guard.inspect(self.path)
+        guard.refuse_links(self.pkg)
         self.sheets: dict[str, _Sheet] = {}
         self._xml: dict[str, bytes] = {}
 

@@ -696,17 +696,23 @@ def _calamine_rows(path: str | Path, form: Form, part: str) -> tuple[list[list[A
             "not-xlsx", "فایل اکسل خراب است و باز نشد", f"cannot open workbook: {e}", path
         ) from e
     if p.sheet not in book.sheet_names:
-        try:  # say which form it is when it is another one (a customer form as the register)
-            found = detect_form(path)
-        except CrmError as e:
-            if e.code != "unknown-form":  # refused, another form by name, a sheet missing
-                raise
-            found = form
-        if found is not form:
-            raise _wrong_form(Path(path), form.code, found)
-        raise _missing_sheet(path, p.sheet)
+        raise _sheet_not_found(path, form, p.sheet)
     rows = book.get_sheet_by_name(p.sheet).to_python(skip_empty_area=False)
     return rows, p.sheet
+
+
+def _sheet_not_found(path: str | Path, form: Form, sheet: str) -> CrmError:
+    """The error for a form's sheet missing: which form the file is when it is another one
+    (a customer form as the register), else the missing sheet."""
+    try:
+        found = detect_form(path)
+    except CrmError as e:
+        if e.code != "unknown-form":  # refused, another form by name, a sheet missing
+            return e
+        found = form
+    if found is not form:
+        return _wrong_form(Path(path), form.code, found)
+    return _missing_sheet(path, sheet)
 
 
 def read_table_fast(
@@ -739,7 +745,7 @@ def read_tables_fast(path: str | Path, form: Form, names: Iterable[str]) -> Fast
         if not isinstance(t, Table):
             raise KeyError(f"{t.name} is not a table")
         if t.sheet not in book.sheet_names:
-            raise _missing_sheet(path, t.sheet)
+            raise _sheet_not_found(path, form, t.sheet)
         rows = book.get_sheet_by_name(t.sheet).to_python(skip_empty_area=False)
         out[t.name] = table_rows(path, t.sheet, t, rows)
     return out

@@ -60,7 +60,7 @@ from crm_xl.domain.schema import (
     REGISTER_LOG,
     REGISTRATION,
 )
-from crm_xl.io import journal
+from crm_xl.io import guard, journal
 from crm_xl.io.authority import number_source
 from crm_xl.io.evidence import workspace_evidence
 from crm_xl.io.folders import find_customer_folder, resolve_inside, unique_folder
@@ -246,6 +246,9 @@ class PatchTarget:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.form = schema.F_31_08_02
+        # the whole package first (a record to be written back carries no external link);
+        # the reader below and the patch reuse that inspection
+        guard.refuse_links(guard.inspect(path))
         self.tables = read_tables_fast(path, self.form, self.TABLES)
         self.ops: list[tuple[str, int, dict[str, object]]] = []  # (table, row, values)
         self.next_row: dict[str, int] = {}
@@ -313,7 +316,7 @@ class PatchTarget:
     def _patch(self) -> SheetPatch:
         from crm_xl.io.workbook import layout, to_cell_value
 
-        patch = SheetPatch(self.path, [self.form.part(n).sheet for n in self.TABLES])
+        patch = SheetPatch(self.path)
         lay = layout()
         current: dict[tuple[str, int], dict[str, object]] = {}
         appended: set[tuple[str, int]] = set()
@@ -528,10 +531,7 @@ def _patch_customer_form(path: Path, ch: AppendFollowUp | UpdateCustomerForm) ->
 
     lay = layout()
     form = F_31_08_01
-    sheets = [FOLLOWUPS.sheet] if isinstance(ch, AppendFollowUp) else []
-    if ch.registration:
-        sheets.append(REGISTRATION.sheet)
-    patch = SheetPatch(path, sheets)
+    patch = SheetPatch(path)
     if isinstance(ch, AppendFollowUp):
         rows, cols, real = read_tables_fast(path, form, [FOLLOWUPS.name])[FOLLOWUPS.name]
         if real:
