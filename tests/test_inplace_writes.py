@@ -322,3 +322,19 @@ def test_a_row_past_the_formatted_area_gets_drop_downs_formats_and_the_table(
         assert max(r.max_row for r in dv.sqref.ranges) == row, dv.sqref
     for cf in sheet.conditional_formatting:
         assert max(r.max_row for r in cf.sqref.ranges) == row, cf.sqref
+
+
+def test_a_web_link_in_the_register_is_not_carried_by_a_write(ws: Workspace) -> None:
+    """The in-place patch would copy the sheet's hyperlink; the write goes the general way,
+    which removes it (records carry no external link)."""
+    from test_guard_files import _with_hyperlink
+
+    reg = ws.register_path
+    good = reg.with_name("good.xlsx")
+    shutil.copy(reg, good)
+    _with_hyperlink(good, reg, "https://example.com/a")
+    assert guard.inspect(reg).links
+    assert _op(0, 1, NAMES[0], ws, START) is not None
+    assert guard.inspect(reg).links == []
+    names = [r["name"] for _, r in read_table_fast(reg, F_31_08_02, CUSTOMERS.name)]
+    assert names[-1] == f"{NAMES[0]} 1"

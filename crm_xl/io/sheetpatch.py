@@ -108,10 +108,13 @@ class SheetPatch:
 
     def __init__(self, path: Path) -> None:
         """The file passes ``guard`` whole (cached per file version) and, being a record
-        about to be written back, is refused if it carries an external link."""
+        about to be written back, is refused if it carries an external link; a web or e-mail
+        hyperlink (which the general path removes) raises LookupError."""
         self.path = Path(path)
         self.pkg = guard.inspect(self.path)
         guard.refuse_links(self.pkg)
+        if self.pkg.links:  # web links are dropped from records: openpyxl's path does that
+            raise LookupError("hyperlinks to drop")
         self.sheets: dict[str, _Sheet] = {}
         self._xml: dict[str, bytes] = {}
 
