@@ -1,6 +1,6 @@
 """Dates as users type them (SPEC §5) and the 24-hour rule's working time (R2)."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 import jdatetime
 import pytest
@@ -308,3 +308,78 @@ def test_add_hours_never_due_on_a_holiday(start: datetime, hours: int, mode: str
     assert not IRAN.is_closed(due.date())
     # Never sooner than the weekend-only count: holidays only ever add time.
     assert due >= add_hours(start, hours, mode, [4])  # type: ignore[arg-type]
+
+
+# --- §A15: a UTC offset or Z and a meridiem after a Jalali date-time ------------------------
+
+
+_FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 12, 31)),
+    st.integers(-12 * 4, 14 * 4).map(lambda q: timedelta(minutes=15 * q)),
+    st.sampled_from(["iso", "colon", "compact", "z"]),
+    st.sampled_from([None, ("ق.ظ", "ب.ظ"), ("AM", "PM"), ("am", "pm")]),
+    st.booleans(),
+)
+def test_a_jalali_date_time_with_offset_and_meridiem_is_the_moment_it_names(
+    wall: datetime,
+    offset: timedelta,
+    style: str,
+    meridiem: tuple[str, str] | None,
+    persian: bool,
+) -> None:
+    """The text names a wall time in some UTC offset; the parser gives that instant in Tehran."""
+    wall = wall.replace(microsecond=0)
+    if style == "z":
+        offset = timedelta(0)
+    zone = timezone(offset)
+    jd = jdatetime.date.fromgregorian(date=wall.date())
+    sign = "-" if offset < timedelta(0) else "+"
+    hh, mm = divmod(abs(int(offset.total_seconds())) // 60, 60)
+    suffix = {
+        "iso": f"{sign}{hh:02d}:{mm:02d}",
+        "colon": f" {sign}{hh:02d}:{mm:02d}",
+        "compact": f"{sign}{hh:02d}{mm:02d}",
+        "z": "Z",
+    }[style]
+    if meridiem is None:
+        clock = f"{wall:%H:%M:%S}"
+    else:
+        h12 = wall.hour % 12 or 12
+        clock = f"{h12:02d}:{wall:%M:%S} {meridiem[wall.hour >= 12]}"
+    text = f"{jd.year:04d}-{jd.month:02d}-{jd.day:02d} {clock}{suffix}"
+    if persian:
+        text = text.translate(_FA_DIGITS)
+    got = parse_datetime(text)
+    assert got == wall.replace(tzinfo=zone)
+    assert got.utcoffset() == TEHRAN.utcoffset(got.replace(tzinfo=None))
+
+
+@pytest.mark.parametrize(
+    ("text", "wall"),
+    [
+        ("1403/07/15 ۰۲:۳۰ ب.ظ", datetime(2024, 10, 6, 14, 30)),  # the review's reproducer
+        ("1403/07/15 12:00 ب.ظ", datetime(2024, 10, 6, 12, 0)),  # noon
+        ("1403/07/15 12:10 ق.ظ", datetime(2024, 10, 6, 0, 10)),  # just after midnight
+        ("۱۴۰۳/۰۷/۱۵ ۰۹:۰۵ PM", datetime(2024, 10, 6, 21, 5)),
+        ("1403/07/15 14:30 ب.ظ", datetime(2024, 10, 6, 14, 30)),  # says the same twice
+        ("1403-11-04 00:05:23+00:00", datetime(2025, 1, 23, 3, 35, 23)),  # the review's
+        ("1403-11-04 00:05:23Z", datetime(2025, 1, 23, 3, 35, 23)),
+        ("1403/07/15 23:30Z", datetime(2024, 10, 7, 3, 0)),  # the next Tehran day
+        ("1403/07/15 10:00", datetime(2024, 10, 6, 10, 0)),  # no suffix: Tehran time
+    ],
+)
+def test_meridiem_and_offset_examples(text: str, wall: datetime) -> None:
+    assert parse_datetime(text) == wall.replace(tzinfo=TEHRAN)
+
+
+@pytest.mark.parametrize(
+    "text", ["1403/07/15 13:00 ق.ظ", "1403/07/15 00:30 ب.ظ", "1403/07/15 10:00 +15:00"]
+)
+def test_a_contradicting_meridiem_or_impossible_offset_is_refused(text: str) -> None:
+    with pytest.raises(InputError) as e:
+        parse_datetime(text)
+    assert e.value.fa and e.value.en

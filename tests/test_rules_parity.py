@@ -228,7 +228,7 @@ def test_contract_and_invoice_not_before_their_case(ws: Workspace) -> None:
     _, case = sold(ws)  # opened 1404/07/12
     refused(ws, lambda: store.add_contract(ws, case, at="1404/07/11", now=NOW), "contract_date")
     refused(ws, lambda: store.issue_invoice(ws, case, at="1404/07/11", now=NOW), "issued")
-    res = cli(ws, "contract", "add", case, "--at", "1390/01/01")
+    res = cli(ws, "contract", "add", case, "--at", "1390/01/01", "--force")  # past the window
     assert res.exit_code == 1 and "before the case was opened" in res.output
     store.add_contract(ws, case, at="1404/07/12", now=NOW)  # the same day is fine
     store.issue_invoice(ws, case, amount=10, at="1404/07/12 08:00", now=NOW)

@@ -32,6 +32,7 @@ from crm_xl.io.workspace import (
     environment_error,
     looks_like_workspace,
 )
+from crm_xl.ops import store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,6 +86,28 @@ def json_option(f: F) -> F:
         callback=cb,
         help="Print the result as JSON / خروجی JSON",
     )(f)
+
+
+FORCE_DATES_HELP = (
+    "Accept dates outside the settings' date_window (default 5 years back, 1 ahead) / "
+    "پذیرش تاریخ دور از امروز"
+)
+
+
+def force_dates_option(f: F) -> F:
+    """``--force`` on a write command that takes dates: a date farther from today than the
+    settings' ``date_window`` is refused unless the person confirms it here."""
+
+    def cb(ctx: click.Context, _p: click.Parameter, value: bool) -> bool:
+        if value:
+            token = store.FAR_DATES.set(True)
+            ctx.call_on_close(lambda: store.FAR_DATES.reset(token))
+        return value
+
+    return click.option(
+        "--force", "force_dates", is_flag=True, expose_value=False, callback=cb,
+        help=FORCE_DATES_HELP,
+    )(f)  # fmt: skip
 
 
 FORCE_HELP = (

@@ -11,7 +11,14 @@ from typing import Any
 
 import click
 
-from crm_xl.cli.common import Context, emit, handle_errors, json_option, pass_ctx
+from crm_xl.cli.common import (
+    Context,
+    emit,
+    force_dates_option,
+    handle_errors,
+    json_option,
+    pass_ctx,
+)
 from crm_xl.domain.changes import Plan
 from crm_xl.domain.errors import InputError
 from crm_xl.domain.invoicing import Buyer, FollowUp, NewInvoice
@@ -21,6 +28,9 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
 
 
 def _out(ctx: Context, plan: Plan) -> None:
+    # A warning never stops the invoice (exit 0) but always reaches the person, JSON or not.
+    for w in plan.result.get("warnings", ()):
+        click.echo(f"هشدار / warning: {w['fa']} / {w['en']}", err=True)
     if ctx.json:
         emit(ctx, plan.result)
         return
@@ -60,6 +70,7 @@ def _settlement_options(f: Any) -> Any:
                 "--total", default=None, help="The total you expect (Rial): refused if different"
             ),
             click.option("--at", default=None, help="Issue time (Jalali or ISO; default now)"),
+            force_dates_option,
         ]
     ):
         f = opt(f)
@@ -155,6 +166,7 @@ def correct_cmd(
 @click.command("cancel")
 @click.argument("number")
 @click.option("--at", default=None, help="Issue time (Jalali or ISO; default now)")
+@force_dates_option
 @json_option
 @pass_ctx
 @handle_errors
@@ -176,6 +188,7 @@ def cancel_cmd(ctx: Context, number: str, at: str | None) -> None:
 @click.option("--cash", default=None, help="Cash part (Rial) of a mixed settlement")
 @click.option("--total", default=None, help="The total you expect (Rial): refused if different")
 @click.option("--at", default=None, help="Issue time (Jalali or ISO; default now)")
+@force_dates_option
 @json_option
 @pass_ctx
 @handle_errors

@@ -11,7 +11,15 @@ from typing import Any
 
 import click
 
-from crm_xl.cli.common import FORCE_HELP, Context, emit, handle_errors, json_option, pass_ctx
+from crm_xl.cli.common import (
+    FORCE_HELP,
+    Context,
+    emit,
+    force_dates_option,
+    handle_errors,
+    json_option,
+    pass_ctx,
+)
 from crm_xl.domain import decide
 from crm_xl.domain.errors import InputError
 from crm_xl.ops import store
@@ -160,6 +168,7 @@ def _plan_out(ctx: Context, plan: Any, key: str | None = None) -> None:
 @click.option("--referrer", default="", help="Referrer / معرف")
 @click.option("--category", default="", help="Tree category, e.g. «صنعتی › پتروشیمی»")
 @click.option("--at", "at", default=None, help="First contact (Jalali or ISO; default now)")
+@force_dates_option
 @click.option(
     "--allow-duplicate", is_flag=True, help="Register even if it looks like an existing customer"
 )
@@ -175,6 +184,7 @@ def customer_add(ctx: Context, **kw: Any) -> None:
 @customer_group.command("crm-done")
 @click.argument("customer")
 @click.option("--at", default=None, help="When (Jalali or ISO; default now)")
+@force_dates_option
 @json_option
 @pass_ctx
 @handle_errors
@@ -187,6 +197,7 @@ def customer_crm_done(ctx: Context, customer: str, at: str | None) -> None:
 @click.argument("customer")
 @click.option("--lost", is_flag=True, help="The customer did not buy: close as lost")
 @click.option("--at", default=None, help="When (Jalali or ISO; default now)")
+@force_dates_option
 @json_option
 @pass_ctx
 @handle_errors
@@ -199,6 +210,7 @@ def customer_close(ctx: Context, customer: str, lost: bool, at: str | None) -> N
 @click.argument("customer")
 @click.option("--reason", required=True, help="Why the file is reopened / علت بازگشایی")
 @click.option("--at", default=None, help="When (Jalali or ISO; default now)")
+@force_dates_option
 @json_option
 @pass_ctx
 @handle_errors
@@ -306,6 +318,7 @@ def followup_group() -> None:
 @click.option("--type", "type_", required=True, help="phone, email, messenger, in_person, visit, …")
 @click.option("--note", required=True, help="What was said or done / شرح")
 @click.option("--at", default=None, help="When (Jalali or ISO; default now)")
+@force_dates_option
 @click.option("--expert", default="", help="Who followed up (default: the customer's expert)")
 @click.option("--minutes", default=None, help="Minutes spent (a whole number ≥ 0)")
 @click.option("--result", default="", help="Resulting pre-sale stage (negotiation, proposal, …)")
@@ -331,6 +344,7 @@ def case_group() -> None:
 @click.argument("customer")
 @click.option("--product", "products", multiple=True, help="Product code sold (repeatable)")
 @click.option("--at", default=None, help="When (Jalali or ISO; default now)")
+@force_dates_option
 @click.option("--national-code", default="", help="کد ملی of the buyer, if not registered yet")
 @click.option("--national-id", default="", help="شناسه ملی of the buyer, if not registered yet")
 @json_option
@@ -366,6 +380,7 @@ def case_open(
 @click.argument("case")
 @click.option("--reason", required=True, help="Why the sale fell through / علت لغو")
 @click.option("--at", default=None, help="When (Jalali or ISO; default now)")
+@force_dates_option
 @json_option
 @pass_ctx
 @handle_errors
@@ -383,6 +398,7 @@ def contract_group() -> None:
 @click.argument("case")
 @click.option("--amount", default=None, help="Contract amount in Rial")
 @click.option("--at", default=None, help="Signing date (Jalali or ISO; default now)")
+@force_dates_option
 @json_option
 @pass_ctx
 @handle_errors

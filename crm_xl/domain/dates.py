@@ -11,7 +11,10 @@ Decisions:
 * Compact 8-digit text "14030715" / "20241006" is accepted (a common way to type fast).
 * Excel serial numbers use the 1900 date system (serial 1 = 1900-01-01, with Excel's fake
   1900-02-29 at serial 60, which is rejected).  The 1904 system is not supported.
-* Naive datetimes are Tehran wall time; aware ones are converted to Tehran.
+* Naive datetimes are Tehran wall time; aware ones are converted to Tehran.  Text is Tehran
+  time too unless a UTC offset or ``Z`` follows the time ("1403-11-04 00:05:23+00:00" is
+  03:35:23 in Tehran); ``ق.ظ``/``ب.ظ``/AM/PM after the time are read (12 ق.ظ = 00:00,
+  12 ب.ظ = 12:00); an hour that contradicts them (14:30 ق.ظ) is refused.
 * Working time (R2 "call again 24 hours after first contact"): see :func:`add_hours`; the
   closed days are the weekend, Iran's public holidays and the company's own (:class:`WorkCalendar`).
 """
@@ -23,7 +26,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -214,14 +217,58 @@ def parse_date(value: object) -> date:
     return _parse_text_date(text, value)
 
 
-def _parse_time(text: str, value: object) -> time | None:
+#: What may follow a time of day: a meridiem (ق.ظ / ب.ظ, AM / PM), then a UTC offset or Z.
+_LATIN_END = r"(?=$|[\s+\-]|z(?:$|[\s+\-])|utc|gmt)"  # "am" is not the start of "amazing"
+_MERIDIEM_RE = re.compile(
+    r"\s*(?:(?P<am>ق\.?\s*ظ|قبل\s*(?:\u200c|\s)?از\s*(?:\u200c|\s)?ظهر|a\.?\s?m\.?"
+    + _LATIN_END
+    + ")"
+    r"|(?P<pm>ب\.?\s*ظ|بعد\s*(?:\u200c|\s)?از\s*(?:\u200c|\s)?ظهر|p\.?\s?m\.?" + _LATIN_END + "))",
+    re.IGNORECASE,
+)
+_OFFSET_RE = re.compile(
+    r"\s*(?:(?P<z>z|utc|gmt)(?![a-z])|(?P<sign>[+-])(?P<oh>\d{2}):?(?P<om>\d{2})?(?!\d))",
+    re.IGNORECASE,
+)
+_MAX_OFFSET = timedelta(hours=14)
+
+
+def _parse_time(text: str, value: object) -> tuple[time, tzinfo | None] | None:
+    """The time of day in ``text`` and, when one follows it, the UTC offset it was written in.
+
+    A meridiem after the time is read as a clock does (12 ق.ظ is 00:00, 12 ب.ظ is 12:00); an
+    offset or ``Z`` after it says the time is not Tehran's (a tax-system or server export).
+    """
     m = _TIME_RE.search(text)
     if not m:
         return None
     h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    rest = m.end()
+    mer = _MERIDIEM_RE.match(text, rest)
+    if mer:
+        pm = bool(mer.group("pm"))
+        # 00:30 ق.ظ and 14:30 ب.ظ only repeat what the clock says; 14:30 ق.ظ contradicts it.
+        if h > 23 or (h > 12 and not pm) or (h == 0 and pm):
+            raise _bad(
+                value,
+                "ساعت با ق.ظ/ب.ظ نمی‌خواند (۱ تا ۱۲ ق.ظ یا ب.ظ)",
+                "the hour does not agree with AM/PM (1-12 AM or PM)",
+            )
+        if h <= 12:
+            h = h % 12 + (12 if pm else 0)
+        rest = mer.end()
     if h > 23 or mi > 59 or s > 59:
         raise _bad(value, "ساعت نامعتبر است (۰۰:۰۰ تا ۲۳:۵۹)", "invalid time (00:00-23:59)")
-    return time(h, mi, s)
+    off = _OFFSET_RE.match(text, rest)
+    zone: tzinfo | None = None
+    if off and off.group("z"):
+        zone = UTC
+    elif off:
+        delta = timedelta(hours=int(off.group("oh")), minutes=int(off.group("om") or 0))
+        if delta > _MAX_OFFSET or int(off.group("om") or 0) > 59:
+            raise _bad(value, "اختلاف ساعت با UTC نامعتبر است", "invalid UTC offset")
+        zone = timezone(-delta if off.group("sign") == "-" else delta)
+    return time(h, mi, s), zone
 
 
 def _iso_datetime(text: str) -> datetime | None:
@@ -239,7 +286,7 @@ def parse_datetime(value: object, default_time: time = time(0, 0)) -> datetime:
     """An aware Tehran datetime from anything :func:`parse_date` reads, plus a time of day.
 
     Text may carry "HH:MM" or "HH:MM:SS" before or after the date ("1403/07/15 14:30",
-    "۱۴:۳۰ ۱۴۰۳/۰۷/۱۵"); ISO datetimes may carry an offset.  Without a time,
+    "۱۴:۳۰ ۱۴۰۳/۰۷/۱۵"), then ق.ظ/ب.ظ/AM/PM and a UTC offset or Z.  Without a time,
     ``default_time`` is used.  Naive datetimes are Tehran wall time.
     """
     if isinstance(value, datetime):
@@ -257,8 +304,11 @@ def parse_datetime(value: object, default_time: time = time(0, 0)) -> datetime:
         if iso is not None:
             return parse_datetime(iso)
         day = parse_date(value)
-        t = _parse_time(_DATE_RE.sub(" ", text), value)
-        return datetime.combine(day, t or default_time, tzinfo=TEHRAN)
+        found = _parse_time(_DATE_RE.sub(" ", text), value)
+        if found is None:
+            return datetime.combine(day, default_time, tzinfo=TEHRAN)
+        t, zone = found
+        return datetime.combine(day, t, tzinfo=zone or TEHRAN).astimezone(TEHRAN)
     return datetime.combine(parse_date(value), default_time, tzinfo=TEHRAN)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 import jdatetime
@@ -34,7 +34,7 @@ from crm_xl.domain.changes import (
     UpdateRow,
     chain_head,
 )
-from crm_xl.domain.dates import TEHRAN, now_tehran, parse_datetime
+from crm_xl.domain.dates import TEHRAN, now_tehran, parse_datetime, to_jalali_str
 from crm_xl.domain.enums import (
     CaseStatus,
     FollowUpState,
@@ -356,6 +356,8 @@ class Actor:
     user: str
     host: str
     now: datetime
+    #: The person confirmed dates outside the settings' date window (``--force``).
+    far_dates: bool = False
 
 
 def issue_year(moment: datetime) -> int:
@@ -439,19 +441,53 @@ def _checked(f: SchemaField, raw: object) -> Any:
         raise InputError(f"{f.fa}: {e.fa}", f"{f.en}: {e.en}", code=e.code, field=f.key) from None
 
 
-def _moment(raw: object, actor: Actor, f: SchemaField) -> datetime:
+def _years_from(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def check_window(reg: Register, actor: Actor, when: date | None, field_name: str) -> None:
+    """Refuse a typed date farther from today than the settings' date window allows, unless
+    the person confirmed it (``--force``): a typo such as 1410 for 1401 must not slip in."""
+    if when is None or actor.far_dates:
+        return
+    day = when.astimezone(TEHRAN).date() if isinstance(when, datetime) else when
+    today = actor.now.astimezone(TEHRAN).date()
+    w = reg.settings.date_window
+    low, high = _years_from(today, -w.years_back), _years_from(today, w.years_ahead)
+    if low <= day <= high:
+        return
+    shown = to_jalali_str(day)
+    if day < low:
+        fa, en = f"بیش از {w.years_back} سال پیش", f"more than {w.years_back} year(s) ago"
+    else:
+        fa, en = f"بیش از {w.years_ahead} سال بعد", f"more than {w.years_ahead} year(s) ahead"
+    raise InputError(
+        f"تاریخ {shown} {fa} است؛ اگر درست است با --force تأیید کنید "
+        "(بازه در تنظیمات: date_window)",
+        f"date {shown} is {en}; if it is right, confirm it with --force "
+        "(the window is the settings' date_window)",
+        code="date-out-of-window",
+        field=field_name,
+    )
+
+
+def _moment(reg: Register, raw: object, actor: Actor, f: SchemaField) -> datetime:
     """When an operation happened: ``raw`` as typed (a date or date-time field), else now."""
     value = _checked(f, raw)
     if value is None:
         return actor.now
+    check_window(reg, actor, value, f.key)
     if isinstance(value, datetime):
         return value
     return datetime.combine(value, actor.now.astimezone(TEHRAN).timetz())
 
 
-def _day(raw: object, actor: Actor, f: SchemaField) -> Any:
+def _day(reg: Register, raw: object, actor: Actor, f: SchemaField) -> Any:
     """The Tehran calendar day of an operation typed into a date field (default today)."""
-    return _moment(raw, actor, f).astimezone(TEHRAN).date()
+    return _moment(reg, raw, actor, f).astimezone(TEHRAN).date()
 
 
 def _reason(text: str, operation: str) -> str:
@@ -558,7 +594,8 @@ def register_customer(reg: Register, inp: NewCustomer, actor: Actor) -> Plan:
     block = _registration_input(inp, inp.at if inp.at not in (None, "") else actor.now)
     if normalize(inp.expert):  # one of the configured experts: a typo would split task lists
         block["expert"] = reg.settings.expert(inp.expert)
-    issued = _peek(reg, "customer", actor.now)
+    # The year in a number is the year of the operation's date, not of today (an --at in 1404).
+    issued = _peek(reg, "customer", _moment(reg, inp.at, actor, CUSTOMERS.field("first_contact")))
     customer = _validated(Customer, {**block, "customer_no": issued.number})
     party = customer.party
     values: dict[str, Any] = {
@@ -661,6 +698,9 @@ def log_followup(reg: Register, inp: NewFollowUp, actor: Actor) -> Plan:
         },
     )
     assert fu.at is not None and fu.type is not None
+    if inp.at not in (None, ""):
+        check_window(reg, actor, fu.at, "at")
+    check_window(reg, actor, fu.next_due, "next_due")
     FOLLOWUP_AFTER_FIRST_CONTACT.check(row.get("first_contact"), fu.at)
     if fu.result is not None:
         new_stage = lifecycle.apply("set_stage", state, target=fu.result)
@@ -758,7 +798,7 @@ def open_case(
             code="unknown-product",
             field="products",
         )
-    issued = _peek(reg, "case", actor.now)
+    issued = _peek(reg, "case", _moment(reg, at, actor, CASES.field("opened")))
     case_model = _validated(
         Case,
         {
@@ -803,13 +843,16 @@ def add_contract(
 ) -> Plan:
     """R7: a contract on a case gets a serial contract number."""
     cno, case, _ = _guarded_case(reg, case_no, "add_contract")
-    issued = _peek(reg, "contract", actor.now)
+    value = _checked(
+        CASES.field("amount"), amount
+    )  # before a number is peeked (an authority spends it)
+    signed = _moment(reg, at, actor, CASES.field("contract_date"))
+    issued = _peek(reg, "contract", signed)
     update: dict[str, Any] = {
         "contract_no": issued.number,
-        "contract_date": _day(at, actor, CASES.field("contract_date")),
+        "contract_date": signed.astimezone(TEHRAN).date(),
         "status": CaseStatus.CONTRACTED,
     }
-    value = _checked(CASES.field("amount"), amount)
     if value is not None:
         update["amount"] = value
     # The case as it will be: its own rules (contract not before the case) decide.
@@ -825,18 +868,91 @@ def add_contract(
     return plan
 
 
+def _rial_or_none(v: Any) -> int | None:
+    """A register cell holding Rials as a number (None when blank or unreadable)."""
+    try:
+        return models._rial(0)(v)
+    except InputError:
+        return None
+
+
 def _invoice_totals(reg: Register, cno: str, case: Row) -> dict[str, Any]:
-    """The case's invoice list, total and status from its live invoices."""
+    """The case's invoice list, invoiced total and status from its live invoices.
+
+    The contract amount (``amount``) is the case's own and never changes here: an invoice
+    or a void moves only the invoiced total (``invoiced``).
+    """
     live = reg.live_invoices(cno)
-    total = sum(int(reg.invoices[n].get("amount") or 0) for n in live)
-    update: dict[str, Any] = {"invoice_nos": ", ".join(live) or None}
+    total = sum(_rial_or_none(reg.invoices[n].get("amount")) or 0 for n in live)
+    update: dict[str, Any] = {"invoice_nos": ", ".join(live) or None, "invoiced": total or None}
     if live:
         update["status"] = CaseStatus.INVOICED
     elif _case_status(case) is CaseStatus.INVOICED:
         update["status"] = CaseStatus.CONTRACTED if _has_contract(case) else CaseStatus.OPEN
-    if total:
-        update["amount"] = total
     return update
+
+
+def over_contract(case: Row) -> tuple[int, int] | None:
+    """(invoiced, contract amount) when the case's live invoices exceed its live contract."""
+    contract = _rial_or_none(case.get("amount")) if _has_contract(case) else None
+    invoiced = _rial_or_none(case.get("invoiced")) or 0
+    return (invoiced, contract) if contract and invoiced > contract else None
+
+
+def settle_case(reg: Register, plan: Plan, cno: str) -> list[dict[str, str]]:
+    """After an invoice: the case's list, total and status follow; past the contract, a warning.
+
+    The warnings (code, fa, en) go into the plan's result: the invoice stands (a price rise
+    or an extra delivery is real), but the person is told at once.
+    """
+    case = reg.cases[cno]
+    update = _invoice_totals(reg, cno, case)
+    plan.register.append(UpdateRow(CASES.name, cno, update))
+    case.update(update)
+    over = over_contract(case)
+    if not over:
+        return []
+    invoiced, contract = over
+    return [
+        {
+            "code": "invoiced-over-contract",
+            "fa": f"جمع فاکتورهای پرونده {cno} ({invoiced:,} ریال) از مبلغ قرارداد "
+            f"({contract:,} ریال) بیشتر است",
+            "en": f"the invoices of case {cno} ({invoiced:,} Rial) exceed its contract "
+            f"amount ({contract:,} Rial)",
+        }
+    ]
+
+
+def split_case_amounts(reg: Register, log: Iterable[Row]) -> dict[str, dict[str, Any]]:
+    """For a register written when a case kept one amount, which its first invoice overwrote:
+    per case with invoices, the update that puts the live invoices' total into ``invoiced``
+    and gives ``amount`` back the contract amount its ``contract-add`` log row recorded."""
+    contract: dict[str, Any] = {}
+    for r in log:
+        if _s(r.get("operation")) == "contract-add":
+            numbers = list(split_numbers(r.get("numbers")))
+            if len(numbers) >= 2:
+                contract[numbers[-1]] = _json_field(_s(r.get("details")), "amount")
+    out: dict[str, dict[str, Any]] = {}
+    for cno, case in reg.cases.items():
+        if not any(_s(i.get("case_no")) == cno for i in reg.invoices.values()):
+            continue  # no invoice ever touched its amount
+        update = {"invoiced": _invoice_totals(reg, cno, case)["invoiced"]}
+        if cno in contract:
+            update["amount"] = _rial_or_none(contract[cno])
+        out[cno] = update
+    return out
+
+
+def tax_id_for(reg: Register, moment: datetime, plan: Plan) -> str | None:
+    """Spend the next tax serial and make the Moadian tax id (None without a memory id)."""
+    memory_id = reg.settings.fiscal_memory_id
+    if not memory_id:
+        return None
+    # The internal serial (inno) never resets and never repeats, even after a rejection.
+    serial = _issue(reg, "tax", moment, plan)
+    return ids.make_tax_id(memory_id, moment, serial.seq)
 
 
 def issue_invoice(
@@ -844,20 +960,23 @@ def issue_invoice(
 ) -> Plan:
     """R8: a serial invoice number, plus the Moadian tax id when a memory id is configured."""
     cno, case, customer_no = _guarded_case(reg, case_no, "issue_invoice")
-    issued_at = _moment(at, actor, INVOICES.field("issued"))
+    issued_at = _moment(reg, at, actor, INVOICES.field("issued"))
     INVOICE_AFTER_CASE.check(case.get("opened"), issued_at)
+    # Checked before a number is peeked: a refused invoice spends no number and no tax serial.
+    value = _checked(INVOICES.field("amount"), amount)
+    if value is None:
+        raise InputError(
+            "مبلغ فاکتور لازم است: --amount به ریال، یا ردیف‌های کالا (--line یا --lines)",
+            "an invoice needs an amount: --amount in Rial, or lines (--line or --lines)",
+            code="required-error",
+            field="amount",
+        )
     number = _peek(reg, "invoice", issued_at)
     values = {"invoice_no": number.number, "case_no": cno, "customer_no": customer_no}
-    inv = _validated(Invoice, {**values, "issued": issued_at, "amount": amount})
-    value = inv.amount
+    _validated(Invoice, {**values, "issued": issued_at, "amount": value})
     plan = Plan("invoice-issue")
     issued = _take(reg, plan, number)
-    tax_id = None
-    memory_id = reg.settings.fiscal_memory_id
-    if memory_id:
-        # The internal serial (inno) never resets and never repeats, even after a rejection.
-        serial = _issue(reg, "tax", issued_at, plan)
-        tax_id = ids.make_tax_id(memory_id, issued_at, serial.seq)
+    tax_id = tax_id_for(reg, issued_at, plan)
     invoice = {
         "invoice_no": issued.number,
         "case_no": cno,
@@ -869,11 +988,10 @@ def issue_invoice(
     }
     plan.register.append(AppendRow(INVOICES.name, invoice))
     reg.invoices[issued.number] = invoice
-    update = _invoice_totals(reg, cno, case)
-    plan.register.append(UpdateRow(CASES.name, cno, update))
-    case.update(update)
-    _log(plan, actor, [issued.number, cno], {"amount": value, "tax_id": tax_id})
     plan.result = {"invoice_no": issued.number, "case_no": cno, "tax_id": tax_id}
+    if warnings := settle_case(reg, plan, cno):
+        plan.result["warnings"] = warnings
+    _log(plan, actor, [issued.number, cno], {"amount": value, "tax_id": tax_id})
     plan.message_fa = f"فاکتور {issued.number} برای پرونده {cno} صادر شد"
     plan.message_en = f"invoice {issued.number} issued on case {cno}"
     if tax_id:
@@ -903,7 +1021,7 @@ def crm_done(
     _stage_entered(row, state.stage, new_stage, ("", ""))
     if products is not None:
         require_aftersales(products, reg.cases_of(no))
-    when = _day(at, actor, CUSTOMERS.field("crm_done"))
+    when = _day(reg, at, actor, CUSTOMERS.field("crm_done"))
     plan = Plan("crm-done")
     update = {"stage": new_stage, "crm_done": when, "next_due": None, "next_action": None}
     plan.register.append(UpdateRow(CUSTOMERS.name, no, update))
@@ -927,7 +1045,7 @@ def close_customer(
         lost_stage = lifecycle.apply("mark_lost", state)
         state = lifecycle.CustomerState(lost_stage, state.case_count, state.live_case_count)
     new_stage = lifecycle.apply("close", state)
-    when = _day(at, actor, CUSTOMERS.field("closed"))
+    when = _day(reg, at, actor, CUSTOMERS.field("closed"))
     CLOSED_AFTER_CRM.check(row.get("crm_done"), when)
     folder = _folder_name(row)
     plan = Plan("customer-close")
@@ -960,7 +1078,7 @@ def cancel_case(reg: Register, case_no: str, actor: Actor, *, reason: str, at: A
     """
     cno, case, customer_no = _guarded_case(reg, case_no, "cancel_case")
     why = _reason(reason, "cancel_case")
-    when = _moment(at, actor, LOG.field("at"))
+    when = _moment(reg, at, actor, LOG.field("at"))
     models.CANCELLED_AFTER_CASE.check(case.get("opened"), when)
     plan = Plan("case-cancel")
     update = {"status": CaseStatus.CANCELLED}
@@ -987,7 +1105,7 @@ def reopen_customer(
     state = customer_state(reg, no)
     new_stage = lifecycle.apply("reopen", state)
     why = _reason(reason, "reopen")
-    when = _moment(at, actor, LOG.field("at"))
+    when = _moment(reg, at, actor, LOG.field("at"))
     # The follow-up it plans must come after the last contact (validate's next-due rule).
     last = row.get("last_followup") or row.get("first_contact")
     models.REOPENED_AFTER_LAST_CONTACT.check(last, when)

@@ -25,9 +25,9 @@ from crm_xl.domain import decide, ids
 from crm_xl.domain import moadian as m
 from crm_xl.domain.changes import AppendRow, Plan, UpdateRow
 from crm_xl.domain.dates import TEHRAN, parse_datetime
-from crm_xl.domain.enums import CaseStatus, LabeledEnum, PersonType, RecordStatus
+from crm_xl.domain.enums import LabeledEnum, PersonType, RecordStatus
 from crm_xl.domain.errors import InputError
-from crm_xl.domain.schema import CASES, INVOICE_LINES, INVOICES
+from crm_xl.domain.schema import INVOICE_LINES, INVOICES
 from crm_xl.domain.text import normalize, normalize_numeric
 
 Row = dict[str, Any]
@@ -400,30 +400,6 @@ def invoice_from_register(
 # --- the decisions ----------------------------------------------------------------------------------
 
 
-def _case_update(reg: decide.Register, case_no: str) -> dict[str, Any]:
-    """The case's invoice list and total after its invoices changed (void ones left out)."""
-    live = reg.live_invoices(case_no)
-    total = sum(int(reg.invoices[n].get("amount") or 0) for n in live)
-    case = reg.cases[case_no]
-    if live:
-        status = CaseStatus.INVOICED
-    else:
-        status = CaseStatus.CONTRACTED if _s(case.get("contract_no")) else CaseStatus.OPEN
-    update: dict[str, Any] = {"invoice_nos": ", ".join(live), "status": status}
-    if total:
-        update["amount"] = total
-    return update
-
-
-def _tax_id(reg: decide.Register, moment: datetime, plan: Plan) -> str | None:
-    memory_id = reg.settings.fiscal_memory_id
-    if not memory_id:
-        return None
-    # The internal serial (inno) never resets and never repeats, even after a rejection.
-    serial = decide._issue(reg, "tax", moment, plan)
-    return ids.make_tax_id(memory_id, moment, serial.seq)
-
-
 def _record(
     reg: decide.Register,
     plan: Plan,
@@ -438,7 +414,7 @@ def _record(
 ) -> str:
     """Spend the invoice number and tax serial, then append the invoice and its lines."""
     issued = decide._issue(reg, "invoice", issued_at, plan)
-    tax_id = _tax_id(reg, issued_at, plan)
+    tax_id = decide.tax_id_for(reg, issued_at, plan)
     h = inv.header
     if tax_id:
         h.taxid, h.inno = tax_id, ids.parse_tax_id(tax_id).inno
@@ -457,9 +433,7 @@ def _record(
         reg.invoices[original].update(
             superseded_by=issued.number, record_status=RecordStatus.VOID.fa
         )
-    update = _case_update(reg, case_no)
-    plan.register.append(UpdateRow(CASES.name, case_no, update))
-    reg.cases[case_no].update(update)
+    warnings = decide.settle_case(reg, plan, case_no)
     numbers = [issued.number, *([original] if original else []), case_no]
     decide._log(
         plan,
@@ -484,6 +458,8 @@ def _record(
     }
     if original:
         plan.result["original"] = original
+    if warnings:
+        plan.result["warnings"] = warnings
     return issued.number
 
 
@@ -491,6 +467,8 @@ def issue_invoice(reg: decide.Register, case_no: str, inp: NewInvoice, actor: de
     """R8 with lines: an original (ins 1) pattern-1 sale invoice, checked before it is numbered."""
     cno, _, customer_no = decide._guarded_case(reg, case_no, "issue_invoice")
     issued_at = decide.parse_when(inp.at, actor.now, "issued")
+    if inp.at not in (None, ""):
+        decide.check_window(reg, actor, issued_at, "issued")
     if not inp.lines:
         raise InputError(
             "دست‌کم یک ردیف کالا لازم است (--line یا --lines)",
@@ -612,6 +590,8 @@ def follow_up(
             field="fiscal_memory_id",
         )
     issued_at = decide.parse_when(inp.at, actor.now, "issued")
+    if inp.at not in (None, ""):
+        decide.check_window(reg, actor, issued_at, "issued")
     o = original.header
     if inp.subject == 2:
         if not inp.lines:

@@ -962,6 +962,7 @@ class Case(_Model):
     contract_date: Annotated[date | None, _v(CASES, "contract_date")] = None
     invoice_nos: Annotated[str | None, _v(CASES, "invoice_nos")] = None
     amount: Annotated[int | None, _v(CASES, "amount")] = None
+    invoiced: Annotated[int | None, _v(CASES, "invoiced")] = None
     status: Annotated[CaseStatus | None, _v(CASES, "status")] = None
     record_status: Annotated[RecordStatus | None, _v(CASES, "record_status")] = None
 

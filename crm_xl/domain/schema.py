@@ -382,7 +382,9 @@ CASES = Table(
         _f("contract_no", "شماره قرارداد", "Contract number", T.CONTRACT_NO, unique=True, width=14),
         _f("contract_date", "تاریخ قرارداد", "Contract date", T.DATE, width=14),
         _f("invoice_nos", "شماره فاکتورها", "Invoice numbers", width=20),
-        _f("amount", "مبلغ کل (ریال)", "Total amount (Rial)", T.RIAL, width=18),
+        # The contract's amount and what was invoiced against it stay apart (review §A11).
+        _f("amount", "مبلغ قرارداد (ریال)", "Contract amount (Rial)", T.RIAL, width=18),
+        _f("invoiced", "جمع فاکتورها (ریال)", "Invoiced (Rial)", T.RIAL, width=18),
         _e("status", "وضعیت پرونده", "Case status", "CaseStatus", required=True, width=14),
         _e("record_status", "وضعیت رکورد", "Record status", "RecordStatus", width=11),
     ),

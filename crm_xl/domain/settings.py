@@ -208,6 +208,14 @@ class AuthoritySettings(_Strict):
         return v
 
 
+class DateWindow(_Strict):
+    """How far from today a typed date may lie (review §A14): a follow-up dated 1410 would
+    keep a customer "on time" for years. Farther dates need ``--force`` on the command."""
+
+    years_back: int = Field(5, ge=0, le=100)
+    years_ahead: int = Field(1, ge=0, le=100)
+
+
 class Settings(_Strict):
     company: str = "شرکت بازرگانی نمونه"
     experts: list[str] = Field(default_factory=list)
@@ -226,6 +234,8 @@ class Settings(_Strict):
     lock_stale_after: float = Field(600.0, ge=1, le=86400)
     #: Several offices: numbers from a PostgreSQL authority instead of the workspace counters.
     authority: AuthoritySettings | None = None
+    #: Typed dates farther than this from today are refused unless confirmed (``--force``).
+    date_window: DateWindow = Field(default_factory=lambda: DateWindow())
 
     @field_validator("fiscal_memory_id")
     @classmethod

@@ -135,6 +135,7 @@ TOOLKIT_FIELDS: dict[str, frozenset[str]] = {
             "contract_date",
             "invoice_nos",
             "amount",
+            "invoiced",
             "status",
             "record_status",
         }

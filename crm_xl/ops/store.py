@@ -27,6 +27,7 @@ import os
 import secrets
 import socket
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -101,7 +102,12 @@ def actor(now: datetime | None = None) -> decide.Actor:
         user = os.environ.get("CRM_XL_USER") or getpass.getuser()
     except Exception:  # no login name (service accounts, some containers)
         user = "unknown"
-    return decide.Actor(user, socket.gethostname(), now or now_tehran())
+    return decide.Actor(user, socket.gethostname(), now or now_tehran(), FAR_DATES.get())
+
+
+#: Set while a command runs with ``--force`` on its dates: dates outside the settings' date
+#: window are taken as the person confirmed them (``decide.check_window``).
+FAR_DATES: ContextVar[bool] = ContextVar("crm_xl_far_dates", default=False)
 
 
 def read_register(book: TableTarget, settings: Any) -> decide.Register:

@@ -24,7 +24,7 @@ from typing import Any
 
 import openpyxl
 
-from crm_xl.domain import schema
+from crm_xl.domain import decide, schema
 from crm_xl.domain.errors import CrmError
 from crm_xl.domain.schema import F_31_07_01, F_31_08_01, F_31_08_02, Block, Form, Table
 from crm_xl.io.layout import build_form
@@ -32,6 +32,7 @@ from crm_xl.io.safety import atomic_write, check_not_open, verify_xlsx, workspac
 from crm_xl.io.workbook import FormBook, converter, normalize_value
 from crm_xl.io.workspace import Workspace
 from crm_xl.ops.books import EXTRA_FORMS, book_path, open_book
+from crm_xl.ops.store import read_register
 
 __all__ = ["BookUpgrade", "needs_upgrade", "records", "upgrade_book", "upgrade_workspace"]
 
@@ -143,6 +144,18 @@ def _carry(old: Any, form: Form, path: Path, company: str) -> tuple[FormBook, in
     return new, rows
 
 
+def _split_case_amounts(book: FormBook, ws: Workspace) -> None:
+    """A register from before the invoiced column: each case's invoiced total from its live
+    invoices, its contract amount back from the change log (review §A11)."""
+    reg = read_register(book, ws.settings)
+    log = [r for _, r in book.read_table(schema.LOG.name)]
+    updates = decide.split_case_amounts(reg, log)
+    for row, case in book.read_table(schema.CASES.name):
+        update = updates.get(str(case.get("case_no") or ""))
+        if update:
+            book.update_row(schema.CASES.name, row, update)
+
+
 def upgrade_book(ws: Workspace, path: Path, form: Form) -> BookUpgrade | None:
     """Upgrade one workbook in place (atomic, backed up); None when it is already current.
 
@@ -170,6 +183,8 @@ def upgrade_book(ws: Workspace, path: Path, form: Form) -> BookUpgrade | None:
     first = old[old.sheetnames[0]]
     company = str(normalize_value(first.cell(1, 1).value) or "") or ws.settings.company
     new, rows = _carry(old, form, path, company)
+    if f"{schema.CASES.sheet}:invoiced" in missing:
+        _split_case_amounts(new, ws)
     own = {p.sheet for p in form.parts} | set(new.wb.sheetnames)
     extra = [s for s in old.sheetnames if s not in own]
     atomic_write(

@@ -68,6 +68,11 @@ CODES: dict[str, tuple[Severity, str, str]] = {
     "tax-id-error": ("error", "شماره مالیاتی نامعتبر", "invalid tax id"),
     "person-type-field": ("warning", "فیلد نوع دیگر شخص پر شده", "field of the other person type"),
     "cross-field-error": ("error", "ناسازگاری بین فیلدها", "fields contradict each other"),
+    "invoiced-over-contract": (
+        "warning",
+        "جمع فاکتورها از مبلغ قرارداد بیشتر است",
+        "invoiced more than the contract amount",
+    ),
     # -- Moadian invoices (SPEC §11)
     "total-error": ("error", "مبالغ فاکتور جمع نمی‌خورند", "invoice amounts do not add up"),
     "correction-error": (

@@ -698,6 +698,35 @@ def invoice_rows(
                          **td.where("tax_id", i))  # fmt: skip
 
 
+def invoiced_over_contract(sink: Sink, cases: TableData, invoices: TableData) -> None:
+    """A warning on each case whose live invoices add up to more than its live contract's amount
+    (``invoice issue`` warns at the time; a hand edit or an old register can get here too)."""
+    IP = invoices.parsed
+    invoiced: dict[str, int] = {}
+    for case_no, amount, status in zip(
+        IP["case_no"], IP["amount"], IP["record_status"], strict=True
+    ):
+        if case_no is not None and isinstance(amount, int) and status is not _VOID:
+            invoiced[str(case_no)] = invoiced.get(str(case_no), 0) + amount
+    P = cases.parsed
+    for i in range(len(cases)):
+        contract, total = P["amount"][i], invoiced.get(str(P["case_no"][i]), 0)
+        if (
+            isinstance(contract, int)
+            and total > contract
+            and P["record_status"][i] is not _VOID
+            and not is_blank(cases.raw["contract_no"][i])
+            and not models.voided_contract(cases.raw["contract_no"][i])
+        ):
+            sink.add(
+                "invoiced-over-contract",
+                f"جمع فاکتورهای فعال ({total:,} ریال) از مبلغ قرارداد ({contract:,} ریال) بیشتر است",
+                f"live invoices total {total:,} Rial, more than the contract amount "
+                f"({contract:,} Rial)",
+                **cases.where("amount", i),
+            )
+
+
 def void_references(
     sink: Sink, customers: TableData, cases: TableData | None, invoices: TableData | None
 ) -> None:

@@ -344,6 +344,7 @@ def _form_rules(res: FileResult, settings: Settings) -> None:
                         str(n), (cases.parsed["customer_no"][i], cases.parsed["opened"][i])
                     )
             rules.invoice_rows(sink, invoices, case_map)  # type: ignore[arg-type]
+            rules.invoiced_over_contract(sink, cases, invoices)
         invoice_rules(sink, invoices, t.get(schema.INVOICE_LINES.name), settings)
         rules.void_references(sink, customers, cases, invoices)
         wsr.unique_rule(sink, t)
