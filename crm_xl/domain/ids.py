@@ -21,13 +21,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from crm_xl.domain.dates import TEHRAN
 from crm_xl.domain.enums import PersonType
 from crm_xl.domain.errors import InputError
 from crm_xl.domain.text import normalize, normalize_numeric
-
-_TEHRAN = ZoneInfo("Asia/Tehran")
 
 
 def digits_only(s: object) -> str:
@@ -337,7 +335,7 @@ def _control_string(memory_id: str, day_number: int, serial: int) -> str:
 def tax_day_number(issued_at: datetime) -> int:
     """Days since 1970-01-01 UTC of the issue instant (naive datetimes are Tehran time)."""
     if issued_at.tzinfo is None:
-        issued_at = issued_at.replace(tzinfo=_TEHRAN)
+        issued_at = issued_at.replace(tzinfo=TEHRAN)
     return (issued_at.astimezone(UTC).date() - _EPOCH).days
 
 

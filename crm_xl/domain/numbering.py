@@ -17,10 +17,9 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from crm_xl.domain.settings import NumberRule
+from crm_xl.domain.settings import TOKEN, NumberRule
 from crm_xl.domain.text import normalize, to_ascii_digits
 
-_TOKEN = re.compile(r"\{(jy2|jy|seq)(?::(\d+))?\}")
 ALL = "all"  # the scope of a kind that never resets
 
 #: Every kind of serial number, the Moadian internal serial ("tax") included.
@@ -47,14 +46,14 @@ def format_number(pattern: str, seq: int, jyear: int) -> str:
             return f"{jyear % 100:02d}"
         return f"{seq:0{width}d}"
 
-    return _TOKEN.sub(sub, pattern)
+    return TOKEN.sub(sub, pattern)
 
 
 @functools.lru_cache(maxsize=64)
 def number_regex(pattern: str) -> re.Pattern[str]:
     """The regex matching numbers written with ``pattern`` (groups ``seq``, ``jy``, ``jy2``)."""
     out, pos = [], 0
-    for m in _TOKEN.finditer(pattern):
+    for m in TOKEN.finditer(pattern):
         out.append(re.escape(pattern[pos : m.start()]))
         name, width = m.group(1), int(m.group(2) or 0)
         if name == "jy":
@@ -172,7 +171,7 @@ def _scope_regex(pattern: str, yearly: bool, scope: str) -> re.Pattern[str] | No
     if yearly and "{jy" not in pattern:
         return None
     out, pos = [], 0
-    for m in _TOKEN.finditer(pattern):
+    for m in TOKEN.finditer(pattern):
         out.append(re.escape(pattern[pos : m.start()]))
         name, width = m.group(1), int(m.group(2) or 0)
         if name == "seq":

@@ -30,6 +30,7 @@ _DIGIT_TABLE = str.maketrans(
         **{c: str(i) for i, c in enumerate(_ARABIC_DIGITS)},
     }
 )
+_TO_PERSIAN_TABLE = str.maketrans("0123456789", _PERSIAN_DIGITS)
 
 # A run of whitespace and/or ZWNJ: becomes one space if it holds any whitespace, else one ZWNJ.
 _GAP = re.compile(r"[\s\u200c]+")
@@ -52,6 +53,11 @@ def normalize(s: object) -> str:
     text = (s if isinstance(s, str) else str(s)).translate(_TEXT_TABLE)
     text = _GAP.sub(_gap, text)
     return text.strip(" " + ZWNJ)
+
+
+def to_persian_digits(s: object) -> str:
+    """ASCII digits 0-9 as Persian digits (۰-۹); everything else unchanged."""
+    return str(s).translate(_TO_PERSIAN_TABLE)
 
 
 def to_ascii_digits(s: object) -> str:

@@ -21,7 +21,6 @@ from copy import copy
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
-from zoneinfo import ZoneInfo
 
 import openpyxl
 from openpyxl.utils import column_index_from_string, get_column_letter
@@ -35,13 +34,11 @@ from crm_xl.domain.errors import CrmError
 from crm_xl.domain.schema import Block, Field, FieldType, Form, Table
 from crm_xl.io import guard
 
-TEHRAN = ZoneInfo("Asia/Tehran")
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 _CODE_RE = re.compile(r"F-\d{2}-\d{2}-\d{2}")
 DEFAULT_WIDTH = 8.43  # Excel's column width when a sheet sets none
 
 __all__ = [
-    "TEHRAN",
     "FormBook",
     "converter",
     "date_text",
