@@ -55,7 +55,6 @@ from crm_xl.domain.models import (
     is_void,
     parse_value,
     validate_model,
-    voided_contract,
 )
 from crm_xl.domain.names import customer_folder_name
 from crm_xl.domain.numbering import (
@@ -323,8 +322,7 @@ def customer_state(reg: Register, customer_no: str) -> lifecycle.CustomerState:
 
 
 def _has_contract(row: Row) -> bool:
-    contract = _s(row.get("contract_no"))
-    return bool(contract) and not voided_contract(contract)
+    return bool(_s(row.get("contract_no"))) and not is_void(row.get("contract_status"))
 
 
 def case_state(reg: Register, case_no: str) -> lifecycle.CaseState:
@@ -808,6 +806,7 @@ def add_contract(
         "contract_no": issued.number,
         "contract_date": _day(at, actor, CASES.field("contract_date")),
         "status": CaseStatus.CONTRACTED,
+        "contract_status": None,  # a new contract after a voided one is live
     }
     value = _checked(CASES.field("amount"), amount)
     if value is not None:
@@ -1058,7 +1057,7 @@ def void_number(reg: Register, number: str, actor: Actor, *, reason: str = "") -
     elif n in reg.invoices:
         table, key = INVOICES.name, n
     else:
-        contracts = {models.contract_number(c.get("contract_no")): k for k, c in reg.cases.items()}
+        contracts = {clean_number(c.get("contract_no")): k for k, c in reg.cases.items()}
         owner = contracts.get(n) if n else None
         if owner is None:
             raise InputError(
@@ -1067,12 +1066,12 @@ def void_number(reg: Register, number: str, actor: Actor, *, reason: str = "") -
                 code="not-found",
             )
         case = reg.cases[owner]
-        if voided_contract(case.get("contract_no")):
+        if is_void(case.get("contract_status")):
             raise InputError(
                 f"شماره {n} قبلاً باطل شده است", f"number {n} is already void", code="already-void"
             )
-        # A contract lives on its case row: the number stays, marked; the case loses its contract.
-        update: dict[str, Any] = {"contract_no": f"{n} {models.VOID_MARK}"}
+        # A contract lives on its case row: the number stays, flagged; the case loses its contract.
+        update: dict[str, Any] = {"contract_status": RecordStatus.VOID}
         if _case_status(case) is CaseStatus.CONTRACTED:
             update["status"] = CaseStatus.OPEN
         plan.register.append(UpdateRow(CASES.name, owner, update))

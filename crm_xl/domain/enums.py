@@ -161,6 +161,24 @@ class RecordStatus(LabeledEnum):
     VOID = "void", "باطل", "Void"
 
 
+def is_void(flag: object) -> bool:
+    """The one answer to "is this number void": its void flag says so.
+
+    ``flag`` is a row's ``record_status`` (customer, case, invoice) or a case's
+    ``contract_status`` (a contract is voided on its case row, which stays live), as a member,
+    a label or a key; blank or anything else is live.  Readers never look at message text or
+    at the number itself (``crm-xl upgrade`` turns the old «(باطل)» suffix into this flag).
+    """
+    if flag is None or flag == "":
+        return False
+    if isinstance(flag, RecordStatus):
+        return flag is RecordStatus.VOID
+    try:
+        return RecordStatus.parse(flag) is RecordStatus.VOID
+    except ValueError:
+        return False
+
+
 class CaseStatus(LabeledEnum):
     OPEN = "open", "باز", "Open"
     CONTRACTED = "contracted", "قرارداد بسته شد", "Contracted"

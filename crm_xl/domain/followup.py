@@ -66,7 +66,7 @@ from crm_xl.domain.dates import (
     working_delta,
 )
 from crm_xl.domain.dates import to_jalali_str as _jalali
-from crm_xl.domain.enums import FollowUpState, FollowUpType, RecordStatus, Stage
+from crm_xl.domain.enums import FollowUpState, FollowUpType, Stage, is_void
 from crm_xl.domain.lifecycle import needs_followup
 from crm_xl.domain.settings import FollowUpRules, Settings
 from crm_xl.domain.text import normalize, to_ascii_digits
@@ -409,10 +409,7 @@ def _stage(row: Mapping[str, Any]) -> Stage:
 
 
 def _is_void(row: Mapping[str, Any]) -> bool:
-    try:
-        return RecordStatus.parse(row.get("record_status") or "active") is RecordStatus.VOID
-    except ValueError:
-        return False
+    return is_void(row.get("record_status"))
 
 
 def evaluate(

@@ -25,9 +25,6 @@ ALL = "all"  # the scope of a kind that never resets
 #: Every kind of serial number, the Moadian internal serial ("tax") included.
 KINDS = ("customer", "case", "contract", "invoice", "tax")
 
-#: How a voided contract is kept on its case row: ``"Q-1404-0001 (باطل)"``.
-_VOID_MARK = re.compile(r"\s*\((?:باطل|void)\)\s*$", re.IGNORECASE)
-
 
 @dataclass(frozen=True)
 class Issued:
@@ -75,15 +72,10 @@ class ParsedNumber:
 
 
 def clean_number(text: object) -> str:
-    """A number as a cell or a folder name may hold it: normalised, ASCII digits, void mark off."""
-    if isinstance(text, str) and text.isascii() and "(" not in text and "  " not in text:
+    """A number as a cell or a folder name may hold it: normalised, ASCII digits."""
+    if isinstance(text, str) and text.isascii() and "  " not in text:
         return text.strip()  # the usual case, without the cost of normalising
-    return _VOID_MARK.sub("", to_ascii_digits(normalize(text)))
-
-
-def is_void_mark(text: object) -> bool:
-    """True when the text carries the void mark a voided contract keeps on its case row."""
-    return bool(_VOID_MARK.search(normalize(text)))
+    return to_ascii_digits(normalize(text)).strip()
 
 
 def parse_number(pattern: str, text: str) -> ParsedNumber | None:

@@ -381,6 +381,8 @@ CASES = Table(
         _f("products", "کالاها (کد)", "Products (codes)", width=22),
         _f("contract_no", "شماره قرارداد", "Contract number", T.CONTRACT_NO, unique=True, width=14),
         _f("contract_date", "تاریخ قرارداد", "Contract date", T.DATE, width=14),
+        # The void flag of the contract (a voided contract keeps its number and its case).
+        _e("contract_status", "وضعیت قرارداد", "Contract status", "RecordStatus", width=11),
         _f("invoice_nos", "شماره فاکتورها", "Invoice numbers", width=20),
         _f("amount", "مبلغ کل (ریال)", "Total amount (Rial)", T.RIAL, width=18),
         _e("status", "وضعیت پرونده", "Case status", "CaseStatus", required=True, width=14),

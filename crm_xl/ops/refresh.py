@@ -34,7 +34,7 @@ from openpyxl.utils import get_column_letter
 from crm_xl.domain import decide
 from crm_xl.domain.changes import AppendRow, Plan, UpdateRow
 from crm_xl.domain.dates import TEHRAN, now_tehran
-from crm_xl.domain.enums import FollowUpState, LabeledEnum
+from crm_xl.domain.enums import FollowUpState, LabeledEnum, is_void
 from crm_xl.domain.errors import CrmError
 from crm_xl.domain.followup import (
     FIRST_ACTION_FA,
@@ -419,11 +419,9 @@ def evaluate_workspace(
 
 
 def _case_counts(ws: Workspace) -> dict[str, int]:
-    from crm_xl.domain.enums import RecordStatus
-
     out: Counter[str] = Counter()
     for _, c in read_table_fast(ws.register_path, F_31_08_02, CASES.name):
-        if _s(c.get("record_status")) == RecordStatus.VOID.fa:
+        if is_void(c.get("record_status")):
             continue  # a cancelled case still shows the customer reached a sale
         out[_s(c.get("customer_no"))] += 1
     return dict(out)

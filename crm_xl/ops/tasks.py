@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from crm_xl.domain.dates import TEHRAN, now_tehran, to_jalali_str
-from crm_xl.domain.enums import FollowUpState, Stage
+from crm_xl.domain.enums import FollowUpState, Stage, is_void
 from crm_xl.domain.followup import FIRST_ACTION_FA, FollowUpStatus, Rule, fa_moment, format_late
 from crm_xl.domain.schema import FONT_NAME
 from crm_xl.domain.text import normalize
@@ -242,8 +242,7 @@ def build_summary(
     live = {
         no: r
         for no, r in ev.rows.items()
-        if not (ev.statuses[no].rule is Rule.FINAL and "باطل" in ev.statuses[no].reason_fa)
-        and (mine is None or no in mine)
+        if not is_void(r.get("record_status")) and (mine is None or no in mine)
     }
     by_state = Counter(ev.statuses[no].state for no in live)
     by_stage = Counter(_stage(r) for r in live.values())

@@ -29,7 +29,7 @@ from openpyxl.utils import get_column_letter
 
 from crm_xl.domain import ids, models
 from crm_xl.domain.dates import TEHRAN
-from crm_xl.domain.enums import ENUMS, CaseStatus, PersonType, Stage
+from crm_xl.domain.enums import CaseStatus, PersonType, Stage, is_void
 from crm_xl.domain.errors import InputError
 from crm_xl.domain.models import (
     CLOSED_AFTER_CRM,
@@ -156,10 +156,7 @@ def _number_check(kind: str, settings: Settings) -> Check:
     rx = number_regex(rule.pattern)
 
     def check(v: object) -> tuple[object, Issue | None]:
-        if kind == "contract":
-            s = models.contract_number(v)  # a voided one keeps its number, marked
-        else:
-            s = to_ascii_digits(normalize(as_text(v)))
+        s = to_ascii_digits(normalize(as_text(v)))
         if rx.match(s):
             return s, None
         return None, _issue(
@@ -612,13 +609,12 @@ def customer_rows(sink: Sink, td: TableData, lost_closed: set[str], with_case: s
             st in (Stage.WON, Stage.CRM_DONE)
             and no[i] is not None
             and no[i] not in with_case
-            and rec[i] is not _VOID
+            and not is_void(rec[i])
         ):
             cross(sink, td, "stage", i, "مشتری «فروش انجام شد» بدون پرونده فروش",
                   "customer marked won without a sales case")  # fmt: skip
 
 
-_VOID = ENUMS["RecordStatus"]("void")
 _SOLD = frozenset({Stage.WON, Stage.CRM_DONE, Stage.CLOSED})
 
 
@@ -647,7 +643,7 @@ def case_rows(
         if cdate is not None and is_blank(raw_contract):
             cross(sink, td, "contract_no", i, "تاریخ قرارداد هست ولی شماره قرارداد نیست",
                   "contract date without a contract number")  # fmt: skip
-        if contract is not None and not models.voided_contract(raw_contract):
+        if contract is not None and not is_void(P["contract_status"][i]):
             if cdate is None and is_blank(td.raw["contract_date"][i]):
                 cross(sink, td, "contract_date", i, "قرارداد بدون تاریخ قرارداد",
                       "contract without a contract date")  # fmt: skip
@@ -705,13 +701,13 @@ def void_references(
     of a void case (``void`` refuses to leave them; a hand edit can)."""
     CP = customers.parsed
     void_customers = {
-        str(no) for no, r in zip(CP["customer_no"], CP["record_status"], strict=True) if r is _VOID
+        str(no) for no, r in zip(CP["customer_no"], CP["record_status"], strict=True) if is_void(r)
     }
     void_cases: set[str] = set()
     if cases is not None:
         P = cases.parsed
         for i in range(len(cases)):
-            if P["record_status"][i] is _VOID:
+            if is_void(P["record_status"][i]):
                 void_cases.add(str(P["case_no"][i]))
             elif (
                 str(P["customer_no"][i]) in void_customers
@@ -723,7 +719,7 @@ def void_references(
     if invoices is not None and void_cases:
         P = invoices.parsed
         for i in range(len(invoices)):
-            if P["record_status"][i] is not _VOID and str(P["case_no"][i]) in void_cases:
+            if not is_void(P["record_status"][i]) and str(P["case_no"][i]) in void_cases:
                 cno = P["case_no"][i]
                 cross(sink, invoices, "case_no", i, f"فاکتور فعال برای پرونده باطل‌شده {cno}",
                       f"a live invoice of the void case {cno}")  # fmt: skip

@@ -7,11 +7,10 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from crm_xl.domain.enums import PersonType, Stage
+from crm_xl.domain.enums import PersonType, Stage, is_void
 from crm_xl.domain.schema import F_31_08_01, REGISTRATION
 from crm_xl.domain.text import fast_name_key, fast_name_keys, normalize, to_ascii_digits
 from crm_xl.validation.rules import (
-    _VOID,
     BlockData,
     Sink,
     TableData,
@@ -56,8 +55,8 @@ def duplicate_customers(sink: Sink, td: TableData) -> None:
     """Same party registered twice: same national code/ID, else same mobile, else same name."""
     P = td.parsed
     void = P["record_status"]
-    if _VOID in set(void):
-        live = [i for i, r in enumerate(void) if r is not _VOID]
+    if any(map(is_void, void)):
+        live = [i for i, r in enumerate(void) if not is_void(r)]
         cols: dict[str, list[object]] = {
             "national_id": [P["national_id"][i] for i in live],
             "mobile": [P["mobile"][i] for i in live],
@@ -158,7 +157,7 @@ def folder_rules(
             continue
         alt = live.get(no) or archived.get(no)
         if alt is None:
-            if P["record_status"][i] is _VOID:
+            if is_void(P["record_status"][i]):
                 continue
             sink.add("missing-folder", f"پوشه مشتری {no} پیدا نشد ({text or 'خالی'})",
                      f"folder of customer {no} not found ({text or 'empty'})",
@@ -224,4 +223,4 @@ def register_index(td: TableData) -> dict[str, int]:
 
 def iter_nonvoid(td: TableData) -> Iterable[int]:
     rec = td.parsed["record_status"]
-    return (i for i in range(len(td)) if rec[i] is not _VOID)
+    return (i for i in range(len(td)) if not is_void(rec[i]))
