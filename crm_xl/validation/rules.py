@@ -650,8 +650,8 @@ def case_rows(
             if CONTRACT_AFTER_CASE.broken(P["opened"][i], cdate):
                 rule(sink, td, "contract_date", i, CONTRACT_AFTER_CASE.problem())
         elif P["status"][i] is CaseStatus.CONTRACTED:
-            cross(sink, td, "status", i, "وضعیت «قرارداد بسته شد» بدون شماره قرارداد",
-                  "status contracted without a contract number")  # fmt: skip
+            cross(sink, td, "status", i, "وضعیت «قرارداد بسته شد» بدون قرارداد معتبر (نه باطل)",
+                  "status contracted without a live (not void) contract")  # fmt: skip
         inv = td.raw["invoice_nos"][i]
         if not is_blank(inv):
             missing = [
