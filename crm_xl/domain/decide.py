@@ -89,32 +89,52 @@ class NumberSource(Protocol):
 
 
 _PARTY_KEYS = ("national_id", "mobile", "name")
+#: How a duplicate's reason reads in Persian (the English message names the key).
+PARTY_REASON_FA = {"national_id": "کد/شناسه ملی", "mobile": "تلفن همراه", "name": "نام"}
 
 
 class PartyIndex:
-    """Customers by national code/ID, mobile and normalised name: the duplicate rules.
+    """Customers by national code/ID, mobile and normalised name: the duplicate rules, used by
+    the writes (``find_duplicates``) and by validate (``duplicate_customers``).
 
     A party matching on several keys is reported once, by the strongest (national id, then
-    mobile, then name); hits come in the order the customers were added.
+    mobile, then name); hits come in the order the customers were added.  ``*_keys`` take
+    the (national id, mobile, ``name_key``) triple, for a caller that computed the name keys
+    of a whole column at once.
     """
 
     def __init__(self) -> None:
         self.by: dict[str, dict[str, list[str]]] = {k: {} for k in _PARTY_KEYS}
         self.order: dict[str, int] = {}
 
+    @staticmethod
+    def keys(national_id: str, mobile: str, name: object) -> tuple[str, str, str]:
+        return national_id, mobile, name_key(name)
+
     def add(self, who: str, national_id: str, mobile: str, name: object) -> None:
+        self.add_keys(who, self.keys(national_id, mobile, name))
+
+    def add_keys(self, who: str, keys: tuple[str, str, str]) -> None:
         self.order.setdefault(who, len(self.order))
-        for kind, value in zip(_PARTY_KEYS, (national_id, mobile, name_key(name)), strict=True):
+        for kind, value in zip(_PARTY_KEYS, keys, strict=True):
             if value:
                 self.by[kind].setdefault(value, []).append(who)
 
     def find(self, national_id: str, mobile: str, name: object) -> list[tuple[str, str]]:
         """(who, reason key) of every entry sharing a key, strongest reason per entry."""
+        return self.find_keys(self.keys(national_id, mobile, name))
+
+    def find_keys(self, keys: tuple[str, str, str]) -> list[tuple[str, str]]:
         hits: dict[str, str] = {}
-        for kind, value in zip(_PARTY_KEYS, (national_id, mobile, name_key(name)), strict=True):
+        for kind, value in zip(_PARTY_KEYS, keys, strict=True):
             for who in self.by[kind].get(value, ()) if value else ():
                 hits.setdefault(who, kind)
         return sorted(hits.items(), key=lambda h: self.order[h[0]])
+
+    @staticmethod
+    def strongest(hits: list[tuple[str, str]]) -> tuple[str, str]:
+        """The hit with the strongest reason (the earliest entry among equals)."""
+        return min(hits, key=lambda h: _PARTY_KEYS.index(h[1]))
 
 
 @dataclass
@@ -573,10 +593,9 @@ def register_customer(reg: Register, inp: NewCustomer, actor: Actor) -> Plan:
     }
     dups = find_duplicates(reg, values)
     if dups and not inp.allow_duplicate:
-        no, why = dups[0]
-        why_fa = {"national_id": "کد/شناسه ملی", "mobile": "تلفن همراه", "name": "نام"}[why]
+        no, why = PartyIndex.strongest(dups)
         raise InputError(
-            f"این مشتری قبلاً با شماره {no} ثبت شده است (همان {why_fa})",
+            f"این مشتری قبلاً با شماره {no} ثبت شده است (همان {PARTY_REASON_FA[why]})",
             f"this customer is already registered as {no} (same {why}); "
             "use --allow-duplicate to register anyway",
             code="duplicate-customer",
