@@ -312,11 +312,7 @@ def _json_field(text: str, key: str) -> Any:
     return data.get(key) if isinstance(data, dict) else None
 
 
-def stage_of(row: Row) -> Stage:
-    try:
-        return Stage.parse(row.get("stage") or Stage.FIRST_CONTACT)
-    except ValueError:
-        return Stage.FOLLOW_UP  # an unreadable stage typed by hand: treat as open
+stage_of = lifecycle.stage_of
 
 
 def _is_void(row: Row) -> bool:

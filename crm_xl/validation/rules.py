@@ -21,7 +21,6 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from operator import mul
 from typing import Any
 
 import numpy as np
@@ -68,7 +67,6 @@ _ARABIC = re.compile("[يكى]")
 _FA_DIGIT = re.compile("[۰-۹٠-٩]")
 _ASCII_DIGIT = re.compile("[0-9]")
 _BAD_SPACE = re.compile(r"^\s|\s$| {2,}|\u00a0")
-_NC_W = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
 def is_blank(v: object) -> bool:
@@ -98,20 +96,13 @@ def _rule(f: Field) -> Check:
     return check
 
 
-def _national_code_fast(d: str) -> bool:
-    if len(d) != 10 or d[3:9] == "000000" or d.count(d[0]) == 10:
-        return False
-    r = sum(map(mul, map(int, d[:9]), _NC_W)) % 11
-    return (r if r < 2 else 11 - r) == ord(d[9]) - 48
-
-
 _national_code_rule = _rule(REGISTRATION.field("national_code"))
 _legal_id_rule = _rule(REGISTRATION.field("legal_id"))
 
 
 def check_national_code(v: object) -> tuple[object, Issue | None]:
     s = as_text(v)
-    if len(s) == 10 and s.isascii() and s.isdigit() and _national_code_fast(s):
+    if len(s) == 10 and s.isascii() and s.isdigit() and ids.national_code_digits_ok(s):
         return s, None  # the common case, without normalising
     return _national_code_rule(s)
 
@@ -290,8 +281,9 @@ def col_letter(i: int) -> str:
 # --- bulk paths: whole columns at C speed, per-value Python only for what they cannot settle ---
 
 _HYGIENE_CHARS = re.compile("[يكى۰-۹٠-٩\u00a0]")
-_NC_WEIGHTS = np.array(_NC_W, dtype=np.int64)
-_LEGAL_WEIGHTS = np.array((29, 27, 23, 19, 17, 29, 27, 23, 19, 17), dtype=np.int64)
+# The rules of domain.ids, vectorised (tests/test_validate_rules.py holds them equal).
+_NC_WEIGHTS = np.array(ids.NATIONAL_CODE_WEIGHTS, dtype=np.int64)
+_LEGAL_WEIGHTS = np.array(ids.LEGAL_ID_WEIGHTS, dtype=np.int64)
 
 
 def _digit_matrix(values: list[str], width: int) -> np.ndarray:
