@@ -476,13 +476,10 @@ class FormBook:
         """Field key → row of a block, from its hidden key column."""
         b = self._block(name)
         ws = self.sheet(name)
-        rows: dict[str, int] = {}
         col = ws.iter_rows(
             min_row=1, min_col=schema.BLOCK_KEY_COL, max_col=schema.BLOCK_KEY_COL, values_only=True
         )
-        for r, (v,) in enumerate(col, 1):
-            if isinstance(v, str) and v.strip() in b.keys:
-                rows.setdefault(v.strip(), r)
+        rows = schema.key_positions((v for (v,) in col), b.keys, start=1)
         for k in b.keys:
             if k not in rows:
                 raise _missing_column(self.name, b.sheet, k)
@@ -527,12 +524,10 @@ class FormBook:
             return self._cols[table_name]
         t = self._table(table_name)
         ws = self.sheet(table_name)
-        cols: dict[str, int] = {}
-        for c in ws.iter_rows(min_row=schema.KEY_ROW, max_row=schema.KEY_ROW):
-            for cell in c:
-                v = cell.value
-                if isinstance(v, str) and v.strip() in t.keys:
-                    cols.setdefault(v.strip(), int(cell.column or 0))
+        key_row = next(
+            ws.iter_rows(min_row=schema.KEY_ROW, max_row=schema.KEY_ROW, values_only=True), ()
+        )
+        cols = schema.key_positions(key_row, t.keys, start=1)
         for k in t.keys:
             if k not in cols:
                 raise _missing_column(self.name, t.sheet, k, f"{schema.KEY_ROW}:{schema.KEY_ROW}")
@@ -707,10 +702,7 @@ def read_table_fast(
         raise KeyError(f"{table_name} is not a table")
     rows, sheet = _calamine_rows(path, form, table_name)
     keyrow = rows[schema.KEY_ROW - 1] if len(rows) >= schema.KEY_ROW else []
-    cols: dict[str, int] = {}
-    for i, v in enumerate(keyrow):
-        if isinstance(v, str) and v.strip() in t.keys:
-            cols.setdefault(v.strip(), i)
+    cols = schema.key_positions(keyrow, t.keys)
     for k in t.keys:
         if k not in cols:
             raise _missing_column(path, sheet, k, f"{schema.KEY_ROW}:{schema.KEY_ROW}")
@@ -762,11 +754,8 @@ def read_block_fast(path: str | Path, form: Form, block_name: str) -> dict[str, 
         raise KeyError(f"{block_name} is not a block")
     rows, sheet = _calamine_rows(path, form, block_name)
     kc, vc = schema.BLOCK_KEY_COL - 1, schema.BLOCK_VALUE_COL - 1
-    found: dict[str, object] = {}
-    for raw in rows:
-        k = raw[kc] if len(raw) > kc else ""
-        if isinstance(k, str) and k.strip() in b.keys and k.strip() not in found:
-            found[k.strip()] = raw[vc] if len(raw) > vc else ""
+    at = schema.key_positions((r[kc] if len(r) > kc else "" for r in rows), b.keys)
+    found = {k: rows[i][vc] if len(rows[i]) > vc else "" for k, i in at.items()}
     out: dict[str, object] = {}
     for f in b.fields:
         if f.key not in found:

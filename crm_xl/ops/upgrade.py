@@ -72,20 +72,13 @@ class BookUpgrade:
 
 
 def _keys_in_row(ws: Any, row: int) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for cells in ws.iter_rows(min_row=row, max_row=row):
-        for cell in cells:
-            if isinstance(cell.value, str) and cell.value.strip():
-                out.setdefault(cell.value.strip(), int(cell.column or 0))
-    return out
+    cells = next(ws.iter_rows(min_row=row, max_row=row, values_only=True), ())
+    return schema.key_positions(cells, start=1)
 
 
 def _keys_in_column(ws: Any, col: int) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for r, (v,) in enumerate(ws.iter_rows(min_col=col, max_col=col, values_only=True), 1):
-        if isinstance(v, str) and v.strip():
-            out.setdefault(v.strip(), r)
-    return out
+    cells = (v for (v,) in ws.iter_rows(min_col=col, max_col=col, values_only=True))
+    return schema.key_positions(cells, start=1)
 
 
 def needs_upgrade(wb: Any, form: Form) -> list[str]:

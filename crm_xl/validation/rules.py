@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from openpyxl.utils import get_column_letter
 
-from crm_xl.domain import ids, models
+from crm_xl.domain import ids, models, schema
 from crm_xl.domain.dates import TEHRAN
 from crm_xl.domain.enums import CaseStatus, PersonType, Stage, is_void
 from crm_xl.domain.errors import InputError
@@ -433,10 +433,7 @@ def read_table(
 ) -> TableData:
     """Locate the columns by the hidden key row, check every column, return the table's data."""
     keys = rows[key_row - 1] if len(rows) >= key_row else []
-    cols: dict[str, int] = {}
-    for i, v in enumerate(keys):
-        if isinstance(v, str) and v.strip() in table.keys:
-            cols.setdefault(v.strip(), i)
+    cols = schema.key_positions(keys, table.keys)
     for f in table.fields:
         if f.key not in cols:
             sink.add(
@@ -763,13 +760,10 @@ def read_block(sink: Sink, block: Block, rows: list[list[Any]], settings: Settin
     from crm_xl.domain.schema import BLOCK_KEY_COL, BLOCK_VALUE_COL
 
     kc, vc = BLOCK_KEY_COL - 1, BLOCK_VALUE_COL - 1
-    found: dict[str, int] = {}
-    raw: dict[str, object] = {}
-    for r, row in enumerate(rows, 1):
-        k = row[kc] if len(row) > kc else ""
-        if isinstance(k, str) and k.strip() in block.keys and k.strip() not in found:
-            found[k.strip()] = r
-            raw[k.strip()] = row[vc] if len(row) > vc else ""
+    found = schema.key_positions((row[kc] if len(row) > kc else "" for row in rows), block.keys, 1)
+    raw: dict[str, object] = {
+        k: rows[r - 1][vc] if len(rows[r - 1]) > vc else "" for k, r in found.items()
+    }
     bd = BlockData(block, block.sheet, found, raw, {})
     for f in block.fields:
         if f.key not in found:
