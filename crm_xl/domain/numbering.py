@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from crm_xl.domain.settings import TOKEN, NumberRule
@@ -46,22 +46,32 @@ def format_number(pattern: str, seq: int, jyear: int) -> str:
     return TOKEN.sub(sub, pattern)
 
 
-@functools.lru_cache(maxsize=64)
-def number_regex(pattern: str) -> re.Pattern[str]:
-    """The regex matching numbers written with ``pattern`` (groups ``seq``, ``jy``, ``jy2``)."""
+def _pattern_source(pattern: str, token: Callable[[str, int], str]) -> str:
+    """Regex source for ``pattern``: its literal text escaped, each token (name, width) as
+    ``token`` writes it.  The one walk over a pattern's tokens for every number regex."""
     out, pos = [], 0
     for m in TOKEN.finditer(pattern):
         out.append(re.escape(pattern[pos : m.start()]))
-        name, width = m.group(1), int(m.group(2) or 0)
-        if name == "jy":
-            out.append(r"(?P<jy>\d{4})")
-        elif name == "jy2":
-            out.append(r"(?P<jy2>\d{2})")
-        else:
-            out.append(rf"(?P<seq>\d{{{max(width, 1)},}})")
+        out.append(token(m.group(1), int(m.group(2) or 0)))
         pos = m.end()
     out.append(re.escape(pattern[pos:]))
-    return re.compile("^" + "".join(out) + "$")
+    return "".join(out)
+
+
+def _seq_digits(width: int) -> str:
+    return rf"\d{{{max(width, 1)},}}"  # at least the pattern's width: a sequence may outgrow it
+
+
+_NAMED = {"jy": r"(?P<jy>\d{4})", "jy2": r"(?P<jy2>\d{2})"}
+
+
+@functools.lru_cache(maxsize=64)
+def number_regex(pattern: str) -> re.Pattern[str]:
+    """The regex matching numbers written with ``pattern`` (groups ``seq``, ``jy``, ``jy2``)."""
+    source = _pattern_source(
+        pattern, lambda name, width: _NAMED.get(name) or f"(?P<seq>{_seq_digits(width)})"
+    )
+    return re.compile("^" + source + "$")
 
 
 @dataclass(frozen=True)
@@ -162,19 +172,15 @@ def _scope_regex(pattern: str, yearly: bool, scope: str) -> re.Pattern[str] | No
     strings); None when a yearly pattern has no year token to tell the scope by."""
     if yearly and "{jy" not in pattern:
         return None
-    out, pos = [], 0
-    for m in TOKEN.finditer(pattern):
-        out.append(re.escape(pattern[pos : m.start()]))
-        name, width = m.group(1), int(m.group(2) or 0)
+
+    def token(name: str, width: int) -> str:
         if name == "seq":
-            out.append(rf"(\d{{{max(width, 1)},}})")
-        elif not yearly:
-            out.append(r"\d{4}" if name == "jy" else r"\d{2}")
-        else:
-            out.append(f"{int(scope):04d}" if name == "jy" else f"{int(scope) % 100:02d}")
-        pos = m.end()
-    out.append(re.escape(pattern[pos:]))
-    return re.compile("(?m)^" + "".join(out) + "$")
+            return f"({_seq_digits(width)})"
+        if not yearly:
+            return r"\d{4}" if name == "jy" else r"\d{2}"
+        return f"{int(scope):04d}" if name == "jy" else f"{int(scope) % 100:02d}"
+
+    return re.compile("(?m)^" + _pattern_source(pattern, token) + "$")
 
 
 def highest_used(rule: NumberRule, numbers: Iterable[str], scope: str, ref_year: int) -> int:

@@ -1,8 +1,13 @@
-"""Void is a flag (review §B6, issue 12): a voided number stays, and its row says so in one
-place, ``record_status`` (customer, case, invoice) or the case's ``contract_status`` (a
-contract is voided on a case row that stays live).  Every reader (the write guards, validate,
-the numbering audit, the task lists) asks ``enums.is_void`` of that flag; none looks at the
-number's text or at a message.  ``crm-xl upgrade`` turns the old «(باطل)» suffix into the flag.
+"""Each piece of knowledge once (review §B6, issue 12): the same behaviour from every entrance.
+
+* **Void is a flag.** A voided number stays, and its row says so in one place,
+  ``record_status`` (customer, case, invoice) or the case's ``contract_status`` (a contract is
+  voided on a case row that stays live).  Every reader (the write guards, validate, the
+  numbering audit, the task lists) asks ``enums.is_void`` of that flag; none looks at the
+  number's text or at a message.  ``crm-xl upgrade`` turns the old «(باطل)» suffix into the flag.
+* **One duplicate rule.** What ``customer add`` calls a duplicate, ``validate`` reports as
+  ``duplicate-customer`` on the same field, naming the same customer.  Keys, strongest first:
+  national code/ID, mobile, name (spelling-blind); void customers do not count.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import shutil
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -28,16 +34,21 @@ NOW = datetime(2025, 10, 8, 10, 0, tzinfo=TEHRAN)  # 1404/07/16
 OLD = Path(__file__).parent / "data" / "workspace-0.1"
 
 
-def _customer(ws: Workspace, name: str) -> str:
-    new = decide.NewCustomer(
+def _new(name: str, code: str, mobile: str = "", **kw: Any) -> decide.NewCustomer:
+    return decide.NewCustomer(
         name=name,
         person_type="natural",
         channel="phone",
         expert=EXPERTS[0],
         need="پمپ",
         at="1404/07/10 09:00",
-        national_code=ids.make_national_code(f"00{abs(hash(name)) % 10**7:07d}"),
+        national_code=ids.make_national_code(code),
+        mobile=mobile,
+        **kw,
     )
+
+
+def _add(ws: Workspace, new: decide.NewCustomer) -> str:
     return str(store.add_customer(ws, new, now=NOW).result["customer_no"])
 
 
@@ -59,7 +70,7 @@ def _validate(ws: Workspace) -> tuple[set[tuple[str, str | None]], dict[str, set
 
 
 def test_a_voided_contract_keeps_its_number_and_sets_its_flag(ws: Workspace, cli: Cli) -> None:
-    case, contract = _contract(ws, _customer(ws, "علی محمدی"))
+    case, contract = _contract(ws, _add(ws, _new("علی محمدی", "001234567")))
     res = cli(ws, "void", contract, "--reason", "اشتباه")
     assert res.exit_code == 0, res.output
     row = rows_by_key(ws, CASES)[case]
@@ -83,7 +94,8 @@ def test_a_flag_set_by_hand_is_read_alike_by_writes_validate_numbering_and_lists
     ws: Workspace,
 ) -> None:
     """A person picks «باطل» in the drop-down: every entrance sees the same void number."""
-    keep, gone = _customer(ws, "مریم کریمی"), _customer(ws, "حسین نادری")
+    keep = _add(ws, _new("مریم کریمی", "001234567"))
+    gone = _add(ws, _new("حسین نادری", "002345678"))
     case, contract = _contract(ws, keep)
     assert _validate(ws) == (set(), {})
     at = row_of(ws, CASES, case)
@@ -148,3 +160,53 @@ def test_upgrade_turns_the_old_void_suffix_into_the_flag(tmp_path: Path, cli: Cl
     again = cli(root, "upgrade", json=True)
     assert again.exit_code == 0 and again.data["voided"] == []
     assert (root / "F-31-08-02.xlsx").read_bytes() == before
+
+
+# --- one duplicate rule --------------------------------------------------------------------
+
+
+def _refused_then_forced(ws: Workspace, new: decide.NewCustomer) -> tuple[str, str, str]:
+    """(field, message, number) of the refusal, and the customer registered anyway."""
+    with pytest.raises(InputError) as err:
+        _add(ws, new)
+    assert err.value.code == "duplicate-customer"
+    forced = _add(ws, decide.NewCustomer(**{**vars(new), "allow_duplicate": True}))
+    return str(err.value.location.field), err.value.en, forced
+
+
+def _duplicates(ws: Workspace) -> dict[int, tuple[str | None, str]]:
+    """validate's duplicate-customer findings: Excel row → (field, English message)."""
+    report = validate_paths([ws.root])
+    return {
+        int(f.row or 0): (f.field, f.message_en)
+        for f in report.findings
+        if f.code == "duplicate-customer"
+    }
+
+
+def test_writes_and_validate_name_the_same_duplicate_by_the_same_key(ws: Workspace) -> None:
+    a = _add(ws, _new("علی محمدی", "001234567", "09121111111"))
+    b_field, b_msg, b = _refused_then_forced(ws, _new("رضا کریمی", "002345678", "09121111111"))
+    assert (b_field, a in b_msg) == ("mobile", True)
+    # Arabic letters and extra spaces: the same name.
+    c_field, c_msg, c = _refused_then_forced(ws, _new("علي  محمدي", "003456789", "09123333333"))
+    assert (c_field, a in c_msg) == ("name", True)
+    # Same mobile as the first customer, same national code as the second: the national code
+    # is the stronger reason, whichever customer came first.
+    d_field, d_msg, d = _refused_then_forced(ws, _new("نادر نوری", "002345678", "09121111111"))
+    assert (d_field, b in d_msg) == ("national_id", True)
+
+    found = _duplicates(ws)
+    assert found == {
+        row_of(ws, CUSTOMERS, b): ("mobile", f"same mobile as customer {a}"),
+        row_of(ws, CUSTOMERS, c): ("name", f"same name as customer {a}"),
+        row_of(ws, CUSTOMERS, d): ("national_id", f"same national_id as customer {b}"),
+    }
+
+    # A void customer is nobody's duplicate, for validate and for the write.
+    store.void_number(ws, a, reason="تکراری", now=NOW)
+    assert _duplicates(ws) == {
+        row_of(ws, CUSTOMERS, d): ("national_id", f"same national_id as customer {b}"),
+    }
+    only_a = _add(ws, _new("سیما رادان", "001234567", "09128888888"))  # A's national code
+    assert row_of(ws, CUSTOMERS, only_a) not in _duplicates(ws)
