@@ -7,17 +7,16 @@ Arabic letters and spacing, so a typed value and a picked value mean the same th
 
 from __future__ import annotations
 
-import re
 from enum import Enum
 from typing import Self
 
 from crm_xl.domain.errors import InputError
-
-_ARABIC = str.maketrans({"ي": "ی", "ك": "ک", "ى": "ی", "ة": "ه", "\u200f": "", "\u200e": ""})
+from crm_xl.domain.text import normalize
 
 
 def _norm(s: str) -> str:
-    return re.sub(r"\s+", " ", s.translate(_ARABIC)).strip().casefold()
+    # normalize's Persian spelling, plus ة as ه (people type either in a label) and case.
+    return normalize(s).replace("ة", "ه").casefold()
 
 
 class LabeledEnum(str, Enum):

@@ -31,6 +31,10 @@ _DIGIT_TABLE = str.maketrans(
     }
 )
 _TO_PERSIAN_TABLE = str.maketrans("0123456789", _PERSIAN_DIGITS)
+#: Text ``normalize`` would change letters of (Arabic ي/ك/ى), and non-ASCII digits: the
+#: searches validate's hygiene warnings run over whole columns.
+ARABIC_LETTERS = re.compile(f"[{''.join(_ARABIC_TO_PERSIAN)}]")
+NON_ASCII_DIGITS = re.compile(f"[{_PERSIAN_DIGITS}{_ARABIC_DIGITS}]")
 
 # A run of whitespace and/or ZWNJ: becomes one space if it holds any whitespace, else one ZWNJ.
 _GAP = re.compile(r"[\s\u200c]+")
@@ -94,7 +98,7 @@ def name_key(s: object) -> str:
 
 def has_arabic_letters(s: object) -> bool:
     """True if the text holds Arabic ي/ك/ى that ``normalize`` would replace (a hygiene warning)."""
-    return any(c in _ARABIC_TO_PERSIAN for c in ("" if s is None else str(s)))
+    return ARABIC_LETTERS.search("" if s is None else str(s)) is not None
 
 
 def has_mixed_digits(s: object) -> bool:

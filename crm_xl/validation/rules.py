@@ -41,7 +41,14 @@ from crm_xl.domain.models import (
 from crm_xl.domain.numbering import number_regex
 from crm_xl.domain.schema import NUMBER_KINDS, REGISTRATION, Block, Field, FieldType, Table
 from crm_xl.domain.settings import Settings
-from crm_xl.domain.text import as_text, fast_name_key, normalize, to_ascii_digits
+from crm_xl.domain.text import (
+    ARABIC_LETTERS,
+    NON_ASCII_DIGITS,
+    as_text,
+    fast_name_key,
+    normalize,
+    to_ascii_digits,
+)
 from crm_xl.validation.findings import Finding, finding
 
 T = FieldType
@@ -63,8 +70,8 @@ _NUMERIC_TYPES = frozenset(
         T.TAX_ID,
     }
 )
-_ARABIC = re.compile("[يكى]")
-_FA_DIGIT = re.compile("[۰-۹٠-٩]")
+_ARABIC = ARABIC_LETTERS
+_FA_DIGIT = NON_ASCII_DIGITS
 _ASCII_DIGIT = re.compile("[0-9]")
 _BAD_SPACE = re.compile(r"^\s|\s$| {2,}|\u00a0")
 
@@ -280,7 +287,7 @@ def col_letter(i: int) -> str:
 
 # --- bulk paths: whole columns at C speed, per-value Python only for what they cannot settle ---
 
-_HYGIENE_CHARS = re.compile("[يكى۰-۹٠-٩\u00a0]")
+_HYGIENE_CHARS = re.compile(f"{_ARABIC.pattern}|{_FA_DIGIT.pattern}|\u00a0")
 # The rules of domain.ids, vectorised (tests/test_validate_rules.py holds them equal).
 _NC_WEIGHTS = np.array(ids.NATIONAL_CODE_WEIGHTS, dtype=np.int64)
 _LEGAL_WEIGHTS = np.array(ids.LEGAL_ID_WEIGHTS, dtype=np.int64)
