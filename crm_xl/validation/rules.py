@@ -750,13 +750,11 @@ class BlockData:
     parsed: dict[str, object]
 
     def where(self, key: str) -> dict[str, Any]:
-        from crm_xl.domain.schema import BLOCK_VALUE_COL
-
         v = self.raw.get(key)
         r = self.rows.get(key)
         return {
             "sheet": self.sheet,
-            "cell": f"{col_letter(BLOCK_VALUE_COL - 1)}{r}" if r else None,
+            "cell": f"{col_letter(schema.BLOCK_VALUE_COL - 1)}{r}" if r else None,
             "row": r,
             "field": key,
             "value": None if is_blank(v) else as_text(v),
@@ -764,9 +762,7 @@ class BlockData:
 
 
 def read_block(sink: Sink, block: Block, rows: list[list[Any]], settings: Settings) -> BlockData:
-    from crm_xl.domain.schema import BLOCK_KEY_COL, BLOCK_VALUE_COL
-
-    kc, vc = BLOCK_KEY_COL - 1, BLOCK_VALUE_COL - 1
+    kc, vc = schema.BLOCK_KEY_COL - 1, schema.BLOCK_VALUE_COL - 1
     found = schema.key_positions((row[kc] if len(row) > kc else "" for row in rows), block.keys, 1)
     raw: dict[str, object] = {
         k: rows[r - 1][vc] if len(rows[r - 1]) > vc else "" for k, r in found.items()
