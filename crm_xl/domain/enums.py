@@ -160,6 +160,9 @@ class RecordStatus(LabeledEnum):
     VOID = "void", "باطل", "Void"
 
 
+_VOID = RecordStatus.VOID
+
+
 def is_void(flag: object) -> bool:
     """The one answer to "is this number void": its void flag says so.
 
@@ -168,10 +171,10 @@ def is_void(flag: object) -> bool:
     a label or a key; blank or anything else is live.  Readers never look at message text or
     at the number itself (``crm-xl upgrade`` turns the old «(باطل)» suffix into this flag).
     """
-    if flag is None or flag == "":
-        return False
-    if isinstance(flag, RecordStatus):
-        return flag is RecordStatus.VOID
+    if flag is _VOID:
+        return True
+    if flag is None or flag.__class__ is RecordStatus or flag == "":
+        return False  # the usual cells first: validate asks this of every row, several times
     try:
         return RecordStatus.parse(flag) is RecordStatus.VOID
     except ValueError:
