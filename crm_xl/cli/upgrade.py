@@ -32,6 +32,10 @@ def upgrade_cmd(ctx: Context) -> None:
                 + ", ".join(u["extra_sheets"])
             )
     lines += [f"  {c['file']}: {c['cells']}" for c in result["converted"]]
+    lines += [
+        f"  {v['file']}: {v['contracts']} قرارداد باطل علامت خورد / void contracts flagged"
+        for v in result["voided"]
+    ]
     lines += [f"  ! {p['file']}: {p['fa']} / {p['en']}" for p in result["problems"]]
     n, m = len(result["upgraded"]), len(result["converted"])
     emit(

@@ -65,7 +65,13 @@ from pydantic import (
 )
 from pydantic import Field as ModelField
 
-from crm_xl.domain.enums import AfterSalesService, CaseStatus, NoServiceReason, Origin, RecordStatus
+from crm_xl.domain.enums import (
+    AfterSalesService,
+    CaseStatus,
+    NoServiceReason,
+    Origin,
+    is_void,
+)
 from crm_xl.domain.errors import CrmError, InputError
 
 # The value parsers of every domain model: one way to read yes/no, enums, text, Rial, dates.
@@ -757,7 +763,7 @@ def live_case(case: Mapping[str, Any]) -> bool:
 
 @cache
 def _live(record_status: object, status: object) -> bool:  # few distinct values per register
-    if normalize(record_status) == RecordStatus.VOID.fa:
+    if is_void(record_status):
         return False
     try:
         return CaseStatus.parse(status or "open") is not CaseStatus.CANCELLED

@@ -15,22 +15,16 @@ from crm_xl.domain.aftersales import AfterSalesProfile, ServiceItem, check_profi
 from crm_xl.domain.dates import to_jalali_str
 from crm_xl.domain.enums import NoServiceReason, Origin
 from crm_xl.domain.errors import InputError
-from crm_xl.domain.text import normalize
+from crm_xl.domain.text import normalize, to_persian_digits
 
-PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 THOUSANDS = "\u066c"  # ٬ ARABIC THOUSANDS SEPARATOR
 FREE = "رایگان"
-
-
-def persian_digits(text: object) -> str:
-    """ASCII digits as Persian digits; everything else unchanged."""
-    return str(text).translate(PERSIAN_DIGITS)
 
 
 def format_rial(amount: int) -> str:
     """``12500000`` → ``"۱۲٬۵۰۰٬۰۰۰ ریال"`` (whole Rials, Persian digits, «٬» grouping)."""
     grouped = f"{int(amount):,}".replace(",", THOUSANDS)
-    return f"{persian_digits(grouped)} ریال"
+    return f"{to_persian_digits(grouped)} ریال"
 
 
 def cost_text(item: ServiceItem) -> str:
@@ -57,9 +51,9 @@ def _product_line(p: AfterSalesProfile) -> str:
 
 def service_line(n: int, item: ServiceItem) -> str:
     """One numbered line: service, period, cost, provider."""
-    parts = [f"{persian_digits(n)}- {item.service.fa}"]
+    parts = [f"{to_persian_digits(n)}- {item.service.fa}"]
     if item.period:
-        parts.append(f"دوره / زمان‌بندی: {persian_digits(normalize(item.period))}")
+        parts.append(f"دوره / زمان‌بندی: {to_persian_digits(normalize(item.period))}")
     parts.append(f"هزینه: {cost_text(item)}")
     if item.provider:
         parts.append(f"ارائه‌دهنده: {item.provider}")
@@ -157,6 +151,5 @@ __all__ = [
     "clause_lines",
     "cost_text",
     "format_rial",
-    "persian_digits",
     "service_line",
 ]

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 import jdatetime
 
 from crm_xl.domain.errors import InputError
-from crm_xl.domain.text import normalize, to_ascii_digits
+from crm_xl.domain.text import normalize, to_ascii_digits, to_persian_digits
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 #: Python weekday numbers (Monday = 0): Friday is the Iranian weekend by default.
@@ -42,7 +42,6 @@ DEFAULT_WEEKEND: tuple[int, ...] = (4,)
 _EXCEL_EPOCH = date(1899, 12, 30)  # serial 0 in Excel's 1900 system after the leap-bug offset
 MAX_GREGORIAN_YEAR = 2299
 _MAX_SERIAL = (date(MAX_GREGORIAN_YEAR, 12, 31) - _EXCEL_EPOCH).days
-_PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
 
 _DATE_RE = re.compile(r"(?<!\d)(\d{1,4})\s*([/\-.])\s*(\d{1,2})\s*\2\s*(\d{1,4})(?!\d)")
 _COMPACT_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -334,7 +333,7 @@ def to_jalali_str(d: date | datetime, with_time: bool = False, persian_digits: b
         t = d.time() if isinstance(d, datetime) else time()
         text += f" {t.hour:02d}:{t.minute:02d}"
     if persian_digits:
-        text = text.translate(str.maketrans("0123456789", _PERSIAN_DIGITS))
+        text = to_persian_digits(text)
     return text
 
 

@@ -55,7 +55,6 @@ from crm_xl.domain.models import (
     is_void,
     parse_value,
     validate_model,
-    voided_contract,
 )
 from crm_xl.domain.names import customer_folder_name
 from crm_xl.domain.numbering import (
@@ -90,32 +89,52 @@ class NumberSource(Protocol):
 
 
 _PARTY_KEYS = ("national_id", "mobile", "name")
+#: How a duplicate's reason reads in Persian (the English message names the key).
+PARTY_REASON_FA = {"national_id": "کد/شناسه ملی", "mobile": "تلفن همراه", "name": "نام"}
 
 
 class PartyIndex:
-    """Customers by national code/ID, mobile and normalised name: the duplicate rules.
+    """Customers by national code/ID, mobile and normalised name: the duplicate rules, used by
+    the writes (``find_duplicates``) and by validate (``duplicate_customers``).
 
     A party matching on several keys is reported once, by the strongest (national id, then
-    mobile, then name); hits come in the order the customers were added.
+    mobile, then name); hits come in the order the customers were added.  ``*_keys`` take
+    the (national id, mobile, ``name_key``) triple, for a caller that computed the name keys
+    of a whole column at once.
     """
 
     def __init__(self) -> None:
         self.by: dict[str, dict[str, list[str]]] = {k: {} for k in _PARTY_KEYS}
         self.order: dict[str, int] = {}
 
+    @staticmethod
+    def keys(national_id: str, mobile: str, name: object) -> tuple[str, str, str]:
+        return national_id, mobile, name_key(name)
+
     def add(self, who: str, national_id: str, mobile: str, name: object) -> None:
+        self.add_keys(who, self.keys(national_id, mobile, name))
+
+    def add_keys(self, who: str, keys: tuple[str, str, str]) -> None:
         self.order.setdefault(who, len(self.order))
-        for kind, value in zip(_PARTY_KEYS, (national_id, mobile, name_key(name)), strict=True):
+        for kind, value in zip(_PARTY_KEYS, keys, strict=True):
             if value:
                 self.by[kind].setdefault(value, []).append(who)
 
     def find(self, national_id: str, mobile: str, name: object) -> list[tuple[str, str]]:
         """(who, reason key) of every entry sharing a key, strongest reason per entry."""
+        return self.find_keys(self.keys(national_id, mobile, name))
+
+    def find_keys(self, keys: tuple[str, str, str]) -> list[tuple[str, str]]:
         hits: dict[str, str] = {}
-        for kind, value in zip(_PARTY_KEYS, (national_id, mobile, name_key(name)), strict=True):
+        for kind, value in zip(_PARTY_KEYS, keys, strict=True):
             for who in self.by[kind].get(value, ()) if value else ():
                 hits.setdefault(who, kind)
         return sorted(hits.items(), key=lambda h: self.order[h[0]])
+
+    @staticmethod
+    def strongest(hits: list[tuple[str, str]]) -> tuple[str, str]:
+        """The hit with the strongest reason (the earliest entry among equals)."""
+        return min(hits, key=lambda h: _PARTY_KEYS.index(h[1]))
 
 
 @dataclass
@@ -293,11 +312,7 @@ def _json_field(text: str, key: str) -> Any:
     return data.get(key) if isinstance(data, dict) else None
 
 
-def stage_of(row: Row) -> Stage:
-    try:
-        return Stage.parse(row.get("stage") or Stage.FIRST_CONTACT)
-    except ValueError:
-        return Stage.FOLLOW_UP  # an unreadable stage typed by hand: treat as open
+stage_of = lifecycle.stage_of
 
 
 def _is_void(row: Row) -> bool:
@@ -323,8 +338,7 @@ def customer_state(reg: Register, customer_no: str) -> lifecycle.CustomerState:
 
 
 def _has_contract(row: Row) -> bool:
-    contract = _s(row.get("contract_no"))
-    return bool(contract) and not voided_contract(contract)
+    return bool(_s(row.get("contract_no"))) and not is_void(row.get("contract_status"))
 
 
 def case_state(reg: Register, case_no: str) -> lifecycle.CaseState:
@@ -612,10 +626,9 @@ def register_customer(reg: Register, inp: NewCustomer, actor: Actor) -> Plan:
     }
     dups = find_duplicates(reg, values)
     if dups and not inp.allow_duplicate:
-        no, why = dups[0]
-        why_fa = {"national_id": "کد/شناسه ملی", "mobile": "تلفن همراه", "name": "نام"}[why]
+        no, why = PartyIndex.strongest(dups)
         raise InputError(
-            f"این مشتری قبلاً با شماره {no} ثبت شده است (همان {why_fa})",
+            f"این مشتری قبلاً با شماره {no} ثبت شده است (همان {PARTY_REASON_FA[why]})",
             f"this customer is already registered as {no} (same {why}); "
             "use --allow-duplicate to register anyway",
             code="duplicate-customer",
@@ -852,6 +865,7 @@ def add_contract(
         "contract_no": issued.number,
         "contract_date": signed.astimezone(TEHRAN).date(),
         "status": CaseStatus.CONTRACTED,
+        "contract_status": None,  # a new contract after a voided one is live
     }
     if value is not None:
         update["amount"] = value
@@ -1176,7 +1190,7 @@ def void_number(reg: Register, number: str, actor: Actor, *, reason: str = "") -
     elif n in reg.invoices:
         table, key = INVOICES.name, n
     else:
-        contracts = {models.contract_number(c.get("contract_no")): k for k, c in reg.cases.items()}
+        contracts = {clean_number(c.get("contract_no")): k for k, c in reg.cases.items()}
         owner = contracts.get(n) if n else None
         if owner is None:
             raise InputError(
@@ -1185,12 +1199,12 @@ def void_number(reg: Register, number: str, actor: Actor, *, reason: str = "") -
                 code="not-found",
             )
         case = reg.cases[owner]
-        if voided_contract(case.get("contract_no")):
+        if is_void(case.get("contract_status")):
             raise InputError(
                 f"شماره {n} قبلاً باطل شده است", f"number {n} is already void", code="already-void"
             )
-        # A contract lives on its case row: the number stays, marked; the case loses its contract.
-        update: dict[str, Any] = {"contract_no": f"{n} {models.VOID_MARK}"}
+        # A contract lives on its case row: the number stays, flagged; the case loses its contract.
+        update: dict[str, Any] = {"contract_status": RecordStatus.VOID}
         if _case_status(case) is CaseStatus.CONTRACTED:
             update["status"] = CaseStatus.OPEN
         plan.register.append(UpdateRow(CASES.name, owner, update))

@@ -7,17 +7,16 @@ Arabic letters and spacing, so a typed value and a picked value mean the same th
 
 from __future__ import annotations
 
-import re
 from enum import Enum
 from typing import Self
 
 from crm_xl.domain.errors import InputError
-
-_ARABIC = str.maketrans({"ي": "ی", "ك": "ک", "ى": "ی", "ة": "ه", "\u200f": "", "\u200e": ""})
+from crm_xl.domain.text import normalize
 
 
 def _norm(s: str) -> str:
-    return re.sub(r"\s+", " ", s.translate(_ARABIC)).strip().casefold()
+    # normalize's Persian spelling, plus ة as ه (people type either in a label) and case.
+    return normalize(s).replace("ة", "ه").casefold()
 
 
 class LabeledEnum(str, Enum):
@@ -159,6 +158,27 @@ class YesNo(LabeledEnum):
 class RecordStatus(LabeledEnum):
     ACTIVE = "active", "فعال", "Active"
     VOID = "void", "باطل", "Void"
+
+
+_VOID = RecordStatus.VOID
+
+
+def is_void(flag: object) -> bool:
+    """The one answer to "is this number void": its void flag says so.
+
+    ``flag`` is a row's ``record_status`` (customer, case, invoice) or a case's
+    ``contract_status`` (a contract is voided on its case row, which stays live), as a member,
+    a label or a key; blank or anything else is live.  Readers never look at message text or
+    at the number itself (``crm-xl upgrade`` turns the old «(باطل)» suffix into this flag).
+    """
+    if flag is _VOID:
+        return True
+    if flag is None or flag.__class__ is RecordStatus or flag == "":
+        return False  # the usual cells first: validate asks this of every row, several times
+    try:
+        return RecordStatus.parse(flag) is RecordStatus.VOID
+    except ValueError:
+        return False
 
 
 class CaseStatus(LabeledEnum):

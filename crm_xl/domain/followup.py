@@ -66,8 +66,8 @@ from crm_xl.domain.dates import (
     working_delta,
 )
 from crm_xl.domain.dates import to_jalali_str as _jalali
-from crm_xl.domain.enums import FollowUpState, FollowUpType, RecordStatus, Stage
-from crm_xl.domain.lifecycle import needs_followup
+from crm_xl.domain.enums import FollowUpState, FollowUpType, is_void
+from crm_xl.domain.lifecycle import needs_followup, stage_of
 from crm_xl.domain.settings import FollowUpRules, Settings
 from crm_xl.domain.text import normalize, to_ascii_digits
 
@@ -401,18 +401,8 @@ def _rules_of(settings: Settings | FollowUpRules) -> FollowUpRules:
     return settings.followup if isinstance(settings, Settings) else settings
 
 
-def _stage(row: Mapping[str, Any]) -> Stage:
-    try:
-        return Stage.parse(row.get("stage") or Stage.FIRST_CONTACT)
-    except ValueError:
-        return Stage.FOLLOW_UP  # an unreadable stage typed by hand: treat as open (as core does)
-
-
 def _is_void(row: Mapping[str, Any]) -> bool:
-    try:
-        return RecordStatus.parse(row.get("record_status") or "active") is RecordStatus.VOID
-    except ValueError:
-        return False
+    return is_void(row.get("record_status"))
 
 
 def evaluate(
@@ -431,7 +421,7 @@ def evaluate(
     facts = followups if followups is not None else facts_from_row(row)
     no = _text(row.get("customer_no"))
     expert = _text(row.get("expert"))
-    stage = _stage(row)
+    stage = stage_of(row)
 
     if _is_void(row):
         fa, en = "رکورد باطل شده است؛ پیگیری لازم نیست", "record is void; no follow-up due"

@@ -21,13 +21,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from operator import mul
 
+from crm_xl.domain.dates import TEHRAN
 from crm_xl.domain.enums import PersonType
 from crm_xl.domain.errors import InputError
 from crm_xl.domain.text import normalize, normalize_numeric
-
-_TEHRAN = ZoneInfo("Asia/Tehran")
 
 
 def digits_only(s: object) -> str:
@@ -45,9 +44,20 @@ def _err(fa: str, en: str, value: object, code: str = "constraint-error") -> Inp
 # --- national code (کد ملی) ---------------------------------------------------------------
 
 
+#: Weights of the national code's first nine digits (SPEC §5); validate's bulk check uses them.
+NATIONAL_CODE_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
 def _national_check(first9: str) -> int:
-    r = sum(int(d) * (10 - i) for i, d in enumerate(first9)) % 11
+    r = sum(map(mul, map(int, first9), NATIONAL_CODE_WEIGHTS)) % 11
     return r if r < 2 else 11 - r
+
+
+def national_code_digits_ok(d: str) -> bool:
+    """The national-code rule on exactly 10 ASCII digits (the caller has cleaned them)."""
+    if len(d) != 10 or d[3:9] == "000000" or d.count(d[0]) == 10:
+        return False
+    return _national_check(d[:9]) == ord(d[9]) - 48
 
 
 def is_national_code(s: object) -> bool:
@@ -56,10 +66,7 @@ def is_national_code(s: object) -> bool:
     All-same codes (1111111111 … 9999999999) *pass* the checksum (s = 54·d ≡ −d mod 11),
     but they are the placeholders people type to get past a form, so they are rejected.
     """
-    d = digits_only(s)
-    if len(d) != 10 or d[3:9] == "000000" or len(set(d)) == 1:
-        return False
-    return _national_check(d[:9]) == int(d[9])
+    return national_code_digits_ok(digits_only(s))
 
 
 def normalize_national_code(s: object) -> str:
@@ -89,12 +96,13 @@ def make_national_code(first9: str) -> str:
 
 # --- legal national ID (شناسه ملی) ---------------------------------------------------------
 
-_LEGAL_W = (29, 27, 23, 19, 17, 29, 27, 23, 19, 17)
+#: Weights of the legal ID's first ten digits (SPEC §5); validate's bulk check uses them.
+LEGAL_ID_WEIGHTS = (29, 27, 23, 19, 17, 29, 27, 23, 19, 17)
 
 
 def _legal_check(first10: str) -> int:
     k = int(first10[9]) + 2
-    r = sum((int(d) + k) * w for d, w in zip(first10, _LEGAL_W, strict=True)) % 11
+    r = sum((int(d) + k) * w for d, w in zip(first10, LEGAL_ID_WEIGHTS, strict=True)) % 11
     return 0 if r == 10 else r
 
 
@@ -337,7 +345,7 @@ def _control_string(memory_id: str, day_number: int, serial: int) -> str:
 def tax_day_number(issued_at: datetime) -> int:
     """Days since 1970-01-01 UTC of the issue instant (naive datetimes are Tehran time)."""
     if issued_at.tzinfo is None:
-        issued_at = issued_at.replace(tzinfo=_TEHRAN)
+        issued_at = issued_at.replace(tzinfo=TEHRAN)
     return (issued_at.astimezone(UTC).date() - _EPOCH).days
 
 

@@ -25,7 +25,7 @@ from crm_xl.domain import decide, ids
 from crm_xl.domain import moadian as m
 from crm_xl.domain.changes import AppendRow, Plan, UpdateRow
 from crm_xl.domain.dates import TEHRAN, parse_datetime
-from crm_xl.domain.enums import LabeledEnum, PersonType, RecordStatus
+from crm_xl.domain.enums import LabeledEnum, PersonType, RecordStatus, is_void
 from crm_xl.domain.errors import InputError
 from crm_xl.domain.schema import INVOICE_LINES, INVOICES
 from crm_xl.domain.text import normalize, normalize_numeric
@@ -540,7 +540,7 @@ def _original(
             code="not-found",
             field="invoice_no",
         )
-    if normalize(row.get("record_status")) == RecordStatus.VOID.fa:
+    if is_void(row.get("record_status")):
         later = _s(row.get("superseded_by"))
         raise InputError(
             f"فاکتور {no} باطل است" + (f" و فاکتور {later} جای آن را گرفته است" if later else ""),

@@ -24,7 +24,9 @@ rule book.  Decisions:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from crm_xl.domain.enums import CaseStatus, Stage
 from crm_xl.domain.errors import InputError
@@ -52,6 +54,15 @@ LATER: dict[Stage, frozenset[Stage]] = {
     S.CRM_DONE: frozenset({S.CRM_DONE, S.CLOSED}),
     S.CLOSED: frozenset({S.CLOSED}),
 }
+
+
+def stage_of(row: Mapping[str, Any]) -> Stage:
+    """The stage of a register row: blank is a first contact; an unreadable stage typed by
+    hand is treated as open (follow-up), so the customer stays in the task lists."""
+    try:
+        return Stage.parse(row.get("stage") or Stage.FIRST_CONTACT)
+    except ValueError:
+        return Stage.FOLLOW_UP
 
 
 def at_or_after(stage_key: str) -> frozenset[Stage]:

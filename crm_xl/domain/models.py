@@ -15,8 +15,8 @@ an error, no write creates.  The rules are driven by the form schema:
   from which a field must be filled; the write that enters that stage enforces it, see
   :func:`newly_required`) and the person type a field applies to.
 * **cross-field rules**: :func:`party_problems` (name, identifiers and fields by person type),
-  :class:`Order` (temporal order), :func:`planned_action_problems`, :func:`tax_day_matches`,
-  :func:`voided_contract`.
+  :class:`Order` (temporal order), :func:`planned_action_problems`, :func:`tax_day_matches`.
+  Whether a number is void is ``enums.is_void`` of its flag.
 
 Decision: «نیاز مشتری» (``need``) is required at registration.  R1 says the expert records
 "all the customer's data and needs" in F-31-08-01 at first contact, and the form declares it
@@ -66,6 +66,7 @@ from crm_xl.domain.enums import (
     RecordStatus,
     Stage,
     YesNo,
+    is_void,
 )
 from crm_xl.domain.errors import CrmError, InputError
 from crm_xl.domain.schema import (
@@ -769,30 +770,6 @@ def tax_day_matches(day: date, issued: object) -> bool:
     return day in (start, start + timedelta(days=1))
 
 
-#: How a voided contract number is marked in its case row (the number itself stays).
-VOID_MARK = "(باطل)"
-
-
-def voided_contract(value: object) -> bool:
-    return isinstance(value, str) and value.strip().endswith(VOID_MARK)
-
-
-def contract_number(value: object) -> str:
-    """The contract number of a case's cell, without the void mark."""
-    text = to_ascii_digits(normalize(_int_text(value))) if not _blank(value) else ""
-    return text.removesuffix(VOID_MARK).strip()
-
-
-def is_void(record_status: object) -> bool:
-    """Whether a row's record status (member, label or key) says void."""
-    if isinstance(record_status, RecordStatus):
-        return record_status is RecordStatus.VOID
-    try:
-        return RecordStatus.parse(normalize(record_status)) is RecordStatus.VOID
-    except ValueError:
-        return False
-
-
 # --- models ---------------------------------------------------------------------------------
 
 
@@ -960,6 +937,7 @@ class Case(_Model):
     products: Annotated[list[str], BeforeValidator(_products)] = Field(default_factory=list)
     contract_no: Annotated[str | None, _v(CASES, "contract_no")] = None
     contract_date: Annotated[date | None, _v(CASES, "contract_date")] = None
+    contract_status: Annotated[RecordStatus | None, _v(CASES, "contract_status")] = None
     invoice_nos: Annotated[str | None, _v(CASES, "invoice_nos")] = None
     amount: Annotated[int | None, _v(CASES, "amount")] = None
     invoiced: Annotated[int | None, _v(CASES, "invoiced")] = None
@@ -970,7 +948,7 @@ class Case(_Model):
     def _rules(self) -> Self:
         rules = _Rules()
         rules.extend(_missing_problems(CASES, self.model_dump(), None, None))
-        live_contract = self.contract_no and not voided_contract(self.contract_no)
+        live_contract = self.contract_no and not is_void(self.contract_status)
         if live_contract and CONTRACT_AFTER_CASE.broken(self.opened, self.contract_date):
             rules.extend([CONTRACT_AFTER_CASE.problem(self.contract_date)])
         rules.raise_if_any()
@@ -1201,5 +1179,4 @@ __all__ = [
     "required_now",
     "tax_day_matches",
     "validate_model",
-    "voided_contract",
 ]

@@ -14,20 +14,16 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from crm_xl.domain.settings import NumberRule
+from crm_xl.domain.settings import TOKEN, NumberRule
 from crm_xl.domain.text import normalize, to_ascii_digits
 
-_TOKEN = re.compile(r"\{(jy2|jy|seq)(?::(\d+))?\}")
 ALL = "all"  # the scope of a kind that never resets
 
 #: Every kind of serial number, the Moadian internal serial ("tax") included.
 KINDS = ("customer", "case", "contract", "invoice", "tax")
-
-#: How a voided contract is kept on its case row: ``"Q-1404-0001 (باطل)"``.
-_VOID_MARK = re.compile(r"\s*\((?:باطل|void)\)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -47,25 +43,35 @@ def format_number(pattern: str, seq: int, jyear: int) -> str:
             return f"{jyear % 100:02d}"
         return f"{seq:0{width}d}"
 
-    return _TOKEN.sub(sub, pattern)
+    return TOKEN.sub(sub, pattern)
+
+
+def _pattern_source(pattern: str, token: Callable[[str, int], str]) -> str:
+    """Regex source for ``pattern``: its literal text escaped, each token (name, width) as
+    ``token`` writes it.  The one walk over a pattern's tokens for every number regex."""
+    out, pos = [], 0
+    for m in TOKEN.finditer(pattern):
+        out.append(re.escape(pattern[pos : m.start()]))
+        out.append(token(m.group(1), int(m.group(2) or 0)))
+        pos = m.end()
+    out.append(re.escape(pattern[pos:]))
+    return "".join(out)
+
+
+def _seq_digits(width: int) -> str:
+    return rf"\d{{{max(width, 1)},}}"  # at least the pattern's width: a sequence may outgrow it
+
+
+_NAMED = {"jy": r"(?P<jy>\d{4})", "jy2": r"(?P<jy2>\d{2})"}
 
 
 @functools.lru_cache(maxsize=64)
 def number_regex(pattern: str) -> re.Pattern[str]:
     """The regex matching numbers written with ``pattern`` (groups ``seq``, ``jy``, ``jy2``)."""
-    out, pos = [], 0
-    for m in _TOKEN.finditer(pattern):
-        out.append(re.escape(pattern[pos : m.start()]))
-        name, width = m.group(1), int(m.group(2) or 0)
-        if name == "jy":
-            out.append(r"(?P<jy>\d{4})")
-        elif name == "jy2":
-            out.append(r"(?P<jy2>\d{2})")
-        else:
-            out.append(rf"(?P<seq>\d{{{max(width, 1)},}})")
-        pos = m.end()
-    out.append(re.escape(pattern[pos:]))
-    return re.compile("^" + "".join(out) + "$")
+    source = _pattern_source(
+        pattern, lambda name, width: _NAMED.get(name) or f"(?P<seq>{_seq_digits(width)})"
+    )
+    return re.compile("^" + source + "$")
 
 
 @dataclass(frozen=True)
@@ -76,15 +82,10 @@ class ParsedNumber:
 
 
 def clean_number(text: object) -> str:
-    """A number as a cell or a folder name may hold it: normalised, ASCII digits, void mark off."""
-    if isinstance(text, str) and text.isascii() and "(" not in text and "  " not in text:
+    """A number as a cell or a folder name may hold it: normalised, ASCII digits."""
+    if isinstance(text, str) and text.isascii() and "  " not in text:
         return text.strip()  # the usual case, without the cost of normalising
-    return _VOID_MARK.sub("", to_ascii_digits(normalize(text)))
-
-
-def is_void_mark(text: object) -> bool:
-    """True when the text carries the void mark a voided contract keeps on its case row."""
-    return bool(_VOID_MARK.search(normalize(text)))
+    return to_ascii_digits(normalize(text)).strip()
 
 
 def parse_number(pattern: str, text: str) -> ParsedNumber | None:
@@ -171,19 +172,15 @@ def _scope_regex(pattern: str, yearly: bool, scope: str) -> re.Pattern[str] | No
     strings); None when a yearly pattern has no year token to tell the scope by."""
     if yearly and "{jy" not in pattern:
         return None
-    out, pos = [], 0
-    for m in _TOKEN.finditer(pattern):
-        out.append(re.escape(pattern[pos : m.start()]))
-        name, width = m.group(1), int(m.group(2) or 0)
+
+    def token(name: str, width: int) -> str:
         if name == "seq":
-            out.append(rf"(\d{{{max(width, 1)},}})")
-        elif not yearly:
-            out.append(r"\d{4}" if name == "jy" else r"\d{2}")
-        else:
-            out.append(f"{int(scope):04d}" if name == "jy" else f"{int(scope) % 100:02d}")
-        pos = m.end()
-    out.append(re.escape(pattern[pos:]))
-    return re.compile("(?m)^" + "".join(out) + "$")
+            return f"({_seq_digits(width)})"
+        if not yearly:
+            return r"\d{4}" if name == "jy" else r"\d{2}"
+        return f"{int(scope):04d}" if name == "jy" else f"{int(scope) % 100:02d}"
+
+    return re.compile("(?m)^" + _pattern_source(pattern, token) + "$")
 
 
 def highest_used(rule: NumberRule, numbers: Iterable[str], scope: str, ref_year: int) -> int:

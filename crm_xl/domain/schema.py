@@ -15,6 +15,7 @@ guessed position; the form itself is recognised by the ``crm_form`` defined name
 from __future__ import annotations
 
 import builtins
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -189,6 +190,24 @@ FIRST_DATA_ROW = LABEL_ROW + 1
 #: Block sheets: column A hidden keys, B Persian label, C value, D hint.
 BLOCK_KEY_COL, BLOCK_LABEL_COL, BLOCK_VALUE_COL, BLOCK_HINT_COL = 1, 2, 3, 4
 BLOCK_FIRST_ROW = HEADER_ROWS + 2
+
+
+def key_positions(
+    cells: Iterable[object], known: Collection[str] | None = None, start: int = 0
+) -> dict[str, int]:
+    """Key → position (counted from ``start``) of the hidden keys in a key row or key column.
+
+    The one reading of the hidden keys, for every path (openpyxl, calamine, xlwings, validate,
+    upgrade): a key is a text cell, trimmed; the first cell holding it wins; with ``known``,
+    other text is ignored.  The readers decide what a missing key means.
+    """
+    out: dict[str, int] = {}
+    for i, v in enumerate(cells, start):
+        if isinstance(v, str) and (k := v.strip()) and (known is None or k in known):
+            out.setdefault(k, i)
+    return out
+
+
 #: Rows given drop-downs and formats ahead of data in a fresh table.
 VALIDATION_ROWS = 5000
 #: Defined name holding the form code: how a workbook is recognised, whatever its file name.
@@ -381,6 +400,8 @@ CASES = Table(
         _f("products", "کالاها (کد)", "Products (codes)", width=22),
         _f("contract_no", "شماره قرارداد", "Contract number", T.CONTRACT_NO, unique=True, width=14),
         _f("contract_date", "تاریخ قرارداد", "Contract date", T.DATE, width=14),
+        # The void flag of the contract (a voided contract keeps its number and its case).
+        _e("contract_status", "وضعیت قرارداد", "Contract status", "RecordStatus", width=11),
         _f("invoice_nos", "شماره فاکتورها", "Invoice numbers", width=20),
         # The contract's amount and what was invoiced against it stay apart (review §A11).
         _f("amount", "مبلغ قرارداد (ریال)", "Contract amount (Rial)", T.RIAL, width=18),

@@ -255,9 +255,7 @@ class Settings(_Strict):
     def _known_kinds(cls, v: dict[str, NumberRule]) -> dict[str, NumberRule]:
         for kind in v:
             if kind not in NUMBER_KINDS:
-                near = nearest(kind, NUMBER_KINDS)
-                hint_fa = f"؛ منظور «{near}» بود؟" if near else ""
-                hint_en = f"; did you mean '{near}'?" if near else ""
+                hint_fa, hint_en = did_you_mean(kind, NUMBER_KINDS)
                 raise InputError(
                     f"نوع شماره «{kind}» شناخته نیست{hint_fa} (مجاز: {', '.join(NUMBER_KINDS)})",
                     f"unknown kind of number '{kind}'{hint_en} (known: {', '.join(NUMBER_KINDS)})",
@@ -311,3 +309,11 @@ def nearest(word: str, choices: Any) -> str | None:
     """The known word closest to a mistyped one (difflib), or None when nothing is close."""
     found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return found[0] if found else None
+
+
+def did_you_mean(word: str, choices: Any) -> tuple[str, str]:
+    """(fa, en) suffix proposing the nearest known word for a mistyped one; ("", "") if none."""
+    near = nearest(word, choices)
+    if near is None:
+        return "", ""
+    return f"؛ منظور «{near}» بود؟", f"; did you mean '{near}'?"

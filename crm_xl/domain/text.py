@@ -30,6 +30,11 @@ _DIGIT_TABLE = str.maketrans(
         **{c: str(i) for i, c in enumerate(_ARABIC_DIGITS)},
     }
 )
+_TO_PERSIAN_TABLE = str.maketrans("0123456789", _PERSIAN_DIGITS)
+#: Text ``normalize`` would change letters of (Arabic ي/ك/ى), and non-ASCII digits: the
+#: searches validate's hygiene warnings run over whole columns.
+ARABIC_LETTERS = re.compile(f"[{''.join(_ARABIC_TO_PERSIAN)}]")
+NON_ASCII_DIGITS = re.compile(f"[{_PERSIAN_DIGITS}{_ARABIC_DIGITS}]")
 
 # A run of whitespace and/or ZWNJ: becomes one space if it holds any whitespace, else one ZWNJ.
 _GAP = re.compile(r"[\s\u200c]+")
@@ -52,6 +57,11 @@ def normalize(s: object) -> str:
     text = (s if isinstance(s, str) else str(s)).translate(_TEXT_TABLE)
     text = _GAP.sub(_gap, text)
     return text.strip(" " + ZWNJ)
+
+
+def to_persian_digits(s: object) -> str:
+    """ASCII digits 0-9 as Persian digits (۰-۹); everything else unchanged."""
+    return str(s).translate(_TO_PERSIAN_TABLE)
 
 
 def to_ascii_digits(s: object) -> str:
@@ -88,7 +98,7 @@ def name_key(s: object) -> str:
 
 def has_arabic_letters(s: object) -> bool:
     """True if the text holds Arabic ي/ك/ى that ``normalize`` would replace (a hygiene warning)."""
-    return any(c in _ARABIC_TO_PERSIAN for c in ("" if s is None else str(s)))
+    return ARABIC_LETTERS.search("" if s is None else str(s)) is not None
 
 
 def has_mixed_digits(s: object) -> bool:

@@ -82,10 +82,7 @@ class XlwingsBook:
             key_row = (
                 sheet.values[schema.KEY_ROW - 1] if len(sheet.values) >= schema.KEY_ROW else []
             )
-            cols: dict[str, int] = {}
-            for i, v in enumerate(key_row, 1):
-                if isinstance(v, str) and v.strip() in t.keys:
-                    cols.setdefault(v.strip(), i)
+            cols = schema.key_positions(key_row, t.keys, start=1)
             missing = [k for k in t.keys if k not in cols]
             if missing:
                 raise CrmError(

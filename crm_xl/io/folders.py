@@ -1,13 +1,7 @@
 """One folder per customer on disk (R12, SPEC §7): no escapes from the root, no overwrites.
 
-Names are made by :mod:`crm_xl.domain.names`.
-
-Folder names come from what users type (Persian company names with «», slashes, dots at
-the end), and the same folder is opened from Windows, Linux and macOS shares, so every
-name is made valid on all of them.  Length budget: a component is at most ``max_len``
-characters (default 80) *and* 255 UTF-8 bytes (Linux) *and* 255 UTF-16 units (NTFS).  With
-``customers/<number> - <name>/F-31-08-01 ….xlsx`` that stays under Windows' 260-character
-MAX_PATH as long as the workspace root itself is shorter than about 80 characters.
+Names are made by :mod:`crm_xl.domain.names` (valid on Windows, Linux and macOS shares,
+within the length budget explained there).
 """
 
 from __future__ import annotations

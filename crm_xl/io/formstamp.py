@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape
 from openpyxl.utils import get_column_letter
 
 from crm_xl.domain.schema import BLOCK_VALUE_COL, REGISTRATION
+from crm_xl.io import ooxml
 from crm_xl.io.guard import formula_like
 from crm_xl.io.layout import block_row_height, wraps
 from crm_xl.io.workbook import FormBook, to_cell_value
@@ -51,21 +52,12 @@ class FormStamper:
             self.infos = zf.infolist()
             self.parts = {i.filename: zf.read(i.filename) for i in self.infos}
         self.rows = book.block_rows(REGISTRATION.name)
-        self.sheet_part = self._sheet_part(book.wb.sheetnames.index(REGISTRATION.sheet))
+        part = ooxml.sheet_part(self.parts.get, REGISTRATION.sheet)
+        if part is None:
+            raise LookupError("sheet part not found")
+        self.sheet_part = part
         self.xml = self.parts[self.sheet_part].decode("utf-8")
         self.col = get_column_letter(BLOCK_VALUE_COL)
-
-    def _sheet_part(self, index: int) -> str:
-        wb = self.parts["xl/workbook.xml"].decode("utf-8")
-        rels = self.parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
-        rids = re.findall(r'<sheet [^>]*r:id="([^"]+)"', wb)
-        target = re.search(rf'<Relationship [^>]*Id="{rids[index]}"[^>]*Target="([^"]+)"', rels)
-        if target is None:
-            target = re.search(rf'<Relationship [^>]*Target="([^"]+)"[^>]*Id="{rids[index]}"', rels)
-        if target is None:
-            raise LookupError("sheet part not found")
-        t = target.group(1)
-        return t.lstrip("/") if t.startswith("/") else f"xl/{t}"
 
     def _cell(self, ref: str, style: str, f: Any, v: object) -> str:
         value = to_cell_value(f, v)

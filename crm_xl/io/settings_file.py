@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from crm_xl.domain.errors import CrmError, WorkspaceError
-from crm_xl.domain.settings import SETTINGS_FILE, Settings, nearest
+from crm_xl.domain.settings import SETTINGS_FILE, Settings, did_you_mean
 from crm_xl.io.durable import write_atomic
 
 __all__ = ["SETTINGS_FILE", "load_settings", "read_settings_text", "save_settings"]
@@ -80,9 +80,7 @@ def _settings_error(e: ValidationError, path: Path) -> WorkspaceError:
     if first["type"] == "extra_forbidden":
         model = _model_at(loc[:-1])
         known = list(model.model_fields) if model else []
-        near = nearest(str(loc[-1]), known)
-        hint_fa = f"؛ منظور «{near}» بود؟" if near else ""
-        hint_en = f"; did you mean '{near}'?" if near else ""
+        hint_fa, hint_en = did_you_mean(str(loc[-1]), known)
         return WorkspaceError(
             f"تنظیم «{where}» شناخته نیست{hint_fa} (تنظیم‌های این بخش: {', '.join(known)})",
             f"unknown setting '{where}'{hint_en} (known here: {', '.join(known)})",

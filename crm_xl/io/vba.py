@@ -22,7 +22,6 @@ import importlib.metadata
 import importlib.util
 import io
 import os
-import posixpath
 import re
 import tempfile
 import zipfile
@@ -48,6 +47,7 @@ from crm_xl.domain.schema import (
     FieldType,
     Table,
 )
+from crm_xl.io import ooxml
 
 #: The VBA module holding one Sub per button, and the Python module the Subs call.
 BUTTON_MODULE = "CrmButtons"
@@ -460,9 +460,9 @@ def panel_vml(data_id: int = 1) -> bytes:
 
 # --- checking and repairing a saved .xlsm --------------------------------------------------
 
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_MAIN = ooxml.MAIN_NS
+_R = ooxml.REL_NS
+_PKG_REL = ooxml.PKG_REL_NS
 _CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 REL_VBA = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
 REL_VML = f"{_R}/vmlDrawing"
@@ -475,37 +475,6 @@ VBA_PART = "xl/vbaProject.bin"
 _VML_NS = 'xmlns:x="urn:schemas-microsoft-com:office:excel"'
 
 
-def _rels_name(part: str) -> str:
-    folder, _, name = part.rpartition("/")
-    return f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels"
-
-
-def _resolve(part: str, target: str) -> str:
-    if target.startswith("/"):
-        return target[1:]
-    return posixpath.normpath(posixpath.join(posixpath.dirname(part), target))
-
-
-def _relationships(read: Callable[[str], bytes | None], part: str) -> list[dict[str, str]]:
-    data = read(_rels_name(part))
-    if data is None:
-        return []
-    return [dict(e.attrib) for e in ET.fromstring(data).iter(f"{{{_PKG_REL}}}Relationship")]
-
-
-def _sheet_part(read: Callable[[str], bytes | None], sheet: str) -> str | None:
-    workbook = read("xl/workbook.xml")
-    if workbook is None:
-        return None
-    for element in ET.fromstring(workbook).iter(f"{{{_MAIN}}}sheet"):
-        if element.get("name") == sheet:
-            rid = element.get(f"{{{_R}}}id")
-            for rel in _relationships(read, "xl/workbook.xml"):
-                if rel.get("Id") == rid:
-                    return _resolve("xl/workbook.xml", rel["Target"])
-    return None
-
-
 def _legacy_vml(read: Callable[[str], bytes | None], sheet_part: str) -> str | None:
     data = read(sheet_part)
     if data is None:
@@ -514,9 +483,9 @@ def _legacy_vml(read: Callable[[str], bytes | None], sheet_part: str) -> str | N
     if legacy is None:
         return None
     rid = legacy.get(f"{{{_R}}}id")
-    for rel in _relationships(read, sheet_part):
+    for rel in ooxml.relationships(read, sheet_part):
         if rel.get("Id") == rid and rel.get("Type") == REL_VML:
-            return _resolve(sheet_part, rel["Target"])
+            return ooxml.resolve(sheet_part, rel["Target"])
     return None
 
 
@@ -547,9 +516,9 @@ def _problems(read: Callable[[str], bytes | None], panel_sheet: str) -> list[str
     else:
         if _part_type(types, VBA_PART) != CT_VBA:
             problems.append("content-type: vbaProject.bin has no VBA content type")
-        if not any(r.get("Type") == REL_VBA for r in _relationships(read, "xl/workbook.xml")):
+        if not any(r.get("Type") == REL_VBA for r in ooxml.relationships(read, "xl/workbook.xml")):
             problems.append("vba: workbook has no relationship to vbaProject.bin")
-    sheet_part = _sheet_part(read, panel_sheet)
+    sheet_part = ooxml.sheet_part(read, panel_sheet)
     if sheet_part is None:
         problems.append(f"panel: no sheet named {panel_sheet!r}")
         return problems
@@ -616,8 +585,8 @@ def repair_xlsm(
             )
         parts[VBA_PART] = Path(bin_path).read_bytes()
         fixes.append("vba: vbaProject.bin restored")
-    wb_rels = _rels_name("xl/workbook.xml")
-    if not any(r.get("Type") == REL_VBA for r in _relationships(parts.get, "xl/workbook.xml")):
+    wb_rels = ooxml.rels_name("xl/workbook.xml")
+    if not any(r.get("Type") == REL_VBA for r in ooxml.relationships(parts.get, "xl/workbook.xml")):
         parts[wb_rels] = _add_relationship(parts.get(wb_rels), REL_VBA, "vbaProject.bin")
         fixes.append("vba: workbook relationship restored")
     workbook = text("xl/workbook.xml")
@@ -636,7 +605,7 @@ def repair_xlsm(
         parts["xl/workbook.xml"] = workbook.encode("utf-8")
         fixes.append("vba: workbook code name restored")
 
-    sheet_part = _sheet_part(parts.get, panel_sheet)
+    sheet_part = ooxml.sheet_part(parts.get, panel_sheet)
     if sheet_part is not None and any(p.startswith("panel:") for p in problems):
         fixes += _restore_panel(parts, sheet_part)
 
@@ -654,11 +623,11 @@ def repair_xlsm(
 
 def _restore_panel(parts: dict[str, bytes], sheet_part: str) -> list[str]:
     fixes: list[str] = []
-    rels_name = _rels_name(sheet_part)
-    rels = _relationships(parts.get, sheet_part)
+    rels_name = ooxml.rels_name(sheet_part)
+    rels = ooxml.relationships(parts.get, sheet_part)
     # Comments on the panel share its VML; drop them rather than lose the buttons.
     for rel in [r for r in rels if r.get("Type") == REL_COMMENTS]:
-        part = _resolve(sheet_part, rel["Target"])
+        part = ooxml.resolve(sheet_part, rel["Target"])
         parts.pop(part, None)
         parts["[Content_Types].xml"] = re.sub(
             rf'<Override\b[^>]*PartName="/{re.escape(part)}"[^>]*/>',

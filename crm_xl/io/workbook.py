@@ -21,7 +21,6 @@ from copy import copy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
-from zoneinfo import ZoneInfo
 
 from crm_xl.domain import schema
 from crm_xl.domain.dates import read_date_text, to_jalali_str
@@ -36,13 +35,11 @@ if TYPE_CHECKING:  # openpyxl is imported where a workbook is loaded: the fast p
     from openpyxl.workbook.workbook import Workbook
     from openpyxl.worksheet.worksheet import Worksheet
 
-TEHRAN = ZoneInfo("Asia/Tehran")
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 _CODE_RE = re.compile(r"F-\d{2}-\d{2}-\d{2}")
 DEFAULT_WIDTH = 8.43  # Excel's column width when a sheet sets none
 
 __all__ = [
-    "TEHRAN",
     "FormBook",
     "block_rows_fast",
     "converter",
@@ -487,13 +484,10 @@ class FormBook:
         """Field key → row of a block, from its hidden key column."""
         b = self._block(name)
         ws = self.sheet(name)
-        rows: dict[str, int] = {}
         col = ws.iter_rows(
             min_row=1, min_col=schema.BLOCK_KEY_COL, max_col=schema.BLOCK_KEY_COL, values_only=True
         )
-        for r, (v,) in enumerate(col, 1):
-            if isinstance(v, str) and v.strip() in b.keys:
-                rows.setdefault(v.strip(), r)
+        rows = schema.key_positions((v for (v,) in col), b.keys, start=1)
         for k in b.keys:
             if k not in rows:
                 raise _missing_column(self.name, b.sheet, k)
@@ -538,12 +532,10 @@ class FormBook:
             return self._cols[table_name]
         t = self._table(table_name)
         ws = self.sheet(table_name)
-        cols: dict[str, int] = {}
-        for c in ws.iter_rows(min_row=schema.KEY_ROW, max_row=schema.KEY_ROW):
-            for cell in c:
-                v = cell.value
-                if isinstance(v, str) and v.strip() in t.keys:
-                    cols.setdefault(v.strip(), int(cell.column or 0))
+        key_row = next(
+            ws.iter_rows(min_row=schema.KEY_ROW, max_row=schema.KEY_ROW, values_only=True), ()
+        )
+        cols = schema.key_positions(key_row, t.keys, start=1)
         for k in t.keys:
             if k not in cols:
                 raise _missing_column(self.name, t.sheet, k, f"{schema.KEY_ROW}:{schema.KEY_ROW}")
@@ -760,10 +752,7 @@ def table_rows(
 ) -> tuple[list[tuple[int, dict[str, object]]], dict[str, int], bool]:
     """A table's records from calamine's rows of its sheet (see :func:`read_tables_fast`)."""
     keyrow = rows[schema.KEY_ROW - 1] if len(rows) >= schema.KEY_ROW else []
-    cols: dict[str, int] = {}
-    for i, v in enumerate(keyrow):
-        if isinstance(v, str) and v.strip() in t.keys:
-            cols.setdefault(v.strip(), i)
+    cols = schema.key_positions(keyrow, t.keys)
     for k in t.keys:
         if k not in cols:
             raise _missing_column(path, sheet, k, f"{schema.KEY_ROW}:{schema.KEY_ROW}")
@@ -828,11 +817,8 @@ def _block_lines(
         raise KeyError(f"{block_name} is not a block")
     rows, sheet = _calamine_rows(path, form, block_name)
     kc, vc = schema.BLOCK_KEY_COL - 1, schema.BLOCK_VALUE_COL - 1
-    found: dict[str, tuple[int, object]] = {}
-    for r, raw in enumerate(rows, 1):
-        k = raw[kc] if len(raw) > kc else ""
-        if isinstance(k, str) and k.strip() in b.keys and k.strip() not in found:
-            found[k.strip()] = (r, raw[vc] if len(raw) > vc else "")
+    at = schema.key_positions((r[kc] if len(r) > kc else "" for r in rows), b.keys)
+    found = {k: (i + 1, rows[i][vc] if len(rows[i]) > vc else "") for k, i in at.items()}
     for f in b.fields:
         if f.key not in found:
             raise _missing_column(path, sheet, f.key)

@@ -234,9 +234,6 @@ class Lead:
         }
 
 
-_REASON = {"national_id": "کد/شناسه ملی", "mobile": "تلفن همراه", "name": "نام"}
-
-
 def _natural_or_legal(values: dict[str, str]) -> PersonType:
     if values.get("person_type"):
         return PersonType.parse(values["person_type"])
@@ -395,10 +392,12 @@ def analyse(
         )
         for hits, prefix in found:
             if hits:
-                who, why = hits[0]
+                who, why = decide.PartyIndex.strongest(hits)
                 lead.status = "duplicate"
                 lead.duplicate_of = f"{prefix}{who}"
-                lead.reasons.append(f"همان {_REASON[why]} / same {why}: {prefix}{who}")
+                lead.reasons.append(
+                    f"همان {decide.PARTY_REASON_FA[why]} / same {why}: {prefix}{who}"
+                )
                 break
         if lead.status == "new":
             seen.add(str(n), natid, c.mobile, c.name)

@@ -20,7 +20,7 @@ from typing import Any
 from crm_xl.domain import decide
 from crm_xl.domain.changes import Plan
 from crm_xl.domain.dates import to_jalali_str
-from crm_xl.domain.enums import PersonType, RecordStatus
+from crm_xl.domain.enums import PersonType, is_void
 from crm_xl.domain.errors import CrmError, InputError
 from crm_xl.domain.schema import F_31_07_01, PRODUCT
 from crm_xl.domain.text import name_key, normalize
@@ -149,7 +149,7 @@ def actual_sales(ws: Workspace, reg: decide.Register | None = None) -> list[dict
     groups = product_groups(ws)
     out: list[dict[str, Any]] = []
     for inv in reg.invoices.values():
-        if normalize(str(inv.get("record_status") or "")) == RecordStatus.VOID.fa:
+        if is_void(inv.get("record_status")):
             continue
         issued, amount = inv.get("issued"), inv.get("amount")
         if not isinstance(issued, dt.date) or not isinstance(amount, int | float):

@@ -34,7 +34,7 @@ from openpyxl.utils import get_column_letter
 from crm_xl.domain import decide
 from crm_xl.domain.changes import AppendRow, Plan, UpdateRow
 from crm_xl.domain.dates import TEHRAN, now_tehran
-from crm_xl.domain.enums import FollowUpState, LabeledEnum
+from crm_xl.domain.enums import FollowUpState, LabeledEnum, is_void
 from crm_xl.domain.errors import CrmError
 from crm_xl.domain.followup import (
     FIRST_ACTION_FA,
@@ -49,6 +49,7 @@ from crm_xl.domain.followup import (
 from crm_xl.domain.schema import CASES, CUSTOMERS, F_31_08_01, F_31_08_02, FOLLOWUPS, LOG
 from crm_xl.domain.settings import Settings
 from crm_xl.domain.text import normalize
+from crm_xl.io import ooxml
 from crm_xl.io.layout import STATE_FILLS
 from crm_xl.io.workbook import read_table_fast
 from crm_xl.io.workspace import Workspace
@@ -419,11 +420,9 @@ def evaluate_workspace(
 
 
 def _case_counts(ws: Workspace) -> dict[str, int]:
-    from crm_xl.domain.enums import RecordStatus
-
     out: Counter[str] = Counter()
     for _, c in read_table_fast(ws.register_path, F_31_08_02, CASES.name):
-        if _s(c.get("record_status")) == RecordStatus.VOID.fa:
+        if is_void(c.get("record_status")):
             continue  # a cancelled case still shows the customer reached a sale
         out[_s(c.get("customer_no"))] += 1
     return dict(out)
@@ -566,32 +565,12 @@ def missing_state_formatting(register: Path) -> list[str]:
     """States (overdue, due today, stalled) with no conditional format on the Customers sheet."""
     try:
         with zipfile.ZipFile(register) as zf:
-            sheet_xml = _sheet_xml(zf, CUSTOMERS.sheet)
+            sheet_xml = ooxml.sheet_part(
+                ooxml.zip_reader(set(zf.namelist()), zf.read), CUSTOMERS.sheet
+            )
             data = zf.read(sheet_xml) if sheet_xml else b""
     except (OSError, zipfile.BadZipFile, KeyError):
         return [s.value for s in STATE_FILLS]
     blocks = b"".join(_CF_RE.findall(data)).decode("utf-8", "replace")
     blocks = blocks.replace("&quot;", '"')
     return [s.value for s in STATE_FILLS if f'"{s.fa}"' not in blocks]
-
-
-def _sheet_xml(zf: zipfile.ZipFile, sheet: str) -> str | None:
-    from xml.etree import ElementTree
-
-    ns = {
-        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-    }
-    root = ElementTree.fromstring(zf.read("xl/workbook.xml"))
-    rid = None
-    for s in root.iterfind("m:sheets/m:sheet", ns):
-        if s.get("name") == sheet:
-            rid = s.get(f"{{{ns['r']}}}id")
-    if rid is None:
-        return None
-    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    for rel in rels:
-        if rel.get("Id") == rid:
-            target = rel.get("Target", "")
-            return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-    return None

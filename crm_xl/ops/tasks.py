@@ -23,8 +23,9 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from crm_xl.domain.dates import TEHRAN, now_tehran, to_jalali_str
-from crm_xl.domain.enums import FollowUpState, Stage
+from crm_xl.domain.enums import FollowUpState, Stage, is_void
 from crm_xl.domain.followup import FIRST_ACTION_FA, FollowUpStatus, Rule, fa_moment, format_late
+from crm_xl.domain.lifecycle import stage_of
 from crm_xl.domain.schema import FONT_NAME
 from crm_xl.domain.text import normalize
 from crm_xl.io.layout import STATE_FILLS, Column, Report, print_setup, row_height
@@ -121,13 +122,6 @@ def _s(v: object) -> str:
     return "" if v is None else normalize(str(v))
 
 
-def _stage(row: Mapping[str, Any]) -> Stage:
-    try:
-        return Stage.parse(row.get("stage") or Stage.FIRST_CONTACT)
-    except ValueError:
-        return Stage.FOLLOW_UP
-
-
 def _action(row: Mapping[str, Any], st: FollowUpStatus, hours: int) -> str:
     if st.rule is Rule.NEXT_ACTION:
         return _s(row.get("next_action")) or "اقدام بعدی"
@@ -164,7 +158,7 @@ def _complaint_task(ev: Evaluation, item: Mapping[str, Any]) -> Task:
         customer_no=no,
         customer_name=_s(row.get("name")),
         expert=_s(row.get("expert")),
-        stage=_stage(row) if row else Stage.FOLLOW_UP,
+        stage=stage_of(row) if row else Stage.FOLLOW_UP,
         state=state,
         rule=Rule.COMPLAINT,
         action=f"شکایت {complaint}: {_s(item.get('description'))}",
@@ -195,7 +189,7 @@ def build_tasks(
             customer_no=no,
             customer_name=_s(row.get("name")),
             expert=_s(row.get("expert")),
-            stage=_stage(row),
+            stage=stage_of(row),
             state=st.state,
             rule=st.rule,
             action=_action(row, st, hours),
@@ -216,7 +210,7 @@ def build_tasks(
 
 def _level(row: Mapping[str, Any], cases: int) -> int:
     """How far down the funnel a customer got (lost/closed ones from what they left behind)."""
-    stage = _stage(row)
+    stage = stage_of(row)
     if stage in _LEVEL:
         return _LEVEL[stage]
     if row.get("crm_done") not in (None, ""):
@@ -242,11 +236,10 @@ def build_summary(
     live = {
         no: r
         for no, r in ev.rows.items()
-        if not (ev.statuses[no].rule is Rule.FINAL and "باطل" in ev.statuses[no].reason_fa)
-        and (mine is None or no in mine)
+        if not is_void(r.get("record_status")) and (mine is None or no in mine)
     }
     by_state = Counter(ev.statuses[no].state for no in live)
-    by_stage = Counter(_stage(r) for r in live.values())
+    by_stage = Counter(stage_of(r) for r in live.values())
     experts: dict[str, Counter[FollowUpState]] = {o: Counter() for o in tasks}
     for owner, items in tasks.items():
         for t in items:

@@ -12,10 +12,15 @@ zero-padded Jalali text (SPEC §5): ``FormBook.save`` converts a record the firs
 command saves it, and ``upgrade`` converts every record at once (register, archive registers,
 customer forms, after-sales forms, the complaint, survey and plan books), each with a backup.
 A record with nothing to change is not rewritten, so a second run changes nothing.
+
+Older versions also voided a contract by appending «(باطل)» to its number in the case row.
+Void is now a flag (the case's ``contract_status``, read by ``enums.is_void`` alone):
+``upgrade`` strips the suffix and sets the flag in every register, with a backup.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -25,8 +30,9 @@ from typing import Any
 import openpyxl
 
 from crm_xl.domain import decide, schema
+from crm_xl.domain.enums import RecordStatus
 from crm_xl.domain.errors import CrmError
-from crm_xl.domain.schema import F_31_07_01, F_31_08_01, F_31_08_02, Block, Form, Table
+from crm_xl.domain.schema import CASES, F_31_07_01, F_31_08_01, F_31_08_02, Block, Form, Table
 from crm_xl.io.layout import build_form
 from crm_xl.io.safety import atomic_write, check_not_open, verify_xlsx, workspace_lock
 from crm_xl.io.workbook import FormBook, converter, normalize_value
@@ -34,7 +40,18 @@ from crm_xl.io.workspace import Workspace
 from crm_xl.ops.books import EXTRA_FORMS, book_path, open_book
 from crm_xl.ops.store import read_register
 
-__all__ = ["BookUpgrade", "needs_upgrade", "records", "upgrade_book", "upgrade_workspace"]
+__all__ = [
+    "BookUpgrade",
+    "needs_upgrade",
+    "records",
+    "upgrade_book",
+    "upgrade_workspace",
+    "void_flags",
+]
+
+#: How crm_xl before the void flag marked a voided contract: «Q-1404-0001 (باطل)».  Only the
+#: conversion below knows it; every reader asks ``is_void`` of the flag.
+_OLD_VOID_SUFFIX = re.compile(r"\s*\((?:باطل|void)\)\s*$", re.IGNORECASE)
 
 
 @dataclass
@@ -56,20 +73,13 @@ class BookUpgrade:
 
 
 def _keys_in_row(ws: Any, row: int) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for cells in ws.iter_rows(min_row=row, max_row=row):
-        for cell in cells:
-            if isinstance(cell.value, str) and cell.value.strip():
-                out.setdefault(cell.value.strip(), int(cell.column or 0))
-    return out
+    cells = next(ws.iter_rows(min_row=row, max_row=row, values_only=True), ())
+    return schema.key_positions(cells, start=1)
 
 
 def _keys_in_column(ws: Any, col: int) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for r, (v,) in enumerate(ws.iter_rows(min_col=col, max_col=col, values_only=True), 1):
-        if isinstance(v, str) and v.strip():
-            out.setdefault(v.strip(), r)
-    return out
+    cells = (v for (v,) in ws.iter_rows(min_col=col, max_col=col, values_only=True))
+    return schema.key_positions(cells, start=1)
 
 
 def needs_upgrade(wb: Any, form: Form) -> list[str]:
@@ -237,12 +247,38 @@ def _jalali_dates(ws: Workspace, path: Path, form: Form) -> int:
     return cells
 
 
+def void_flags(ws: Workspace, path: Path) -> int:
+    """Turn the old «(باطل)» suffix of the contract numbers of one register into the
+    ``contract_status`` flag (atomic, backed up); how many contracts (0: file untouched).
+
+    The caller holds the workspace lock; the register already has today's columns.
+    """
+    book = FormBook.open(path)
+    changes: list[tuple[int, str]] = []
+    for row, rec in book.read_table(CASES.name):
+        text = rec.get("contract_no")
+        if isinstance(text, str) and _OLD_VOID_SUFFIX.search(text):
+            changes.append((row, _OLD_VOID_SUFFIX.sub("", text).strip()))
+    if not changes:
+        return 0
+    for row, number in changes:
+        book.update_row(
+            CASES.name, row, {"contract_no": number, "contract_status": RecordStatus.VOID}
+        )
+    check_not_open(path)
+    atomic_write(
+        path, book.save, backups=ws.backups_dir, keep=ws.settings.backups_keep, verify=verify_xlsx
+    )
+    return len(changes)
+
+
 def upgrade_workspace(ws: Workspace) -> dict[str, Any]:
     """Carry every record that lacks sheets or columns into today's form, then rewrite the
     remaining real dates as Jalali text.  Returns what was upgraded, what was converted and
     what could not be opened (named, never skipped silently)."""
     upgraded: list[dict[str, Any]] = []
     converted: list[dict[str, Any]] = []
+    voided: list[dict[str, Any]] = []
     problems: list[dict[str, Any]] = []
     checked = 0
     settings = ws.settings
@@ -255,13 +291,15 @@ def upgrade_workspace(ws: Workspace) -> dict[str, Any]:
                 carried = None if form.code in EXTRA_FORMS else upgrade_book(ws, path, form)
                 if carried is not None:
                     upgraded.append({**carried.as_dict(), "file": rel})
-                    continue
-                cells = _jalali_dates(ws, path, form)
+                cells = 0 if carried is not None else _jalali_dates(ws, path, form)
+                contracts = void_flags(ws, path) if form is F_31_08_02 else 0
             except CrmError as e:
                 problems.append({"file": rel, **e.as_dict()})
                 continue
             if cells:
                 converted.append({"file": rel, "cells": cells})
+            if contracts:
+                voided.append({"file": rel, "contracts": contracts})
         # The blank forms new customers and products are stamped from: rebuilt when stale.
         for form in (F_31_08_01, F_31_07_01):
             blank = ws.internal_dir / "templates" / form.filename
@@ -269,4 +307,10 @@ def upgrade_workspace(ws: Workspace) -> dict[str, Any]:
                 atomic_write(
                     blank, partial(_blank, form=form, company=settings.company), backups=None
                 )
-    return {"checked": checked, "upgraded": upgraded, "converted": converted, "problems": problems}
+    return {
+        "checked": checked,
+        "upgraded": upgraded,
+        "converted": converted,
+        "voided": voided,
+        "problems": problems,
+    }

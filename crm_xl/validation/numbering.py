@@ -25,6 +25,7 @@ from typing import Any
 
 from crm_xl.domain import schema
 from crm_xl.domain.changes import LOG_HASH_FIELD, LOG_HASHED_FIELDS, verify_chain
+from crm_xl.domain.enums import is_void
 from crm_xl.domain.numbering import (
     ALL,
     KINDS,
@@ -33,7 +34,6 @@ from crm_xl.domain.numbering import (
     audit_scopes,
     clean_number,
     format_number,
-    is_void_mark,
     locate,
     locate_many,
     parse_number,
@@ -48,7 +48,7 @@ from crm_xl.io import journal
 from crm_xl.io.folders import numbered_folders
 from crm_xl.io.safety import current_holder_token
 from crm_xl.validation.findings import NumberSummary
-from crm_xl.validation.rules import _VOID, Sink, TableData, as_text
+from crm_xl.validation.rules import Sink, TableData, as_text
 
 __all__ = ["RegisterNumbers", "audit", "register_rules"]
 
@@ -145,16 +145,19 @@ class RegisterNumbers:
             td = tables.get(tname)
             if td is None or key not in td.letters:
                 continue
-            void = td.parsed.get("record_status", [None] * len(td))
+            blank = [None] * len(td)
+            void = td.parsed.get("record_status", blank)
+            # A contract is voided by its own flag on a case row that stays live.
+            flag = td.parsed.get("contract_status", blank) if kind == "contract" else blank
             pairs = out.rows.setdefault(kind, [])
-            for parsed, raw, st in zip(td.parsed[key], td.raw[key], void, strict=True):
+            for parsed, raw, st, fl in zip(td.parsed[key], td.raw[key], void, flag, strict=True):
+                dead = is_void(st) or is_void(fl)
                 if parsed is not None:  # fits the pattern: already clean
-                    pairs.append((str(parsed), st is _VOID))
+                    pairs.append((str(parsed), dead))
                     continue
                 text = as_text(raw)
-                if text.strip():  # e.g. a voided contract kept as «Q-1404-0001 (باطل)»
-                    marked = "(" in text and is_void_mark(text)
-                    pairs.append((clean_number(text), st is _VOID or marked))
+                if text.strip():
+                    pairs.append((clean_number(text), dead))
         inv = tables.get("Invoices")
         if inv is not None and "tax_id" in inv.letters:
             rule = settings.rule("tax")
@@ -162,7 +165,7 @@ class RegisterNumbers:
             for raw, st in zip(inv.raw["tax_id"], void, strict=True):
                 serial = tax_serial_of(as_text(raw))
                 if serial:
-                    out.rows.setdefault("tax", []).append((tax_number(rule, serial), st is _VOID))
+                    out.rows.setdefault("tax", []).append((tax_number(rule, serial), is_void(st)))
         log = tables.get("Log")
         if log is not None:
             tax_rule = settings.rule("tax")

@@ -21,15 +21,14 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from operator import mul
 from typing import Any
 
 import numpy as np
 from openpyxl.utils import get_column_letter
 
-from crm_xl.domain import ids, models
+from crm_xl.domain import ids, models, schema
 from crm_xl.domain.dates import TEHRAN
-from crm_xl.domain.enums import ENUMS, CaseStatus, PersonType, Stage
+from crm_xl.domain.enums import CaseStatus, PersonType, Stage, is_void
 from crm_xl.domain.errors import InputError
 from crm_xl.domain.models import (
     CLOSED_AFTER_CRM,
@@ -42,7 +41,14 @@ from crm_xl.domain.models import (
 from crm_xl.domain.numbering import number_regex
 from crm_xl.domain.schema import NUMBER_KINDS, REGISTRATION, Block, Field, FieldType, Table
 from crm_xl.domain.settings import Settings
-from crm_xl.domain.text import as_text, fast_name_key, normalize, to_ascii_digits
+from crm_xl.domain.text import (
+    ARABIC_LETTERS,
+    NON_ASCII_DIGITS,
+    as_text,
+    fast_name_key,
+    normalize,
+    to_ascii_digits,
+)
 from crm_xl.validation.findings import Finding, finding
 
 T = FieldType
@@ -64,11 +70,10 @@ _NUMERIC_TYPES = frozenset(
         T.TAX_ID,
     }
 )
-_ARABIC = re.compile("[يكى]")
-_FA_DIGIT = re.compile("[۰-۹٠-٩]")
+_ARABIC = ARABIC_LETTERS
+_FA_DIGIT = NON_ASCII_DIGITS
 _ASCII_DIGIT = re.compile("[0-9]")
 _BAD_SPACE = re.compile(r"^\s|\s$| {2,}|\u00a0")
-_NC_W = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
 def is_blank(v: object) -> bool:
@@ -98,20 +103,13 @@ def _rule(f: Field) -> Check:
     return check
 
 
-def _national_code_fast(d: str) -> bool:
-    if len(d) != 10 or d[3:9] == "000000" or d.count(d[0]) == 10:
-        return False
-    r = sum(map(mul, map(int, d[:9]), _NC_W)) % 11
-    return (r if r < 2 else 11 - r) == ord(d[9]) - 48
-
-
 _national_code_rule = _rule(REGISTRATION.field("national_code"))
 _legal_id_rule = _rule(REGISTRATION.field("legal_id"))
 
 
 def check_national_code(v: object) -> tuple[object, Issue | None]:
     s = as_text(v)
-    if len(s) == 10 and s.isascii() and s.isdigit() and _national_code_fast(s):
+    if len(s) == 10 and s.isascii() and s.isdigit() and ids.national_code_digits_ok(s):
         return s, None  # the common case, without normalising
     return _national_code_rule(s)
 
@@ -156,10 +154,7 @@ def _number_check(kind: str, settings: Settings) -> Check:
     rx = number_regex(rule.pattern)
 
     def check(v: object) -> tuple[object, Issue | None]:
-        if kind == "contract":
-            s = models.contract_number(v)  # a voided one keeps its number, marked
-        else:
-            s = to_ascii_digits(normalize(as_text(v)))
+        s = to_ascii_digits(normalize(as_text(v)))
         if rx.match(s):
             return s, None
         return None, _issue(
@@ -292,9 +287,10 @@ def col_letter(i: int) -> str:
 
 # --- bulk paths: whole columns at C speed, per-value Python only for what they cannot settle ---
 
-_HYGIENE_CHARS = re.compile("[يكى۰-۹٠-٩\u00a0]")
-_NC_WEIGHTS = np.array(_NC_W, dtype=np.int64)
-_LEGAL_WEIGHTS = np.array((29, 27, 23, 19, 17, 29, 27, 23, 19, 17), dtype=np.int64)
+_HYGIENE_CHARS = re.compile(f"{_ARABIC.pattern}|{_FA_DIGIT.pattern}|\u00a0")
+# The rules of domain.ids, vectorised (tests/test_validate_rules.py holds them equal).
+_NC_WEIGHTS = np.array(ids.NATIONAL_CODE_WEIGHTS, dtype=np.int64)
+_LEGAL_WEIGHTS = np.array(ids.LEGAL_ID_WEIGHTS, dtype=np.int64)
 
 
 def _digit_matrix(values: list[str], width: int) -> np.ndarray:
@@ -444,10 +440,7 @@ def read_table(
 ) -> TableData:
     """Locate the columns by the hidden key row, check every column, return the table's data."""
     keys = rows[key_row - 1] if len(rows) >= key_row else []
-    cols: dict[str, int] = {}
-    for i, v in enumerate(keys):
-        if isinstance(v, str) and v.strip() in table.keys:
-            cols.setdefault(v.strip(), i)
+    cols = schema.key_positions(keys, table.keys)
     for f in table.fields:
         if f.key not in cols:
             sink.add(
@@ -612,13 +605,12 @@ def customer_rows(sink: Sink, td: TableData, lost_closed: set[str], with_case: s
             st in (Stage.WON, Stage.CRM_DONE)
             and no[i] is not None
             and no[i] not in with_case
-            and rec[i] is not _VOID
+            and not is_void(rec[i])
         ):
             cross(sink, td, "stage", i, "مشتری «فروش انجام شد» بدون پرونده فروش",
                   "customer marked won without a sales case")  # fmt: skip
 
 
-_VOID = ENUMS["RecordStatus"]("void")
 _SOLD = frozenset({Stage.WON, Stage.CRM_DONE, Stage.CLOSED})
 
 
@@ -647,15 +639,15 @@ def case_rows(
         if cdate is not None and is_blank(raw_contract):
             cross(sink, td, "contract_no", i, "تاریخ قرارداد هست ولی شماره قرارداد نیست",
                   "contract date without a contract number")  # fmt: skip
-        if contract is not None and not models.voided_contract(raw_contract):
+        if contract is not None and not is_void(P["contract_status"][i]):
             if cdate is None and is_blank(td.raw["contract_date"][i]):
                 cross(sink, td, "contract_date", i, "قرارداد بدون تاریخ قرارداد",
                       "contract without a contract date")  # fmt: skip
             if CONTRACT_AFTER_CASE.broken(P["opened"][i], cdate):
                 rule(sink, td, "contract_date", i, CONTRACT_AFTER_CASE.problem())
         elif P["status"][i] is CaseStatus.CONTRACTED:
-            cross(sink, td, "status", i, "وضعیت «قرارداد بسته شد» بدون شماره قرارداد",
-                  "status contracted without a contract number")  # fmt: skip
+            cross(sink, td, "status", i, "وضعیت «قرارداد بسته شد» بدون قرارداد معتبر (نه باطل)",
+                  "status contracted without a live (not void) contract")  # fmt: skip
         inv = td.raw["invoice_nos"][i]
         if not is_blank(inv):
             missing = [
@@ -734,13 +726,13 @@ def void_references(
     of a void case (``void`` refuses to leave them; a hand edit can)."""
     CP = customers.parsed
     void_customers = {
-        str(no) for no, r in zip(CP["customer_no"], CP["record_status"], strict=True) if r is _VOID
+        str(no) for no, r in zip(CP["customer_no"], CP["record_status"], strict=True) if is_void(r)
     }
     void_cases: set[str] = set()
     if cases is not None:
         P = cases.parsed
         for i in range(len(cases)):
-            if P["record_status"][i] is _VOID:
+            if is_void(P["record_status"][i]):
                 void_cases.add(str(P["case_no"][i]))
             elif (
                 str(P["customer_no"][i]) in void_customers
@@ -752,7 +744,7 @@ def void_references(
     if invoices is not None and void_cases:
         P = invoices.parsed
         for i in range(len(invoices)):
-            if P["record_status"][i] is not _VOID and str(P["case_no"][i]) in void_cases:
+            if not is_void(P["record_status"][i]) and str(P["case_no"][i]) in void_cases:
                 cno = P["case_no"][i]
                 cross(sink, invoices, "case_no", i, f"فاکتور فعال برای پرونده باطل‌شده {cno}",
                       f"a live invoice of the void case {cno}")  # fmt: skip
@@ -787,13 +779,11 @@ class BlockData:
     parsed: dict[str, object]
 
     def where(self, key: str) -> dict[str, Any]:
-        from crm_xl.domain.schema import BLOCK_VALUE_COL
-
         v = self.raw.get(key)
         r = self.rows.get(key)
         return {
             "sheet": self.sheet,
-            "cell": f"{col_letter(BLOCK_VALUE_COL - 1)}{r}" if r else None,
+            "cell": f"{col_letter(schema.BLOCK_VALUE_COL - 1)}{r}" if r else None,
             "row": r,
             "field": key,
             "value": None if is_blank(v) else as_text(v),
@@ -801,16 +791,11 @@ class BlockData:
 
 
 def read_block(sink: Sink, block: Block, rows: list[list[Any]], settings: Settings) -> BlockData:
-    from crm_xl.domain.schema import BLOCK_KEY_COL, BLOCK_VALUE_COL
-
-    kc, vc = BLOCK_KEY_COL - 1, BLOCK_VALUE_COL - 1
-    found: dict[str, int] = {}
-    raw: dict[str, object] = {}
-    for r, row in enumerate(rows, 1):
-        k = row[kc] if len(row) > kc else ""
-        if isinstance(k, str) and k.strip() in block.keys and k.strip() not in found:
-            found[k.strip()] = r
-            raw[k.strip()] = row[vc] if len(row) > vc else ""
+    kc, vc = schema.BLOCK_KEY_COL - 1, schema.BLOCK_VALUE_COL - 1
+    found = schema.key_positions((row[kc] if len(row) > kc else "" for row in rows), block.keys, 1)
+    raw: dict[str, object] = {
+        k: rows[r - 1][vc] if len(rows[r - 1]) > vc else "" for k, r in found.items()
+    }
     bd = BlockData(block, block.sheet, found, raw, {})
     for f in block.fields:
         if f.key not in found:

@@ -22,7 +22,7 @@ from xml.etree import ElementTree
 from crm_xl.domain import aftersales, schema
 from crm_xl.domain.dates import now_tehran
 from crm_xl.domain.decide import issue_year
-from crm_xl.domain.enums import RecordStatus, Stage
+from crm_xl.domain.enums import Stage, is_void
 from crm_xl.domain.errors import CrmError
 from crm_xl.domain.schema import Block, Form, Table
 from crm_xl.domain.settings import SETTINGS_FILE, Settings
@@ -432,7 +432,7 @@ def sold_products(reg: FileResult, known: dict[str, bool]) -> None:
     if customers is None or cases is None:
         return
     # CRM done and not reopened by a repeat sale (open_case moves CRM_DONE back to WON).
-    void, after = RecordStatus.VOID.fa, (Stage.CRM_DONE, Stage.CLOSED)
+    after = (Stage.CRM_DONE, Stage.CLOSED)
     P = customers.parsed
     done = {
         str(P["customer_no"][i])
@@ -440,7 +440,7 @@ def sold_products(reg: FileResult, known: dict[str, bool]) -> None:
         if P["customer_no"][i] is not None
         and P["stage"][i] in after
         and not is_blank(customers.raw["crm_done"][i])
-        and as_text(customers.raw["record_status"][i]) != void
+        and not is_void(customers.parsed["record_status"][i])
     }
     keys = ("case_no", "customer_no", "products", "status", "record_status")
     convs = [(k, converter(schema.CASES.field(k))) for k in keys]

@@ -7,11 +7,11 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from crm_xl.domain.enums import PersonType, Stage
+from crm_xl.domain.decide import PARTY_REASON_FA, PartyIndex
+from crm_xl.domain.enums import PersonType, Stage, is_void
 from crm_xl.domain.schema import F_31_08_01, REGISTRATION
 from crm_xl.domain.text import fast_name_key, fast_name_keys, normalize, to_ascii_digits
 from crm_xl.validation.rules import (
-    _VOID,
     BlockData,
     Sink,
     TableData,
@@ -53,40 +53,26 @@ def unique_rule(sink: Sink, tables: dict[str, TableData]) -> None:
 
 
 def duplicate_customers(sink: Sink, td: TableData) -> None:
-    """Same party registered twice: same national code/ID, else same mobile, else same name."""
+    """Same party registered twice (``decide.PartyIndex``, the rules ``customer add`` applies):
+    same national code/ID, else same mobile, else same name; void rows do not count."""
     P = td.parsed
-    void = P["record_status"]
-    if _VOID in set(void):
-        live = [i for i, r in enumerate(void) if r is not _VOID]
-        cols: dict[str, list[object]] = {
-            "national_id": [P["national_id"][i] for i in live],
-            "mobile": [P["mobile"][i] for i in live],
-            "name": [k or None for k in fast_name_keys([td.raw["name"][i] for i in live])],
-        }
-    else:  # no void rows (the usual case): the columns as they are
-        live = range(len(td))  # type: ignore[assignment]
-        cols = {
-            "national_id": P["national_id"],
-            "mobile": P["mobile"],
-            "name": [k or None for k in fast_name_keys(list(td.raw["name"]))],
-        }
-    flagged: set[int] = set()
-    why_fa = {"national_id": "کد/شناسه ملی", "mobile": "تلفن همراه", "name": "نام"}
-    for key, col in cols.items():
-        filled = len(col) - col.count(None)
-        if len(set(col)) - (None in col) == filled:
-            continue  # no duplicates in this column: decided at C speed
-        first: dict[object, int] = {}
-        for j, v in enumerate(col):
-            if v is None:
-                continue
-            k = first.setdefault(v, j)
-            if k != j and live[j] not in flagged:
-                i, other_i = live[j], live[k]
-                flagged.add(i)
-                other = as_text(P["customer_no"][other_i] or td.cell(key, other_i))
-                sink.add("duplicate-customer", f"همان {why_fa[key]} مشتری {other}",
-                         f"same {key} as customer {other}", **td.where(key, i))  # fmt: skip
+    live = [i for i, r in enumerate(P["record_status"]) if not is_void(r)]
+    ids = [as_text(P["national_id"][i]) for i in live]
+    mobiles = [as_text(P["mobile"][i]) for i in live]
+    names = fast_name_keys([td.raw["name"][i] for i in live])
+    if all(len(set(c)) - ("" in c) == len(c) - c.count("") for c in (ids, mobiles, names)):
+        return  # no repeated key at all (the usual case): decided at C speed
+    index = PartyIndex()
+    for n, i in enumerate(live):
+        keys = (ids[n], mobiles[n], names[n])
+        hits = index.find_keys(keys)
+        if hits:
+            other_i, key = PartyIndex.strongest(hits)
+            j = int(other_i)
+            other = as_text(P["customer_no"][j] or td.cell(key, j))
+            sink.add("duplicate-customer", f"همان {PARTY_REASON_FA[key]} مشتری {other}",
+                     f"same {key} as customer {other}", **td.where(key, i))  # fmt: skip
+        index.add_keys(str(i), keys)
 
 
 def logged_numbers(log: TableData | None) -> tuple[set[str], set[str]]:
@@ -158,7 +144,7 @@ def folder_rules(
             continue
         alt = live.get(no) or archived.get(no)
         if alt is None:
-            if P["record_status"][i] is _VOID:
+            if is_void(P["record_status"][i]):
                 continue
             sink.add("missing-folder", f"پوشه مشتری {no} پیدا نشد ({text or 'خالی'})",
                      f"folder of customer {no} not found ({text or 'empty'})",
@@ -224,4 +210,4 @@ def register_index(td: TableData) -> dict[str, int]:
 
 def iter_nonvoid(td: TableData) -> Iterable[int]:
     rec = td.parsed["record_status"]
-    return (i for i in range(len(td)) if rec[i] is not _VOID)
+    return (i for i in range(len(td)) if not is_void(rec[i]))
