@@ -698,7 +698,7 @@ def invoiced_over_contract(sink: Sink, cases: TableData, invoices: TableData) ->
     for case_no, amount, status in zip(
         IP["case_no"], IP["amount"], IP["record_status"], strict=True
     ):
-        if case_no is not None and isinstance(amount, int) and status is not _VOID:
+        if case_no is not None and isinstance(amount, int) and not is_void(status):
             invoiced[str(case_no)] = invoiced.get(str(case_no), 0) + amount
     P = cases.parsed
     for i in range(len(cases)):
@@ -706,9 +706,9 @@ def invoiced_over_contract(sink: Sink, cases: TableData, invoices: TableData) ->
         if (
             isinstance(contract, int)
             and total > contract
-            and P["record_status"][i] is not _VOID
+            and not is_void(P["record_status"][i])
             and not is_blank(cases.raw["contract_no"][i])
-            and not models.voided_contract(cases.raw["contract_no"][i])
+            and not is_void(P["contract_status"][i])
         ):
             sink.add(
                 "invoiced-over-contract",
