@@ -280,6 +280,74 @@ def test_other_thread_waits(tmp_path: Path) -> None:
     assert len(errors) == 1 and isinstance(errors[0], WorkbookBusyError)
 
 
+WAITER = """
+    import sys
+    from pathlib import Path
+    from crm_xl.io.safety import workspace_lock
+    root = Path(sys.argv[1])
+    with workspace_lock(root, timeout=60):
+        with (root / "order.txt").open("a") as fh:
+            fh.write(sys.argv[2] + "\\n")
+"""
+
+
+def _tickets(root: Path) -> list[str]:
+    queue = root / ".crm_xl" / "queue"
+    return sorted(os.listdir(queue)) if queue.is_dir() else []
+
+
+def test_waiters_enter_first_come_first_served(tmp_path: Path) -> None:
+    holder = _start_holder(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    waiters = []
+    try:
+        for i in range(6):
+            waiters.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", textwrap.dedent(WAITER), str(tmp_path), str(i)], env=env
+                )
+            )
+            deadline = time.monotonic() + 20
+            while len(_tickets(tmp_path)) < i + 1:  # queued before the next one arrives
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+    finally:
+        _stop(holder)
+    for w in waiters:
+        assert w.wait(timeout=60) == 0
+    assert (tmp_path / "order.txt").read_text().split() == [str(i) for i in range(6)]
+    assert _tickets(tmp_path) == []  # every waiter took its ticket away
+
+
+def _ticket(root: Path, number: int, content: str, age: float = 0) -> Path:
+    queue = root / ".crm_xl" / "queue"
+    queue.mkdir(parents=True, exist_ok=True)
+    path = queue / f"{number:012d}"
+    path.write_text(content)
+    old = time.time() - age
+    os.utime(path, (old, old))
+    return path
+
+
+def test_ticket_of_a_dead_waiter_is_reaped(tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    ticket = _ticket(tmp_path, 1, f"{dead.pid}\n{safety._this_host()}\n")
+    with workspace_lock(tmp_path, timeout=2):
+        assert not ticket.exists()
+
+
+def test_ticket_of_a_waiter_on_another_host_is_respected_until_stale(tmp_path: Path) -> None:
+    ticket = _ticket(tmp_path, 1, "4242\nother-host\n", age=60)
+    with pytest.raises(WorkbookBusyError), workspace_lock(tmp_path, timeout=0.3):
+        pass
+    assert ticket.exists() and _tickets(tmp_path) == [ticket.name]  # ours was taken away
+    old = time.time() - 11 * 60
+    os.utime(ticket, (old, old))  # not touched for longer than the stale limit
+    with workspace_lock(tmp_path, timeout=2):
+        assert not ticket.exists()
+
+
 def test_missing_workspace(tmp_path: Path) -> None:
     with pytest.raises(CrmError) as info, workspace_lock(tmp_path / "nope"):
         pass

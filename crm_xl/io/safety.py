@@ -528,6 +528,104 @@ def _next_generation(lock_dir: Path) -> int:
     return generation
 
 
+def _busy(marker: Path, sidecar: Path, stale_after: float) -> WorkbookBusyError:
+    holder = _describe_holder(marker, sidecar)
+    return WorkbookBusyError(
+        f"پوشهٔ کاری در حال ویرایش توسط {holder} است؛ کمی بعد دوباره تلاش کنید."
+        f" اگر آن برنامه دیگر اجرا نمی‌شود، قفل پس از {stale_after / 60:.0f} دقیقه خودبه‌خود آزاد می‌شود.",
+        f"The workspace is being changed by {holder}; try again in a moment."
+        f" If that program is no longer running, the lock is released automatically"
+        f" after {stale_after / 60:.0f} minutes.",
+        code="workspace-locked",
+        file=marker,
+    )
+
+
+#: How often a waiter behind others looks at the queue (the first one polls the marker).
+_QUEUE_POLL = 0.05
+#: How often a waiter touches its ticket, so waiters on other machines see it is alive.
+_TICKET_TOUCH = 5.0
+
+
+@dataclass
+class _Ticket:
+    """A waiter's place in the queue ``.crm_xl/queue/<number>`` (content: pid, host).
+
+    Numbers are taken with ``O_CREAT|O_EXCL`` (one past the highest in the queue), which works
+    on SMB and NFS like the marker itself.  A ticket whose waiter is gone is reaped: on this
+    host when its pid is no longer running, from another host when it has not been touched
+    for the lock's stale limit.  The lease and fencing of the marker are unchanged; the queue
+    only decides who contends for it.
+    """
+
+    path: Path
+    number: int
+    touched: float
+
+    @classmethod
+    def take(cls, queue: Path) -> _Ticket | None:
+        content = f"{os.getpid()}\n{_this_host()}\n".encode()
+        try:
+            queue.mkdir(exist_ok=True)
+            number = max(cls._numbers(queue), default=0) + 1
+            for _ in range(1000):
+                path = queue / f"{number:012d}"
+                try:
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                except FileExistsError:
+                    number += 1
+                    continue
+                try:
+                    os.write(fd, content)
+                finally:
+                    os.close(fd)
+                return cls(path, number, time.monotonic())
+        except OSError:
+            pass  # a read-only or odd share: contend for the marker as before, unordered
+        return None
+
+    @staticmethod
+    def _numbers(queue: Path) -> list[int]:
+        return [int(n) for n in os.listdir(queue) if n.isascii() and n.isdigit()]
+
+    def first(self, stale_after: float) -> bool:
+        """True when no live waiter holds a lower number; reaps dead waiters' tickets."""
+        now = time.monotonic()
+        if now - self.touched > _TICKET_TOUCH:
+            with contextlib.suppress(OSError):
+                os.utime(self.path)
+            self.touched = now
+        try:
+            ahead = sorted(n for n in self._numbers(self.path.parent) if n < self.number)
+        except OSError:
+            return True
+        return all(self._reap(self.path.with_name(f"{n:012d}"), stale_after) for n in ahead)
+
+    @staticmethod
+    def _reap(path: Path, stale_after: float) -> bool:
+        """Remove ``path`` if its waiter is gone; True if it is gone (or was already)."""
+        try:
+            st = path.stat()
+            owner = _marker_owner(path.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            return True
+        if owner is None:  # being written right now, or garbage: judge by its age
+            dead = time.time() - st.st_mtime > max(stale_after, 5.0)
+        elif owner[1] == _this_host():
+            dead = owner[0] != os.getpid() and not _pid_alive(owner[0])
+        else:
+            dead = time.time() - st.st_mtime > stale_after
+        if dead:
+            log.info("removed the queue ticket %s of a waiter that is gone", path.name)
+            with contextlib.suppress(OSError):
+                path.unlink()
+        return dead
+
+    def leave(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
 @contextlib.contextmanager
 def workspace_lock(
     root: Path,
@@ -576,24 +674,27 @@ def workspace_lock(
     lock_dir.mkdir(exist_ok=True)
     lock = SoftFileLock(marker, thread_local=True)
     deadline = time.monotonic() + max(timeout, 0.0)
-    while True:
-        _break_stale(marker, sidecar, stale_after)
-        remaining = deadline - time.monotonic()
-        try:
-            lock.acquire(timeout=max(0.0, min(0.5, remaining)), poll_interval=poll_interval)
-            break
-        except Timeout:
-            if time.monotonic() >= deadline:
-                holder = _describe_holder(marker, sidecar)
-                raise WorkbookBusyError(
-                    f"پوشهٔ کاری در حال ویرایش توسط {holder} است؛ کمی بعد دوباره تلاش کنید."
-                    f" اگر آن برنامه دیگر اجرا نمی‌شود، قفل پس از {stale_after / 60:.0f} دقیقه خودبه‌خود آزاد می‌شود.",
-                    f"The workspace is being changed by {holder}; try again in a moment."
-                    f" If that program is no longer running, the lock is released automatically"
-                    f" after {stale_after / 60:.0f} minutes.",
-                    code="workspace-locked",
-                    file=marker,
-                ) from None
+    # First come, first served: only the oldest live waiter contends for the marker, so a
+    # burst of writers is served in arrival order instead of by luck of the poll.
+    ticket = _Ticket.take(lock_dir / "queue")
+    try:
+        while True:
+            _break_stale(marker, sidecar, stale_after)
+            remaining = deadline - time.monotonic()
+            if ticket is not None and not ticket.first(stale_after):
+                if remaining <= 0:
+                    raise _busy(marker, sidecar, stale_after)
+                time.sleep(min(_QUEUE_POLL, remaining))
+                continue
+            try:
+                lock.acquire(timeout=max(0.0, min(0.5, remaining)), poll_interval=poll_interval)
+                break
+            except Timeout:
+                if time.monotonic() >= deadline:
+                    raise _busy(marker, sidecar, stale_after) from None
+    finally:
+        if ticket is not None:
+            ticket.leave()  # held or given up: the next waiter is first now
 
     token = secrets.token_hex(8)
     heartbeat: _Heartbeat | None = None
