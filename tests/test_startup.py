@@ -61,3 +61,18 @@ def test_a_command_loads_only_its_own_module() -> None:
     )
     assert "crm_xl.cli.calendar" in loaded
     assert not {"crm_xl.cli.records", "crm_xl.cli.invoices", "crm_xl.cli.authority"} & loaded
+
+
+def test_button_module_loads_no_workbook_or_vba_library() -> None:
+    # pydantic still comes with the schema (its Moadian labels live beside the models).
+    loaded = _loaded_after("import crm_xl.excel.buttons")
+    heavy = {m.split(".")[0] for m in loaded} & {
+        "openpyxl",
+        "xlsxwriter",
+        "pyopenvba",
+        "rich",
+        "holidays",
+        "xlwings",
+    }
+    assert not heavy
+    assert "crm_xl.ops.store" not in loaded
