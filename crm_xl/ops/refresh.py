@@ -490,9 +490,7 @@ def refresh(
     scans = scan_forms(ws, pre_rows, when)
     out: dict[str, Any] = {}
 
-    def plan_of(reg: decide.Register) -> Plan:
-        # The register read under the lock is the truth; forms changed since the scan are re-read.
-        d = refresh_plan(ws, reg.customers, scans, when, store.actor(), recheck=True)
+    def keep(d: RefreshDecision) -> None:
         out.update(
             statuses=d.statuses,
             updates=d.updates,
@@ -500,9 +498,19 @@ def refresh(
             counts=d.counts,
             rows=d.rows,
         )
+
+    def plan_of(reg: decide.Register) -> Plan:
+        # The register read under the lock is the truth; forms changed since the scan are re-read.
+        d = refresh_plan(ws, reg.customers, scans, when, store.actor(), recheck=True)
+        keep(d)
         return d.plan
 
-    runner(ws, plan_of, now=None)
+    # Decided first on the calamine read: when no state moved, nothing is locked or written
+    # (no log entry, no backup), so the daily refresh leaves every file as it was. A change
+    # made meanwhile is the next refresh's; the result is this read's truth.
+    keep(first := refresh_plan(ws, pre_rows, scans, when, store.actor(), recheck=False))
+    if first.updates:
+        runner(ws, plan_of, now=None)
     problems: list[Problem] = _register_problems(ws, excel, pre_rows) + out["problems"]
     missing = missing_state_formatting(ws.register_path)
     if missing:
