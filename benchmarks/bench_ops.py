@@ -89,24 +89,27 @@ class Result:
         return all(s.ok for s in self.samples)
 
 
+TIME = shutil.which("time", path="/usr/bin:/bin")
+
+
 def run(cmd: Sequence[str], cwd: Path | None = None) -> Sample:
-    """One whole process: CPU from RUSAGE_CHILDREN deltas, peak RSS from its wait4."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        list(cmd), cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    assert proc.stderr is not None
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """One whole process: CPU from RUSAGE_CHILDREN deltas; peak RSS as GNU time reports it
+    (a child forked from this process would report this process's memory as its peak)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        full = [TIME, "-q", "-f", "%M", "-o", rss.name, *cmd] if TIME else list(cmd)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        proc = subprocess.run(full, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        text = rss.read().strip().splitlines()
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    peak = int(text[-1]) / 1024 if text and text[-1].isdigit() else after.ru_maxrss / 1024
     ok = proc.returncode == 0
     if not ok:
-        print(f"  ! {' '.join(cmd[-6:])}: exit {proc.returncode}: {err[-400:]!r}", file=sys.stderr)
-    return Sample(round(cpu, 3), round(usage.ru_maxrss / 1024, 1), round(wall, 3), ok)
+        err = proc.stderr.decode("utf-8", "replace")[-400:]
+        print(f"  ! {' '.join(cmd[-6:])}: exit {proc.returncode}: {err}", file=sys.stderr)
+    return Sample(round(cpu, 3), round(peak, 1), round(wall, 3), ok)
 
 
 def fresh_copy(master: Path, into: Path) -> Path:
@@ -158,8 +161,9 @@ def targets(ws: Path) -> Targets:
         if str(c["customer_no"]) not in with_case
     )
     contracted = next(c for c in cases if c.get("status") == CaseStatus.CONTRACTED.fa)
+    following = by_stage[Stage.FOLLOW_UP.fa]
     return Targets(
-        followup=str(customers[len(customers) // 2]["customer_no"]),
+        followup=str(following[len(following) // 2]["customer_no"]),
         case_open=(str(prospect["customer_no"]), str(prospect["national_id"])),
         invoice_case=str(contracted["case_no"]),
         close=str(by_stage[Stage.CRM_DONE.fa][0]["customer_no"]),
@@ -252,9 +256,7 @@ def burst(ws: Path, procs: int, adds: int) -> dict[str, object]:
         "adds": adds,
         "succeeded": ok,
         "wall_s": round(time.perf_counter() - start, 1),
-        "cpu_s": round(
-            (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1
-        ),
+        "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
     }
 
 
@@ -286,7 +288,7 @@ def bench_size(
         add(name, samples)
     if "refresh" not in skip:
         files = workbook_list(master, forms=True, archives=False)
-        add(f"calamine read: register + {len(files) - 1} forms", calamine(files, work, runs))
+        add("calamine read: refresh's files", calamine(files, work, runs), f"{len(files)} files")
         first, second, writes = [], [], []
         for _ in range(runs):
             ws = fresh_copy(master, work)
@@ -299,43 +301,56 @@ def bench_size(
         add("refresh again (nothing changed)", second, f"files written: {max(writes)}")
     if "validate" not in skip:
         files = workbook_list(master, forms=True, archives=True)
-        add(f"calamine read: {len(files)} workbooks validate reads", calamine(files, work, runs))
+        add("calamine read: validate's files", calamine(files, work, runs), f"{len(files)} files")
         add("validate", [run([*CRM, "-w", str(master), "validate", str(master)])
                          for _ in range(runs)])  # fmt: skip
     return results
 
 
-def ratio_base(results: list[Result], name: str) -> Result | None:
-    return next((r for r in results if r.name == name), None)
+#: Which calamine read an operation is compared with.
+BASELINE = {
+    "refresh": "calamine read: refresh's files",
+    "refresh again (nothing changed)": "calamine read: refresh's files",
+    "validate": "calamine read: validate's files",
+}
+OPERATIONS = ("customer add", "follow-up add", "case open", "invoice issue", "close")
+
+
+def _size(n: int) -> str:
+    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
 
 
 def table(results: list[Result], configs: list[tuple[int, int]]) -> str:
     """Markdown: one row per measurement, one column per workspace size."""
     names: list[str] = []
     for r in results:
-        key = r.name if not r.name.startswith("calamine read: ") or "forms" not in r.name else r.name
-        if key not in names:
-            names.append(key)
+        if r.name not in names:
+            names.append(r.name)
     head = "| operation | " + " | ".join(
-        f"{a // 1000}k open + {m // 1000}k archived" for a, m in configs
+        f"{_size(a)} open + {_size(m)} archived" for a, m in configs
     )
     lines = [head + " |", "|---|" + "---|" * len(configs)]
     for name in names:
         cells = []
         for a, m in configs:
-            here = [r for r in results if (r.active, r.archived) == (a, m)]
-            r = next((x for x in here if x.name == name), None)
+            here = {x.name: x for x in results if (x.active, x.archived) == (a, m)}
+            r = here.get(name)
             if r is None:
                 cells.append("–")
                 continue
-            base = ratio_base(here, "calamine read: register")
             text = f"{r.cpu:.2f} s, {r.rss:.0f} MB"
-            if base and not name.startswith(("calamine", "python", "crm-xl --help", "button")):
-                text += f" ({r.cpu / base.cpu:.1f}× calamine)"
+            base = here.get(BASELINE.get(name, "calamine read: register"))
+            if base and (name in BASELINE or name in OPERATIONS):
+                text += f", {r.cpu / base.cpu:.1f}× calamine"
+            plain = next(
+                (x for x in results if (x.name, x.active, x.archived) == (name, a, 0)), None
+            )
+            if m and plain and name in OPERATIONS:
+                text += f", {r.cpu / plain.cpu:.2f}× no archive"
             if not r.ok:
                 text += " **failed**"
             if r.note:
-                text += f"; {r.note}"
+                text += f" ({r.note})"
             cells.append(text)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -380,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     b = extra.get("burst")
     if isinstance(b, dict):
         md += (
-            f"\n\nConcurrent burst on {b['workspace'][0] // 1000}k open: {b['processes']} processes"
+            f"\n\nConcurrent burst on {_size(b['workspace'][0])} open: {b['processes']} processes"
             f" × {b['adds']} `customer add`: {b['succeeded']} of {b['processes'] * b['adds']}"
             f" succeeded in {b['wall_s']} s ({b['cpu_s']} s CPU), default lock timeout."
         )
