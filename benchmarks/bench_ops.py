@@ -2,7 +2,7 @@
 
     python benchmarks/bench_ops.py [--sizes 1000 5000 20000] [--archived 0 100000] [--runs 3]
                                    [--json results.json] [--work DIR] [--burst 8x50]
-                                   [--skip refresh validate burst]
+                                   [--skip ops refresh validate burst]
 
 For every size (open customers) × archive size (closed customers in the archive registers) a
 workspace is generated once with ``gen_synthetic.py`` (kept in ``--work`` for later runs); each
@@ -279,8 +279,7 @@ def bench_size(
         add("calamine read: register + archives", calamine(files, work, runs))
     add("crm-xl --help", [run([*CRM, "--help"]) for _ in range(runs)])
     add("button module import", [run([sys.executable, "-c", BUTTONS]) for _ in range(runs)])
-    t = targets(master)
-    for name, args in operations(t).items():
+    for name, args in operations(targets(master)).items() if "ops" not in skip else ():
         samples = []
         for _ in range(runs):
             ws = fresh_copy(master, work)
@@ -364,7 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write every sample here")
     ap.add_argument("--work", type=Path, help="keep generated workspaces here (reused)")
     ap.add_argument("--burst", default="8x50", help="PROCESSESxADDS on the smallest workspace")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["refresh", "validate", "burst"])
+    ap.add_argument(
+        "--skip", nargs="*", default=[], choices=["ops", "refresh", "validate", "burst"]
+    )
     a = ap.parse_args(argv)
     from gen_synthetic import write_workspace
 
