@@ -543,8 +543,10 @@ def _busy(marker: Path, sidecar: Path, stale_after: float) -> WorkbookBusyError:
 
 #: How often a waiter behind others looks at the queue (the first one polls the marker).
 _QUEUE_POLL = 0.05
-#: How often a waiter touches its ticket, so waiters on other machines see it is alive.
+#: How often a waiter touches its ticket, so waiters on other machines see it is alive, and
+#: how long a ticket may stay untouched (as watched from here) before it counts as abandoned.
 _TICKET_TOUCH = 5.0
+_TICKET_DEAD = 4 * _TICKET_TOUCH
 
 
 @dataclass
@@ -553,14 +555,17 @@ class _Ticket:
 
     Numbers are taken with ``O_CREAT|O_EXCL`` (one past the highest in the queue), which works
     on SMB and NFS like the marker itself.  A ticket whose waiter is gone is reaped: on this
-    host when its pid is no longer running, from another host when it has not been touched
-    for the lock's stale limit.  The lease and fencing of the marker are unchanged; the queue
-    only decides who contends for it.
+    host when its pid is no longer running; from another host when its modification time has
+    not moved for ``_TICKET_DEAD`` seconds of this machine's clock (watched, not compared with
+    the other clock, so skew cannot keep a dead ticket or kill a live one).  The lease and
+    fencing of the marker are unchanged; the queue only decides who contends for it.
     """
 
     path: Path
     number: int
     touched: float
+    #: Tickets of other hosts: name -> (mtime seen, when this process first saw it).
+    watched: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     @classmethod
     def take(cls, queue: Path) -> _Ticket | None:
@@ -588,7 +593,7 @@ class _Ticket:
     def _numbers(queue: Path) -> list[int]:
         return [int(n) for n in os.listdir(queue) if n.isascii() and n.isdigit()]
 
-    def first(self, stale_after: float) -> bool:
+    def first(self) -> bool:
         """True when no live waiter holds a lower number; reaps dead waiters' tickets."""
         now = time.monotonic()
         if now - self.touched > _TICKET_TOUCH:
@@ -599,22 +604,22 @@ class _Ticket:
             ahead = sorted(n for n in self._numbers(self.path.parent) if n < self.number)
         except OSError:
             return True
-        return all(self._reap(self.path.with_name(f"{n:012d}"), stale_after) for n in ahead)
+        return all(self._reap(self.path.with_name(f"{n:012d}"), now) for n in ahead)
 
-    @staticmethod
-    def _reap(path: Path, stale_after: float) -> bool:
+    def _reap(self, path: Path, now: float) -> bool:
         """Remove ``path`` if its waiter is gone; True if it is gone (or was already)."""
         try:
             st = path.stat()
             owner = _marker_owner(path.read_text(encoding="utf-8", errors="replace"))
         except OSError:
             return True
-        if owner is None:  # being written right now, or garbage: judge by its age
-            dead = time.time() - st.st_mtime > max(stale_after, 5.0)
-        elif owner[1] == _this_host():
+        if owner is not None and owner[1] == _this_host():
             dead = owner[0] != os.getpid() and not _pid_alive(owner[0])
-        else:
-            dead = time.time() - st.st_mtime > stale_after
+        else:  # another machine's waiter (or a ticket being written): is it still touched?
+            seen = self.watched.get(path.name)
+            if seen is None or seen[0] != st.st_mtime_ns:
+                self.watched[path.name] = seen = (st.st_mtime_ns, now)
+            dead = now - seen[1] > _TICKET_DEAD
         if dead:
             log.info("removed the queue ticket %s of a waiter that is gone", path.name)
             with contextlib.suppress(OSError):
@@ -681,7 +686,7 @@ def workspace_lock(
         while True:
             _break_stale(marker, sidecar, stale_after)
             remaining = deadline - time.monotonic()
-            if ticket is not None and not ticket.first(stale_after):
+            if ticket is not None and not ticket.first():
                 if remaining <= 0:
                     raise _busy(marker, sidecar, stale_after)
                 time.sleep(min(_QUEUE_POLL, remaining))
