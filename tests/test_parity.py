@@ -145,7 +145,7 @@ def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib
 
     import crm_xl.cli.main
-    import crm_xl.ops.refresh  # noqa: F401 - imported so that its clock is frozen too
+    import crm_xl.ops.refresh  # imported so that its clock is frozen too
 
     lazy = {**crm_xl.cli.main.LAZY_COMMANDS, **crm_xl.cli.main.LAZY_INVOICE_COMMANDS}
     for target, _ in lazy.values():  # command modules load on first use: load them now
