@@ -384,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"generated {master} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         print(f"{active} open + {archived} archived:", file=sys.stderr)
         results += bench_size(master, active, archived, a.runs, scratch, set(a.skip))
+        save(a.json, results, {})
     extra: dict[str, object] = {}
     if "burst" not in a.skip:
         procs, adds = (int(x) for x in a.burst.lower().split("x"))
@@ -406,16 +407,17 @@ def main(argv: list[str] | None = None) -> int:
         f" {os.cpu_count()} cores."
     )
     print(md)
-    if a.json:
-        a.json.write_text(
-            json.dumps(
-                {"results": [asdict(r) | {"median_cpu": r.cpu} for r in results], **extra},
-                ensure_ascii=False,
-                indent=1,
-            ),
-            encoding="utf-8",
-        )
+    save(a.json, results, extra)
     return 0
+
+
+def save(path: Path | None, results: list[Result], extra: dict[str, object]) -> None:
+    """Every sample so far as JSON (written after each workspace size, so a long run that is
+    stopped keeps what it measured)."""
+    if path is None:
+        return
+    data = {"results": [asdict(r) | {"median_cpu": r.cpu} for r in results], **extra}
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":
