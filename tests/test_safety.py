@@ -319,6 +319,36 @@ def test_waiters_enter_first_come_first_served(tmp_path: Path) -> None:
     assert _tickets(tmp_path) == []  # every waiter took its ticket away
 
 
+HOLD_FOR = """
+    import sys, time
+    from pathlib import Path
+    from crm_xl.io.safety import workspace_lock
+    with workspace_lock(Path(sys.argv[1]), timeout=60):
+        time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_timeout_counts_from_the_last_hand_over(tmp_path: Path) -> None:
+    """A waiter behind a queue that moves is not refused: each hand-over restarts its wait."""
+    import threading
+
+    holder = _start_holder(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    second = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(HOLD_FOR), str(tmp_path), "1.2"], env=env
+    )
+    deadline = time.monotonic() + 20
+    while len(_tickets(tmp_path)) < 1:  # queued before us
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    threading.Timer(1.5, _stop, [holder]).start()
+    start = time.monotonic()
+    with workspace_lock(tmp_path, timeout=2.0):
+        waited = time.monotonic() - start
+    assert second.wait(timeout=30) == 0
+    assert waited > 2.0  # longer than the timeout: two hand-overs happened meanwhile
+
+
 def _ticket(root: Path, number: int, content: str, age: float = 0) -> Path:
     queue = root / ".crm_xl" / "queue"
     queue.mkdir(parents=True, exist_ok=True)

@@ -528,6 +528,12 @@ def _next_generation(lock_dir: Path) -> int:
     return generation
 
 
+def _holder_id(marker: Path) -> tuple[int, str] | None:
+    """Which acquisition holds the lock now (its marker file and content), or None."""
+    got = _read_marker(marker)
+    return None if got is None else (got[1].st_ino, got[0])
+
+
 def _busy(marker: Path, sidecar: Path, stale_after: float) -> WorkbookBusyError:
     holder = _describe_holder(marker, sidecar)
     return WorkbookBusyError(
@@ -641,7 +647,9 @@ def workspace_lock(
 ) -> Iterator[Lease]:
     """Hold the workspace's write lock ``<root>/.crm_xl/lock`` for the ``with`` block.
 
-    Reentrant for the same thread.  Waits up to ``timeout`` seconds, then raises
+    Reentrant for the same thread.  Waiters are served first come, first served (a ticket
+    queue, ``.crm_xl/queue``).  Waits up to ``timeout`` seconds after the lock last changed
+    hands (so a queue that moves is waited out), then raises
     ``WorkbookBusyError`` (code ``workspace-locked``) naming the holder from the sidecar
     ``lock.holder.json`` (user, host, pid, start time, token, generation).  A lock is broken
     (and logged) when its holder ran on this host and is gone, or when neither the marker nor
@@ -682,9 +690,15 @@ def workspace_lock(
     # First come, first served: only the oldest live waiter contends for the marker, so a
     # burst of writers is served in arrival order instead of by luck of the poll.
     ticket = _Ticket.take(lock_dir / "queue")
+    holder = _holder_id(marker)
     try:
         while True:
             _break_stale(marker, sidecar, stale_after)
+            if (now_holder := _holder_id(marker)) != holder:
+                # The lock changed hands: the queue moves, so the wait is not stuck. The
+                # timeout counts from the last hand-over (a burst of writers all get in).
+                holder = now_holder
+                deadline = max(deadline, time.monotonic() + max(timeout, 0.0))
             remaining = deadline - time.monotonic()
             if ticket is not None and not ticket.first():
                 if remaining <= 0:
