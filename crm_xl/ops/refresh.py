@@ -51,6 +51,7 @@ from crm_xl.domain.followup import (
 from crm_xl.domain.schema import CASES, CUSTOMERS, F_31_08_01, F_31_08_02, FOLLOWUPS, LOG
 from crm_xl.domain.settings import Settings
 from crm_xl.domain.text import normalize
+from crm_xl.io import journal
 from crm_xl.io.durable import write_atomic
 from crm_xl.io.layout import STATE_FILLS
 from crm_xl.io.workbook import read_table_fast
@@ -620,9 +621,10 @@ def refresh(
 
     # Decided first on the calamine read: when no state moved, nothing is locked or written
     # (no log entry, no backup), so the daily refresh leaves every file as it was. A change
-    # made meanwhile is the next refresh's; the result is this read's truth.
+    # made meanwhile is the next refresh's; the result is this read's truth. An operation
+    # left half-done (a journal) still goes through the lock, which completes it first.
     keep(first := refresh_plan(ws, pre_rows, scans, when, store.actor(), recheck=False))
-    if first.updates:
+    if first.updates or journal.journals(ws.root):
         runner(ws, plan_of, now=None)
     index.save()
     problems: list[Problem] = _register_problems(ws, excel, pre_rows) + out["problems"]
