@@ -1,265 +1,439 @@
-"""Synthetic registers (10k/50k/100k customers) and workspaces with N customer folders.
+"""A realistic synthetic workspace, fast: live register, archive registers, customer folders.
 
-Written fast with XlsxWriter in constant-memory mode on top of ``layout.write_form``, so the
-file is a real F-31-08-02 (``crm_form`` defined name, hidden key row) that ``detect_form``
-and the readers accept.  Data is realistic and valid: Persian names, national codes and
-legal IDs with correct check digits, mobiles, Jalali-era dates, stages, cases, contracts and
-invoices for the customers that bought, counters matching the numbers used.
+    python benchmarks/gen_synthetic.py OUT --active N --archived M [--seed S]
+                                           [--archive-folders K] [--force]
 
-    python benchmarks/gen_synthetic.py OUT_DIR [--customers 10000 50000 100000] [--folders 200]
+* ``settings.json`` with several experts;
+* ``F-31-08-02.xlsx``: N open customers in every open stage (first contact, follow-up,
+  negotiation, proposal, won, lost, CRM done) with their follow-up dates and states, the cases
+  of those who bought, contracts, invoices (yearly invoice numbers) and counters that count
+  every number ever given (archived ones too);
+* ``archive/F-31-08-02 <Jalali year>.xlsx``: M closed customers, by the Jalali year they were
+  closed, with their cases, contracts and invoices, in the same form and columns as the live
+  register (SPEC §3);
+* ``customers/<no> - <name>/F-31-08-01 <no>.xlsx``: one real form per open customer (the
+  registration block and a follow-up log agreeing with the register row);
+* ``archive/<no> - <name>/``: one folder per closed customer, the first K with their form.
+
+Every workbook is laid out by the toolkit's own form writer (``layout.write_form``, as
+``crm-xl templates build``); register rows go in as the table's rows, dates as Jalali text.
+Customer forms are cloned from one prototype per person type by replacing placeholders in
+its shared strings, so 5k forms take seconds.  ``write_register`` (a live register of N
+customers) is kept for ``bench_validate.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import random
+import shutil
 import sys
-import warnings
+import tempfile
+import time
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from crm_xl.domain import schema
 from crm_xl.domain.dates import to_jalali_str
-from crm_xl.domain.enums import CaseStatus, Channel, FollowUpState, PersonType, RecordStatus, Stage
+from crm_xl.domain.enums import (
+    CaseStatus,
+    Channel,
+    FollowUpState,
+    FollowUpType,
+    PersonType,
+    RecordStatus,
+    Stage,
+)
 from crm_xl.domain.ids import make_legal_id, make_national_code
 from crm_xl.domain.settings import Settings
 from crm_xl.io.layout import DEFAULT_COMPANY, new_workbook, write_form
 from crm_xl.io.settings_file import save_settings
 
-FIRST = [
-    "علی",
-    "محمد",
-    "حسین",
-    "رضا",
-    "مهدی",
-    "زهرا",
-    "فاطمه",
-    "مریم",
-    "سارا",
-    "نرگس",
-    "امیر",
-    "حمید",
-    "سعید",
-    "مجید",
-    "لیلا",
-]
-LAST = [
-    "احمدی",
-    "محمدی",
-    "حسینی",
-    "رضایی",
-    "کریمی",
-    "موسوی",
-    "جعفری",
-    "صادقی",
-    "رحیمی",
-    "نوری",
-    "تهرانی",
-    "اکبری",
-]
+FIRST = ["علی", "محمد", "حسین", "رضا", "مهدی", "زهرا", "فاطمه", "مریم", "سارا", "نرگس", "امیر"]
+LAST = ["احمدی", "محمدی", "حسینی", "رضایی", "کریمی", "موسوی", "جعفری", "صادقی", "رحیمی", "نوری"]
 COMPANY = ["پارس", "ایران", "نوین", "صنعت", "آریا", "سپهر", "البرز", "کاوه", "دماوند", "خلیج"]
-EXPERTS = ["علی رضایی", "مریم احمدی", "حسین کریمی", "سارا موسوی"]
-STAGES = [
+NEEDS = ["خرید پمپ صنعتی", "تامین قطعات", "مشاوره فنی", "خرید تجهیزات", "شیر صنعتی"]
+EXPERTS = ["علی رضایی", "مریم احمدی", "حسین کریمی", "سارا موسوی", "امیر جعفری"]
+#: Open files: every stage but closed (closed files live in the archive registers).
+OPEN_STAGES = [
     (Stage.FIRST_CONTACT, 15),
-    (Stage.FOLLOW_UP, 20),
-    (Stage.NEGOTIATION, 10),
-    (Stage.PROPOSAL, 10),
+    (Stage.FOLLOW_UP, 25),
+    (Stage.NEGOTIATION, 12),
+    (Stage.PROPOSAL, 12),
     (Stage.WON, 20),
-    (Stage.LOST, 10),
-    (Stage.CRM_DONE, 10),
-    (Stage.CLOSED, 5),
+    (Stage.LOST, 8),
+    (Stage.CRM_DONE, 8),
 ]
 SOLD = {Stage.WON, Stage.CRM_DONE, Stage.CLOSED}
-JYEAR = 1403
-BASE = dt.datetime(2024, 3, 20, 9, 0)  # 1403/01/01
+#: Open files began in the last year; closed ones over the six years before.
+ACTIVE_FROM = dt.datetime(2025, 9, 1, 9, 0)
+ARCHIVE_FROM = dt.datetime(2019, 3, 21, 9, 0)
+ARCHIVE_SPAN = dt.timedelta(days=6 * 365)
+ACTIVE_SPAN = dt.timedelta(days=300)
 
 
-def _cols(t: schema.Table) -> dict[str, int]:
-    return {f.key: i for i, f in enumerate(t.fields)}
+def _j(v: dt.date) -> str:
+    """The register's spelling of a date: Jalali text (a datetime with its time)."""
+    return to_jalali_str(v, with_time=isinstance(v, dt.datetime))
 
 
-def _customer(rng: random.Random, n: int) -> tuple[dict[str, object], bool]:
-    stage = rng.choices([s for s, _ in STAGES], [w for _, w in STAGES])[0]
+def _jy(v: dt.date) -> int:
+    return int(_j(v)[:4])
+
+
+@dataclasses.dataclass
+class Rows:
+    """Register rows of one workbook (values as the cells hold them)."""
+
+    customers: list[dict[str, object]] = dataclasses.field(default_factory=list)
+    cases: list[dict[str, object]] = dataclasses.field(default_factory=list)
+    invoices: list[dict[str, object]] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Numbers:
+    """The serials handed out so far (the live register's counters)."""
+
+    customer: int = 0
+    case: int = 0
+    contract: int = 0
+    invoice: dict[int, int] = dataclasses.field(default_factory=lambda: defaultdict(int))
+
+    def counters(self) -> list[dict[str, object]]:
+        rows: list[dict[str, object]] = [
+            {"kind": "customer", "scope": "all", "last": self.customer},
+            {"kind": "case", "scope": "all", "last": self.case},
+            {"kind": "contract", "scope": "all", "last": self.contract},
+        ]
+        rows += [
+            {"kind": "invoice", "scope": str(y), "last": n} for y, n in sorted(self.invoice.items())
+        ]
+        return [r for r in rows if r["last"]]
+
+
+@dataclasses.dataclass
+class Customer:
+    row: dict[str, object]
+    followups: list[dict[str, object]]
+    legal: bool
+
+
+def _customer(rng: random.Random, n: int, first: dt.datetime, stage: Stage) -> Customer:
     legal = rng.random() < 0.3
     if legal:
         name = f"شرکت {rng.choice(COMPANY)} {rng.choice(COMPANY)} {n}"
-        natid = make_legal_id(f"10{n:08d}")
+        natid = make_legal_id(f"1{n:09d}"[-10:])
     else:
         name = f"{rng.choice(FIRST)} {rng.choice(LAST)} {n}"
-        natid = make_national_code(f"{1 + n % 9}{n:08d}"[-9:].rjust(9, "1"))
-    first = BASE + dt.timedelta(minutes=n * 3)
-    last = first + dt.timedelta(days=1, hours=rng.randint(0, 48))
+        natid = make_national_code(f"{1 + n % 9}{n:08d}"[-9:])
+    expert = rng.choice(EXPERTS)
+    at1 = first + dt.timedelta(hours=rng.randint(2, 20))
+    at2 = at1 + dt.timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 5))
+    due = at2 + dt.timedelta(days=rng.randint(2, 10))
+    followups: list[dict[str, object]] = [
+        {"at": at1, "type": FollowUpType.PHONE.fa, "expert": expert,
+         "description": "تماس اول و ارسال کاتالوگ", "next_action": "", "next_due": None},
+        {"at": at2, "type": rng.choice(list(FollowUpType)).fa, "expert": expert,
+         "description": "پیگیری پیش‌فاکتور", "next_action": "تماس برای نتیجه", "next_due": due},
+    ]  # fmt: skip
     row: dict[str, object] = {
         "customer_no": f"C-{n:05d}",
         "name": name,
         "person_type": (PersonType.LEGAL if legal else PersonType.NATURAL).fa,
         "national_id": natid,
-        "mobile": f"0912{n:07d}",
+        "mobile": f"0912{n % 10_000_000:07d}",
         "channel": rng.choice(list(Channel)).fa,
-        "expert": rng.choice(EXPERTS),
-        "need": rng.choice(["خرید پمپ صنعتی", "تامین قطعات", "مشاوره فنی", "خرید تجهیزات"]),
+        "expert": expert,
+        "need": rng.choice(NEEDS),
         "first_contact": first,
         "stage": stage.fa,
-        "last_followup": last,
-        "next_due": last + dt.timedelta(days=3),
+        "last_followup": at2,
+        "next_due": due,
+        "next_action": "تماس برای نتیجه",
+        "next_owner": expert,
         "followup_state": FollowUpState.ON_TIME.fa,
         "folder": f"customers/C-{n:05d} - {name}",
         "record_status": RecordStatus.ACTIVE.fa,
     }
-    row["next_owner"] = row["expert"]
     if stage in (Stage.CRM_DONE, Stage.CLOSED):
-        row["crm_done"] = (last + dt.timedelta(days=20)).date()
+        row["crm_done"] = (at2 + dt.timedelta(days=20)).date()
     if stage is Stage.CLOSED:
-        row["closed"] = (last + dt.timedelta(days=25)).date()
+        row["closed"] = (at2 + dt.timedelta(days=25)).date()
         row["folder"] = f"archive/C-{n:05d} - {name}"
-    return row, stage in SOLD
+    return Customer(row, followups, legal)
+
+
+def _sale(rng: random.Random, c: Customer, nums: Numbers, into: Rows) -> None:
+    """A case for a customer who bought, mostly with a contract and an invoice."""
+    row = c.row
+    nums.case += 1
+    opened = row["last_followup"]
+    assert isinstance(opened, dt.datetime)
+    case: dict[str, object] = {
+        "case_no": f"P-{nums.case:05d}",
+        "customer_no": row["customer_no"],
+        "customer_name": row["name"],
+        "opened": opened,
+        "expert": row["expert"],
+        "status": CaseStatus.OPEN.fa,
+        "record_status": RecordStatus.ACTIVE.fa,
+    }
+    if rng.random() < 0.75:
+        nums.contract += 1
+        signed = (opened + dt.timedelta(days=2)).date()
+        amount = rng.randint(10, 900) * 1_000_000
+        case.update(
+            contract_no=f"Q-{_jy(signed)}-{nums.contract:04d}",
+            contract_date=signed,
+            status=CaseStatus.CONTRACTED.fa,
+            amount=amount,
+        )
+        if rng.random() < 0.8:
+            issued = opened + dt.timedelta(days=3)
+            year = _jy(issued)
+            nums.invoice[year] += 1
+            number = f"{year}-{nums.invoice[year]:06d}"
+            into.invoices.append(
+                {
+                    "invoice_no": number,
+                    "case_no": case["case_no"],
+                    "customer_no": row["customer_no"],
+                    "issued": issued,
+                    "amount": amount,
+                    "record_status": RecordStatus.ACTIVE.fa,
+                }
+            )
+            case.update(invoice_nos=number, status=CaseStatus.INVOICED.fa)
+    into.cases.append(case)
+
+
+def generate(
+    active: int, archived: int, seed: int = 1403
+) -> tuple[Rows, dict[int, Rows], Numbers, list[Customer], list[Customer]]:
+    """Rows of the live register, of each year's archive register, the counters, and the
+    customers (open, closed) for their folders. Closed files are the older numbers."""
+    rng = random.Random(seed)
+    nums = Numbers()
+    live, archive = Rows(), defaultdict(Rows)
+    opened: list[Customer] = []
+    closed: list[Customer] = []
+    for i in range(archived):
+        nums.customer += 1
+        first = ARCHIVE_FROM + ARCHIVE_SPAN * (i / max(archived, 1))
+        c = _customer(rng, nums.customer, first, Stage.CLOSED)
+        c.row["followup_state"] = None  # a closed file is not followed up
+        c.row["next_due"] = c.row["next_action"] = c.row["next_owner"] = None
+        closed_on = c.row["closed"]
+        assert isinstance(closed_on, dt.date)
+        book = archive[_jy(closed_on)]
+        book.customers.append(c.row)
+        if rng.random() < 0.7:
+            _sale(rng, c, nums, book)
+        closed.append(c)
+    stages, weights = [s for s, _ in OPEN_STAGES], [w for _, w in OPEN_STAGES]
+    for i in range(active):
+        nums.customer += 1
+        first = ACTIVE_FROM + ACTIVE_SPAN * (i / max(active, 1))
+        stage = rng.choices(stages, weights)[0]
+        c = _customer(rng, nums.customer, first, stage)
+        live.customers.append(c.row)
+        if stage in SOLD:
+            _sale(rng, c, nums, live)
+        opened.append(c)
+    return live, dict(archive), nums, opened, closed
+
+
+def _cells(table: schema.Table, rows: list[dict[str, object]]) -> tuple[dict[str, object], ...]:
+    out = []
+    for r in rows:
+        cells: dict[str, object] = {}
+        for f in table.fields:
+            v = r.get(f.key)
+            if isinstance(v, dt.date):
+                v = _j(v)
+            if v is not None and v != "":
+                cells[f.key] = v
+        out.append(cells)
+    return tuple(out)
+
+
+def write_book(path: Path, rows: Rows, counters: list[dict[str, object]]) -> None:
+    """An F-31-08-02 holding ``rows`` as its tables' rows, written as the toolkit lays it out."""
+    filled = {
+        schema.CUSTOMERS.name: rows.customers,
+        schema.CASES.name: rows.cases,
+        schema.INVOICES.name: rows.invoices,
+        schema.COUNTERS.name: counters,
+    }
+    parts = tuple(
+        dataclasses.replace(p, prefill=_cells(p, filled[p.name]))
+        if isinstance(p, schema.Table) and filled.get(p.name)
+        else p
+        for p in schema.F_31_08_02.parts
+    )
+    form = dataclasses.replace(schema.F_31_08_02, parts=parts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = new_workbook(path)
+    write_form(book, form, company=DEFAULT_COMPANY, experts=EXPERTS)
+    book.close()
 
 
 def write_register(path: Path, customers: int, seed: int = 1403) -> dict[str, int]:
-    """Write a register with ``customers`` rows; returns counts of what was written."""
-    rng = random.Random(seed)
-    book = new_workbook(path, constant_memory=True)
-    with warnings.catch_warnings():
-        # Excel tables need the whole sheet in memory; the key row is what readers use.
-        warnings.simplefilter("ignore", UserWarning)
-        write_form(book, schema.F_31_08_02, company=DEFAULT_COMPANY)
-    sheets = {ws.get_name(): ws for ws in book.worksheets()}
-    for t in schema.F_31_08_02.tables.values():  # the Persian labels add_table would write
-        for c, f in enumerate(t.fields):
-            sheets[t.sheet].write_string(schema.LABEL_ROW - 1, c, f.fa)
-    first_row = schema.FIRST_DATA_ROW - 1
-
-    def put(ws, r: int, cols: dict[str, int], row: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
-        for k, v in row.items():
-            if v is None:
-                continue
-            c = cols[k]
-            if isinstance(v, dt.date):  # dates are Jalali text, as the toolkit writes them
-                ws.write_string(r, c, to_jalali_str(v, with_time=isinstance(v, dt.datetime)))
-            elif isinstance(v, str):
-                ws.write_string(r, c, v)
-            else:
-                ws.write_number(r, c, v)
-
-    cust_ws, case_ws = sheets[schema.CUSTOMERS.sheet], sheets[schema.CASES.sheet]
-    inv_ws, cnt_ws = sheets[schema.INVOICES.sheet], sheets[schema.COUNTERS.sheet]
-    cc, kc, ic = _cols(schema.CUSTOMERS), _cols(schema.CASES), _cols(schema.INVOICES)
-    cases = contracts = invoices = 0
-    sold: list[dict[str, object]] = []
-    for n in range(1, customers + 1):
-        row, bought = _customer(rng, n)
-        put(cust_ws, first_row + n - 1, cc, row)
-        if bought:
-            sold.append(row)
-    for row in sold:
-        cases += 1
-        opened = row["last_followup"]
-        assert isinstance(opened, dt.datetime)
-        case: dict[str, object] = {
-            "case_no": f"P-{cases:05d}",
-            "customer_no": row["customer_no"],
-            "customer_name": row["name"],
-            "opened": opened,
-            "expert": row["expert"],
-            "status": CaseStatus.OPEN.fa,
-            "record_status": RecordStatus.ACTIVE.fa,
-        }
-        if rng.random() < 0.7:
-            contracts += 1
-            case.update(
-                contract_no=f"Q-{JYEAR}-{contracts:04d}",
-                contract_date=(opened + dt.timedelta(days=2)).date(),
-                status=CaseStatus.CONTRACTED.fa,
-                amount=rng.randint(10, 900) * 1_000_000,
-            )
-            if rng.random() < 0.8:
-                invoices += 1
-                inv = {
-                    "invoice_no": f"{JYEAR}-{invoices:06d}",
-                    "case_no": case["case_no"],
-                    "customer_no": row["customer_no"],
-                    "issued": opened + dt.timedelta(days=3),
-                    "amount": case["amount"],
-                    "record_status": RecordStatus.ACTIVE.fa,
-                }
-                put(inv_ws, first_row + invoices - 1, ic, inv)
-                case.update(invoice_nos=inv["invoice_no"], status=CaseStatus.INVOICED.fa)
-        put(case_ws, first_row + cases - 1, kc, case)
-    ctr = _cols(schema.COUNTERS)
-    for i, (kind, scope, last) in enumerate(
-        [
-            ("customer", "all", customers),
-            ("case", "all", cases),
-            ("contract", "all", contracts),
-            ("invoice", str(JYEAR), invoices),
-        ]
-    ):
-        put(cnt_ws, first_row + i, ctr, {"kind": kind, "scope": scope, "last": last})
-    book.close()
-    return {"customers": customers, "cases": cases, "contracts": contracts, "invoices": invoices}
-
-
-def write_customer_form(path: Path, row: dict[str, object]) -> None:
-    """An F-31-08-01 for one register row (block values written over the laid-out form)."""
-    book = new_workbook(path)
-    write_form(book, schema.F_31_08_01, company=DEFAULT_COMPANY)
-    ws = book.get_worksheet_by_name(schema.REGISTRATION.sheet)
-    legal = row["person_type"] == PersonType.LEGAL.fa
-    first, _, last = str(row["name"]).partition(" ")
-    values: dict[str, object] = {
-        "customer_no": row["customer_no"],
-        "person_type": row["person_type"],
-        "mobile": row["mobile"],
-        "need": row["need"],
-        "channel": row["channel"],
-        "first_contact": row["first_contact"],
-        "expert": row["expert"],
-        "stage": row["stage"],
+    """A live register of ``customers`` open customers; returns counts of what was written."""
+    live, _, nums, _, _ = generate(customers, 0, seed)
+    write_book(path, live, nums.counters())
+    return {
+        "customers": len(live.customers),
+        "cases": len(live.cases),
+        "invoices": len(live.invoices),
     }
-    if legal:
-        values.update(company_name=row["name"], legal_id=row["national_id"])
+
+
+# --- customer forms, cloned from a prototype ----------------------------------------------------
+
+_TOKEN = "\u27e6{}\u27e7"  # ⟦key⟧: never in real data
+_FOLLOWUP_KEYS = ("at", "type", "expert", "description", "next_action", "next_owner", "next_due")
+
+
+def _form_values(c: Customer) -> dict[str, str]:
+    """Placeholder key -> text for one customer's F-31-08-01."""
+    r = c.row
+    first_name, _, last_name = str(r["name"]).partition(" ")
+    v: dict[str, object] = {
+        "customer_no": r["customer_no"],
+        "person_type": r["person_type"],
+        "mobile": r["mobile"],
+        "need": r["need"],
+        "channel": r["channel"],
+        "first_contact": r["first_contact"],
+        "expert": r["expert"],
+        "stage": r["stage"],
+    }
+    if c.legal:
+        v.update(company_name=r["name"], legal_id=r["national_id"])
     else:
-        values.update(first_name=first, last_name=last, national_code=row["national_id"])
-    for i, f in enumerate(schema.REGISTRATION.fields):
-        v = values.get(f.key)
-        r = schema.BLOCK_FIRST_ROW - 1 + i
-        if isinstance(v, dt.datetime):
-            ws.write_string(r, schema.BLOCK_VALUE_COL - 1, to_jalali_str(v, with_time=True))
-        elif v is not None:
-            ws.write_string(r, schema.BLOCK_VALUE_COL - 1, str(v))
-    book.close()
+        v.update(first_name=first_name, last_name=last_name, national_code=r["national_id"])
+    for i, fu in enumerate(c.followups):
+        for k in _FOLLOWUP_KEYS:
+            v[f"f{i}_{k}"] = fu.get(k) or ""
+    return {k: _j(x) if isinstance(x, dt.date) else str(x) for k, x in v.items()}
 
 
-def write_workspace(root: Path, customers: int, seed: int = 1403) -> Path:
-    """A workspace: settings, a register and one folder with its F-31-08-01 per customer."""
+class FormCloner:
+    """Writes F-31-08-01 files by copying a prototype made by the toolkit's form writer and
+    putting each customer's values in place of its placeholders (shared strings)."""
+
+    def __init__(self, workdir: Path, sample: Customer) -> None:
+        self.parts: dict[bool, tuple[list[tuple[zipfile.ZipInfo, bytes]], str]] = {}
+        for legal in (False, True):
+            proto = Customer(dict(sample.row), sample.followups, legal)
+            keys = _form_values(proto)
+            path = workdir / f"proto-{int(legal)}.xlsx"
+            self._prototype(path, keys, len(sample.followups))
+            with zipfile.ZipFile(path) as z:
+                members = [(i, z.read(i)) for i in z.infolist()]
+            strings = next(d for i, d in members if i.filename == "xl/sharedStrings.xml")
+            self.parts[legal] = (members, strings.decode("utf-8"))
+
+    @staticmethod
+    def _prototype(path: Path, keys: dict[str, str], followups: int) -> None:
+        fu_rows = tuple(
+            {"row_no": i + 1, **{k: _TOKEN.format(f"f{i}_{k}") for k in _FOLLOWUP_KEYS}}
+            for i in range(followups)
+        )
+        parts = tuple(
+            dataclasses.replace(p, prefill=fu_rows) if p.name == schema.FOLLOWUPS.name else p
+            for p in schema.F_31_08_01.parts
+        )
+        book = new_workbook(path)
+        write_form(
+            book, dataclasses.replace(schema.F_31_08_01, parts=parts), company=DEFAULT_COMPANY
+        )
+        ws = book.get_worksheet_by_name(schema.REGISTRATION.sheet)
+        for i, f in enumerate(schema.REGISTRATION.fields):
+            if f.key in keys:
+                r = schema.BLOCK_FIRST_ROW - 1 + i
+                ws.write_string(r, schema.BLOCK_VALUE_COL - 1, _TOKEN.format(f.key))
+        book.close()
+
+    def write(self, path: Path, c: Customer) -> None:
+        members, strings = self.parts[c.legal]
+        for k, v in _form_values(c).items():
+            strings = strings.replace(_TOKEN.format(k), escape(v))
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+            for info, data in members:
+                if info.filename == "xl/sharedStrings.xml":
+                    data = strings.encode("utf-8")
+                out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
+
+
+def _folders(root: Path, area: str, customers: list[Customer], cloner: FormCloner | None,
+             with_form: int) -> Iterator[None]:  # fmt: skip
     from crm_xl.ops.store import customer_form_name
 
-    root.mkdir(parents=True, exist_ok=True)
-    for d in ("customers", "archive", "after-sales", ".crm_xl/backups"):
-        (root / d).mkdir(parents=True, exist_ok=True)
-    save_settings(root, Settings(experts=EXPERTS))
-    write_register(root / "F-31-08-02.xlsx", customers, seed)
-    rng = random.Random(seed)
-    for n in range(1, customers + 1):
-        row, _ = _customer(rng, n)
-        folder = root / str(row["folder"])
+    for i, c in enumerate(customers):
+        folder = root / area / str(c.row["folder"]).split("/", 1)[1]
         folder.mkdir(parents=True, exist_ok=True)
-        write_customer_form(folder / customer_form_name(str(row["customer_no"])), row)
-    return root
+        if cloner is not None and i < with_form:
+            cloner.write(folder / customer_form_name(str(c.row["customer_no"])), c)
+        yield
+
+
+def write_workspace(
+    root: Path, active: int, archived: int = 0, *, seed: int = 1403, archive_forms: int = 200
+) -> dict[str, object]:
+    """The whole workspace at ``root`` (which must not hold one); returns what was written."""
+    from crm_xl.io.workspace import init_workspace
+
+    ws = init_workspace(root, company=DEFAULT_COMPANY, experts=EXPERTS)
+    settings = Settings(company=DEFAULT_COMPANY, experts=EXPERTS)
+    save_settings(ws.root, settings)
+    live, archive, nums, opened, closed = generate(active, archived, seed)
+    write_book(ws.register_path, live, nums.counters())
+    for year, rows in sorted(archive.items()):
+        write_book(ws.root / "archive" / f"{schema.F_31_08_02.code} {year}.xlsx", rows, [])
+    sample = opened[0] if opened else closed[0] if closed else None
+    if sample is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            cloner = FormCloner(Path(tmp), sample)
+            for _ in _folders(ws.root, "customers", opened, cloner, len(opened)):
+                pass
+            for _ in _folders(ws.root, "archive", closed, cloner, archive_forms):
+                pass
+    return {
+        "workspace": str(ws.root),
+        "active": len(live.customers),
+        "archived": len(closed),
+        "archive_registers": sorted(archive),
+        "cases": len(live.cases) + sum(len(r.cases) for r in archive.values()),
+        "invoices": len(live.invoices) + sum(len(r.invoices) for r in archive.values()),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("out", type=Path)
-    ap.add_argument("--customers", type=int, nargs="*", default=[10_000, 50_000, 100_000])
-    ap.add_argument("--folders", type=int, default=0, help="also a workspace with N folders")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("out", type=Path, help="the workspace folder to create")
+    ap.add_argument("--active", type=int, default=1000, help="open customers (live register)")
+    ap.add_argument("--archived", type=int, default=0, help="closed customers (archive registers)")
+    ap.add_argument("--seed", type=int, default=1403)
+    ap.add_argument(
+        "--archive-forms", type=int, default=200, help="closed customers whose folder holds a form"
+    )
+    ap.add_argument("--force", action="store_true", help="replace OUT if it exists")
     a = ap.parse_args(argv)
-    a.out.mkdir(parents=True, exist_ok=True)
-    for n in a.customers:
-        p = a.out / f"register-{n // 1000}k.xlsx"
-        print(p, write_register(p, n), file=sys.stderr)
-    if a.folders:
-        print(write_workspace(a.out / f"workspace-{a.folders}", a.folders), file=sys.stderr)
+    if a.out.exists():
+        if not a.force:
+            ap.error(f"{a.out} exists (use --force to replace it)")
+        shutil.rmtree(a.out)
+    start = time.perf_counter()
+    info = write_workspace(a.out, a.active, a.archived, seed=a.seed, archive_forms=a.archive_forms)
+    info["seconds"] = round(time.perf_counter() - start, 1)
+    print(info, file=sys.stderr)
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -129,15 +130,24 @@ def test_typed_followup_is_picked_up(ws: Workspace) -> None:
     assert customers(ws)["C-00001"]["followup_state"] == FollowUpState.OVERDUE.fa
 
 
+def _files(root: Path) -> dict[Path, tuple[int, bytes]]:
+    return {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in root.rglob("*") if p.is_file()}
+
+
 def test_only_changed_rows_written_and_logged(ws: Workspace) -> None:
-    refresh(ws, at(3, 11))
+    first = refresh(ws, at(3, 11))
+    assert first.changed  # states written through the store: logged and backed up
+    log = [r for r in rows(ws, LOG) if r["operation"] == "refresh"]
+    assert len(log) == 1
+    details = json.loads(str(log[-1]["details"]))
+    assert details["changed"] == len(first.changed) and details["counts"]["overdue"] == 1
+    assert list(ws.backups_dir.iterdir())
+    before = _files(ws.root)
     again = refresh(ws, at(3, 11, 30))
     assert again.changed == []  # nothing moved in half an hour
-    log = [r for r in rows(ws, LOG) if r["operation"] == "refresh"]
-    assert len(log) == 2
-    details = json.loads(str(log[-1]["details"]))
-    assert details["changed"] == 0 and details["counts"]["overdue"] == 1
-    assert list(ws.backups_dir.iterdir())  # written through the store: backed up
+    assert again.counts == first.counts and again.forms_read == first.forms_read
+    # Nothing written at all: every file keeps its bytes and its modification time.
+    assert _files(ws.root) == before
 
 
 def test_final_and_stage_changes(ws: Workspace) -> None:

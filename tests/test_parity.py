@@ -142,9 +142,14 @@ def before(pristine_macro: Path, tmp_path_factory: pytest.TempPathFactory) -> Ca
 @pytest.fixture
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """``now_tehran`` returns NOW wherever the package reads the clock."""
-    import crm_xl.cli.main
-    import crm_xl.ops.refresh  # noqa: F401 - imported so that its clock is frozen too
+    import importlib
 
+    import crm_xl.cli.main
+    import crm_xl.ops.refresh  # imported so that its clock is frozen too
+
+    lazy = {**crm_xl.cli.main.LAZY_COMMANDS, **crm_xl.cli.main.LAZY_INVOICE_COMMANDS}
+    for target, _ in lazy.values():  # command modules load on first use: load them now
+        importlib.import_module(target.partition(":")[0])
     real = dates.now_tehran
     for name, module in list(sys.modules.items()):
         if name.startswith("crm_xl") and getattr(module, "now_tehran", None) is real:

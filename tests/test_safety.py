@@ -280,6 +280,108 @@ def test_other_thread_waits(tmp_path: Path) -> None:
     assert len(errors) == 1 and isinstance(errors[0], WorkbookBusyError)
 
 
+WAITER = """
+    import sys
+    from pathlib import Path
+    from crm_xl.io.safety import workspace_lock
+    root = Path(sys.argv[1])
+    with workspace_lock(root, timeout=60):
+        with (root / "order.txt").open("a") as fh:
+            fh.write(sys.argv[2] + "\\n")
+"""
+
+
+def _tickets(root: Path) -> list[str]:
+    queue = root / ".crm_xl" / "queue"
+    return sorted(os.listdir(queue)) if queue.is_dir() else []
+
+
+def test_waiters_enter_first_come_first_served(tmp_path: Path) -> None:
+    holder = _start_holder(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    waiters = []
+    try:
+        for i in range(6):
+            waiters.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", textwrap.dedent(WAITER), str(tmp_path), str(i)], env=env
+                )
+            )
+            deadline = time.monotonic() + 20
+            while len(_tickets(tmp_path)) < i + 1:  # queued before the next one arrives
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+    finally:
+        _stop(holder)
+    for w in waiters:
+        assert w.wait(timeout=60) == 0
+    assert (tmp_path / "order.txt").read_text().split() == [str(i) for i in range(6)]
+    assert _tickets(tmp_path) == []  # every waiter took its ticket away
+
+
+HOLD_FOR = """
+    import sys, time
+    from pathlib import Path
+    from crm_xl.io.safety import workspace_lock
+    with workspace_lock(Path(sys.argv[1]), timeout=60):
+        time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_timeout_counts_from_the_last_hand_over(tmp_path: Path) -> None:
+    """A waiter behind a queue that moves is not refused: each hand-over restarts its wait."""
+    import threading
+
+    holder = _start_holder(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    second = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(HOLD_FOR), str(tmp_path), "1.2"], env=env
+    )
+    deadline = time.monotonic() + 20
+    while len(_tickets(tmp_path)) < 1:  # queued before us
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    threading.Timer(1.5, _stop, [holder]).start()
+    start = time.monotonic()
+    with workspace_lock(tmp_path, timeout=2.0):
+        waited = time.monotonic() - start
+    assert second.wait(timeout=30) == 0
+    assert waited > 2.0  # longer than the timeout: two hand-overs happened meanwhile
+
+
+def _ticket(root: Path, number: int, content: str, age: float = 0) -> Path:
+    queue = root / ".crm_xl" / "queue"
+    queue.mkdir(parents=True, exist_ok=True)
+    path = queue / f"{number:012d}"
+    path.write_text(content)
+    old = time.time() - age
+    os.utime(path, (old, old))
+    return path
+
+
+def test_ticket_of_a_dead_waiter_is_reaped(tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    ticket = _ticket(tmp_path, 1, f"{dead.pid}\n{safety._this_host()}\n")
+    with workspace_lock(tmp_path, timeout=2):
+        assert not ticket.exists()
+
+
+def test_ticket_of_a_waiter_on_another_host_is_respected_until_abandoned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(safety, "_TICKET_DEAD", 1.5)  # untouched that long: the waiter is gone
+    # Its clock is far ahead of ours: judged by watching it, not by comparing clocks.
+    ticket = _ticket(tmp_path, 1, "4242\nother-host\n", age=-3600)
+    start = time.monotonic()
+    with pytest.raises(WorkbookBusyError), workspace_lock(tmp_path, timeout=0.5):
+        pass
+    assert ticket.exists() and _tickets(tmp_path) == [ticket.name]  # ours was taken away
+    with workspace_lock(tmp_path, timeout=10):
+        assert not ticket.exists()
+    assert time.monotonic() - start >= 1.5
+
+
 def test_missing_workspace(tmp_path: Path) -> None:
     with pytest.raises(CrmError) as info, workspace_lock(tmp_path / "nope"):
         pass

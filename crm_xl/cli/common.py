@@ -21,18 +21,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from crm_xl.domain.errors import CrmError, InputError
-from crm_xl.io.workspace import (
-    Workspace,
-    check_output_path,
-    environment_error,
-    looks_like_workspace,
-)
-from crm_xl.ops import store
+
+if TYPE_CHECKING:  # the workspace layer (openpyxl) loads only when a command uses it
+    from crm_xl.io.workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,11 +40,15 @@ class Context:
     debug: bool = False
 
     def ws(self) -> Workspace:
+        from crm_xl.io.workspace import Workspace
+
         return Workspace.open(self.workspace)
 
     def output(self, path: Path, force: bool, *, folder: bool = False) -> Path:
         """Where an output may be written (resolved): never a record of the ``-w`` workspace
         or of any workspace ``path`` lies in; an existing file only with ``--force``."""
+        from crm_xl.io.workspace import check_output_path, looks_like_workspace
+
         root = self.workspace.resolve()
         ws = root if looks_like_workspace(root) else None
         return check_output_path(path, force=force, ws=ws, folder=folder)
@@ -100,6 +100,8 @@ def force_dates_option(f: F) -> F:
 
     def cb(ctx: click.Context, _p: click.Parameter, value: bool) -> bool:
         if value:
+            from crm_xl.ops import store
+
             token = store.FAR_DATES.set(True)
             ctx.call_on_close(lambda: store.FAR_DATES.reset(token))
         return value
@@ -195,6 +197,8 @@ def known_failure(e: BaseException, workspace: Path | None = None) -> CrmError |
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
         if isinstance(cur, OSError) and cur.errno is not None:
+            from crm_xl.io.workspace import environment_error
+
             return environment_error(cur, workspace)
         if type(cur).__name__ == "IllegalCharacterError":  # openpyxl: a control character
             text = str(cur.args[0] if cur.args else "").removesuffix(

@@ -1,10 +1,13 @@
 """``crm-xl``: the command line, a thin layer over the library (every command is a Python call).
 
-Feature areas add their own click groups in their own modules; ``main`` gathers them here.
+Feature areas add their own click groups in their own modules; ``main`` lists them in
+:data:`LAZY_COMMANDS` and imports a module only when one of its commands runs, so that
+``crm-xl --help`` and every command pay only for what they use (issue 14: start-up).
 """
 
 from __future__ import annotations
 
+import importlib
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,12 +23,130 @@ from crm_xl.cli.common import (
     json_option,
     pass_ctx,
 )
-from crm_xl.domain import decide
 from crm_xl.domain.errors import InputError
-from crm_xl.ops import store
+
+#: Commands kept in their own modules: name -> ("module:attribute", short help). The help is
+#: what ``crm-xl --help`` lists without importing the module; a test keeps it equal to the
+#: command's own.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "overdue": (
+        "crm_xl.cli.followup:overdue_cmd",
+        "Each expert's task list (کارتابل): overdue, stalled and due follow-ups (R10).",
+    ),
+    "refresh": (
+        "crm_xl.cli.followup:refresh_cmd",
+        "Re-read the customer forms and write follow-up states into the register / به\u200cروزرسانی.",
+    ),
+    "validate": (
+        "crm_xl.cli.validate:validate_cmd",
+        "Validate workbooks, folders or the workspace / بررسی فرم\u200cها و پوشه کاری.",
+    ),
+    "product": (
+        "crm_xl.cli.products:product_group",
+        "After-sales service of products, form F-31-07-01 / خدمات پس از فروش کالا.",
+    ),
+    "excel": (
+        "crm_xl.cli.excel:excel_group",
+        "The macro-enabled register with buttons (Excel + xlwings) / دفتر ثبت ماکرودار.",
+    ),
+    "complaint": (
+        "crm_xl.cli.records:complaint_group",
+        "Customer complaints (ISO 10002/10003) / شکایات مشتریان.",
+    ),
+    "survey": (
+        "crm_xl.cli.records:survey_group",
+        "Customer satisfaction surveys (ISO 10004) / سنجش رضایت.",
+    ),
+    "plan": ("crm_xl.cli.records:plan_group", "Sales plans against actual sales / برنامه فروش."),
+    "parties": ("crm_xl.cli.records:parties_group", "The party database / بانک اطلاعات اشخاص."),
+    "import": (
+        "crm_xl.cli.records:import_cmd",
+        "Import leads from CSV/XLSX: preview new/duplicate/invalid rows, then --commit"
+        " / ورود سرنخ\u200cها.",
+    ),
+    "calendar": (
+        "crm_xl.cli.calendar:calendar_cmd",
+        "Write each expert's planned actions as a calendar feed (.ics) / تقویم پیگیری\u200cها.",
+    ),
+    "upgrade": (
+        "crm_xl.cli.upgrade:upgrade_cmd",
+        "Bring every record to today's form and dates, data kept and backed up / به\u200cروزرسانی.",
+    ),
+    "authority": (
+        "crm_xl.cli.authority:authority_group",
+        "Company-wide numbers on PostgreSQL for several offices / سرور شماره\u200cدهی شرکت.",
+    ),
+}
+
+#: The ``invoice`` group's commands kept in ``cli/invoices.py``, listed the same way.
+LAZY_INVOICE_COMMANDS: dict[str, tuple[str, str]] = {
+    "issue": (
+        "crm_xl.cli.invoices:issue_cmd",
+        "Issue an invoice; with --line/--lines a Moadian-ready one, checked before it is"
+        " numbered (R8, SPEC §11) / صدور فاکتور.",
+    ),
+    "correct": (
+        "crm_xl.cli.invoices:correct_cmd",
+        "Issue a corrective invoice (ins 2) restating every line; the original is marked / اصلاحی.",
+    ),
+    "cancel": (
+        "crm_xl.cli.invoices:cancel_cmd",
+        "Issue a void invoice (ins 3) with the original's buyer and lines / ابطالی.",
+    ),
+    "return": (
+        "crm_xl.cli.invoices:return_cmd",
+        "Issue a return invoice (ins 4): the original's lines less what comes back"
+        " / برگشت از فروش.",
+    ),
+    "export": (
+        "crm_xl.cli.invoices:export_cmd",
+        "Export invoices for the tax system (Moadian): JSON (header, body, payments) or Excel.",
+    ),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """A group whose listed commands are imported only when run (click's LazyGroup recipe)."""
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kw: Any):
+        super().__init__(*args, **kw)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module, _, attr = self.lazy[cmd_name][0].partition(":")
+            command = getattr(importlib.import_module(module), attr)
+            if not isinstance(command, click.Command) or command.name != cmd_name:
+                raise RuntimeError(f"{self.lazy[cmd_name][0]} is not the command {cmd_name!r}")
+            self.add_command(command)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # The table's short help, so that listing commands imports none of them.
+        rows: list[tuple[str, str]] = []
+        limit = formatter.width - 6 - max((len(n) for n in self.list_commands(ctx)), default=0)
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                cmd = self.commands[name]
+                if cmd.hidden:
+                    continue
+                rows.append((name, cmd.get_short_help_str(limit)))
+            else:
+                short = click.Command(name, help=self.lazy[name][1]).get_short_help_str(limit)
+                rows.append((name, short))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=LAZY_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "-w",
     "--workspace",
@@ -177,6 +298,9 @@ def _plan_out(ctx: Context, plan: Any, key: str | None = None) -> None:
 @handle_errors
 def customer_add(ctx: Context, **kw: Any) -> None:
     """Register a customer: number, folder, F-31-08-01 / ثبت مشتری."""
+    from crm_xl.domain import decide
+    from crm_xl.ops import store
+
     plan = store.add_customer(ctx.ws(), decide.NewCustomer(**kw))
     _plan_out(ctx, plan, "customer_no")
 
@@ -190,6 +314,8 @@ def customer_add(ctx: Context, **kw: Any) -> None:
 @handle_errors
 def customer_crm_done(ctx: Context, customer: str, at: str | None) -> None:
     """Mark the after-sales/CRM stage done (R11) / ثبت انجام CRM."""
+    from crm_xl.ops import store
+
     _plan_out(ctx, store.crm_done(ctx.ws(), customer, at=at))
 
 
@@ -203,6 +329,8 @@ def customer_crm_done(ctx: Context, customer: str, at: str | None) -> None:
 @handle_errors
 def customer_close(ctx: Context, customer: str, lost: bool, at: str | None) -> None:
     """Close and archive a customer's file / بستن و بایگانی."""
+    from crm_xl.ops import store
+
     _plan_out(ctx, store.close_customer(ctx.ws(), customer, lost=lost, at=at), "folder")
 
 
@@ -216,6 +344,8 @@ def customer_close(ctx: Context, customer: str, lost: bool, at: str | None) -> N
 @handle_errors
 def customer_reopen(ctx: Context, customer: str, reason: str, at: str | None) -> None:
     """Reopen a lost or closed customer; an archived folder comes back / بازگشایی."""
+    from crm_xl.ops import store
+
     plan = store.reopen_customer(ctx.ws(), customer, reason=reason, at=at)
     _plan_out(ctx, plan, "folder")
 
@@ -247,6 +377,7 @@ def _readable(row: dict[str, Any], table: Any, *, iso: bool) -> dict[str, Any]:
 def customer_show(ctx: Context, customer: str) -> None:
     """Show one customer's register row and cases / نمایش مشتری."""
     from crm_xl.domain.schema import CASES, CUSTOMERS
+    from crm_xl.ops import store
 
     reg = store.load_register(ctx.ws())
     row = reg.customer(customer)
@@ -279,9 +410,11 @@ def customer_show(ctx: Context, customer: str) -> None:
 @handle_errors
 def customer_list(ctx: Context, expert: str | None, stage: str | None) -> None:
     """List customers of the register / فهرست مشتریان."""
+    from crm_xl.domain import decide
     from crm_xl.domain.enums import Stage
     from crm_xl.domain.schema import CUSTOMERS
     from crm_xl.domain.text import normalize
+    from crm_xl.ops import store
 
     reg = store.load_register(ctx.ws())
     rows = list(reg.customers.values())
@@ -331,6 +464,9 @@ def followup_group() -> None:
 @handle_errors
 def followup_add(ctx: Context, customer: str, type_: str, **kw: Any) -> None:
     """Log a follow-up with its next action (R2, R10) / ثبت پیگیری."""
+    from crm_xl.domain import decide
+    from crm_xl.ops import store
+
     inp = decide.NewFollowUp(customer_no=customer, type=type_, **kw)
     _plan_out(ctx, store.add_followup(ctx.ws(), inp))
 
@@ -363,6 +499,8 @@ def case_open(
     A sale needs the buyer's national code (natural) or legal ID (legal): give it here when
     the customer was registered without it.
     """
+    from crm_xl.ops import store
+
     if national_code and national_id:
         raise InputError(
             "یکی از --national-code (حقیقی) یا --national-id (حقوقی) را بدهید، نه هر دو",
@@ -386,6 +524,8 @@ def case_open(
 @handle_errors
 def case_cancel(ctx: Context, case: str, reason: str, at: str | None) -> None:
     """Cancel a sales case (void its invoices first); it stays, marked cancelled / لغو پرونده."""
+    from crm_xl.ops import store
+
     _plan_out(ctx, store.cancel_case(ctx.ws(), case, reason=reason, at=at))
 
 
@@ -404,10 +544,12 @@ def contract_group() -> None:
 @handle_errors
 def contract_add(ctx: Context, case: str, amount: str | None, at: str | None) -> None:
     """Record a contract on a case; prints its number (R7) / ثبت قرارداد."""
+    from crm_xl.ops import store
+
     _plan_out(ctx, store.add_contract(ctx.ws(), case, amount=amount, at=at), "contract_no")
 
 
-@main.group("invoice")
+@main.group("invoice", cls=LazyGroup, lazy=LAZY_INVOICE_COMMANDS)
 def invoice_group() -> None:
     """Invoices and tax ids / فاکتورها."""
 
@@ -420,6 +562,8 @@ def invoice_group() -> None:
 @handle_errors
 def void_cmd(ctx: Context, number: str, reason: str) -> None:
     """Void a customer, case, contract or invoice number; it is never reused / ابطال شماره."""
+    from crm_xl.ops import store
+
     _plan_out(ctx, store.void_number(ctx.ws(), number, reason=reason))
 
 
@@ -442,24 +586,3 @@ def demo_cmd(ctx: Context, directory: Path, customers: int, seed: int, no_macros
         emit(ctx, summary)
     else:
         print_overview(ws, summary)
-
-
-# Feature areas keep their commands in their own modules, imported explicitly here.
-from crm_xl.cli import (  # noqa: E402
-    authority,
-    calendar,
-    excel,
-    followup,
-    invoices,
-    products,
-    records,
-    upgrade,
-    validate,
-)
-
-for _command in invoices.INVOICE_COMMANDS:
-    invoice_group.add_command(_command)
-
-for _module in (followup, validate, products, excel, records, calendar, upgrade, authority):
-    for _command in _module.COMMANDS:
-        main.add_command(_command)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Literal
@@ -371,6 +371,27 @@ COMPANY_DAY_EN = "company closing day"
 _HOLIDAY_LANG = {"fa": "fa_IR", "en": "en_US"}
 _PUBLIC: dict[tuple[int, str], dict[date, tuple[str, ...]]] = {}
 
+HolidayTable = dict[date, tuple[str, ...]]
+#: Keeps computed tables between runs: ``(year, lang, compute) -> table``. The ``holidays``
+#: package costs 0.14-0.33 s to import, more than a whole command should; io installs a
+#: file cache (:mod:`crm_xl.io.holiday_cache`), the domain only asks it.
+HolidayCache = Callable[[int, str, Callable[[], HolidayTable]], HolidayTable]
+_cache: list[HolidayCache] = []
+
+
+def use_holiday_cache(cache: HolidayCache | None) -> None:
+    """Keep Iran's holiday tables with ``cache`` (None: compute them in every process)."""
+    _cache[:] = [cache] if cache is not None else []
+    _PUBLIC.clear()
+
+
+def package_holidays(year: int, lang: str = "fa") -> HolidayTable:
+    """Iran's holidays in Gregorian ``year`` straight from the ``holidays`` package."""
+    import holidays
+
+    table = holidays.country_holidays("IR", years=year, language=_HOLIDAY_LANG[lang])
+    return {d: tuple(table.get_list(d)) for d in sorted(table)}
+
 
 def iran_public_holidays(year: int, lang: str = "fa") -> dict[date, tuple[str, ...]]:
     """Iran's official holidays in Gregorian ``year``: day → names (``lang`` "fa" or "en").
@@ -378,15 +399,16 @@ def iran_public_holidays(year: int, lang: str = "fa") -> dict[date, tuple[str, .
     From the ``holidays`` package (country IR: Nowruz 1-4 Farvardin, 29 Esfand and 30 Esfand
     of leap years, 12-13 Farvardin, 14-15 Khordad, 22 Bahman and the Islamic holidays, whose
     future dates carry the package's "(تخمینی)" mark until confirmed; special closures decreed
-    by the government as the package records them).  Computed once per year and language;
-    the package is imported on first use.
+    by the government as the package records them).  Computed once per year and language,
+    and kept by the installed :func:`use_holiday_cache`; the package is imported only when a
+    table must be computed.
     """
     key = (year, lang)
     if key not in _PUBLIC:
-        import holidays
-
-        table = holidays.country_holidays("IR", years=year, language=_HOLIDAY_LANG[lang])
-        _PUBLIC[key] = {d: tuple(table.get_list(d)) for d in sorted(table)}
+        if lang not in _HOLIDAY_LANG:
+            raise KeyError(lang)
+        compute = functools.partial(package_holidays, year, lang)
+        _PUBLIC[key] = _cache[0](year, lang, compute) if _cache else compute()
     return _PUBLIC[key]
 
 

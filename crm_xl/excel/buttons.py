@@ -18,18 +18,19 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from crm_xl.domain import decide
-from crm_xl.domain.changes import Plan
 from crm_xl.domain.errors import CrmError
 from crm_xl.domain.schema import CASES, CUSTOMERS
-from crm_xl.excel.store import XlwingsBook, live_runner, workspace_of
 from crm_xl.io import vba
-from crm_xl.io.workspace import Workspace
-from crm_xl.ops import store
-from crm_xl.ops.refresh import refresh
-from crm_xl.ops.store import Runner
+
+if TYPE_CHECKING:
+    from crm_xl.domain.changes import Plan
+    from crm_xl.io.workspace import Workspace
+    from crm_xl.ops.store import Runner
+
+# The operations (pydantic models, openpyxl) are imported by the press that runs them, so
+# that loading this module for a click stays cheap (issue 14: start-up).
 
 __all__ = [
     "close_and_archive",
@@ -122,6 +123,8 @@ def _selected(book: Any, key: str) -> str:
         return ""
     if sheet not in (CUSTOMERS.sheet, CASES.sheet):
         return ""
+    from crm_xl.excel.store import XlwingsBook
+
     return _text(XlwingsBook(book).row_of(sheet, row, key))
 
 
@@ -154,6 +157,8 @@ def _case(panel: Panel) -> str:
 
 
 def _workspace(book: Any) -> Workspace:
+    from crm_xl.excel.store import workspace_of
+
     return WORKSPACE or workspace_of(book)
 
 
@@ -192,6 +197,8 @@ def _ws(panel: Panel) -> Workspace:
 
 def _live(panel: Panel) -> Runner:
     """Where a button's operation writes: the live workbook it was pressed in."""
+    from crm_xl.excel.store import live_runner
+
     return live_runner(panel.book)
 
 
@@ -202,6 +209,9 @@ def register_customer(book: Any = None) -> str:
     """Register a new customer from the «مشتری جدید» section (``crm-xl customer add``)."""
 
     def action(p: Panel) -> str:
+        from crm_xl.domain import decide
+        from crm_xl.ops import store
+
         inp = decide.NewCustomer(
             name=p.text("in_name"),
             person_type=p.text("in_person_type"),
@@ -227,6 +237,9 @@ def log_followup(book: Any = None) -> str:
     """Log a follow-up and the next action for the customer in «شماره مشتری»."""
 
     def action(p: Panel) -> str:
+        from crm_xl.domain import decide
+        from crm_xl.ops import store
+
         inp = decide.NewFollowUp(
             customer_no=_customer(p),
             type=p.text("in_followup_type"),
@@ -253,6 +266,8 @@ def open_case(book: Any = None) -> str:
     """
 
     def action(p: Panel) -> str:
+        from crm_xl.ops import store
+
         no = _customer(p)
         plan = store.open_case(
             _ws(p),
@@ -273,6 +288,8 @@ def issue_contract(book: Any = None) -> str:
     """Record the contract of the case in «شماره پرونده» (date and amount cells)."""
 
     def action(p: Panel) -> str:
+        from crm_xl.ops import store
+
         case_no = _case(p)
         at, amount = p.value("in_contract_date"), p.value("in_amount")
         plan = store.add_contract(_ws(p), case_no, at=at, amount=amount, runner=_live(p))
@@ -286,6 +303,8 @@ def issue_invoice(book: Any = None) -> str:
     """Issue an invoice on the case in «شماره پرونده» (amount cell)."""
 
     def action(p: Panel) -> str:
+        from crm_xl.ops import store
+
         case_no = _case(p)
         amount = p.value("in_amount")
         plan = store.issue_invoice(_ws(p), case_no, amount=amount, runner=_live(p))
@@ -306,6 +325,8 @@ def mark_crm_done(book: Any = None) -> str:
     """
 
     def action(p: Panel) -> str:
+        from crm_xl.ops import store
+
         return _message(store.crm_done(_ws(p), _customer(p), runner=_live(p)))
 
     return _press(book, action)
@@ -315,6 +336,8 @@ def close_and_archive(book: Any = None) -> str:
     """Close the customer's file and move its folder to the archive (after CRM is done)."""
 
     def action(p: Panel) -> str:
+        from crm_xl.ops import store
+
         plan = store.close_customer(_ws(p), _customer(p), runner=_live(p))
         p.clear(["in_customer"])
         return _message(plan, str(plan.result.get("folder") or ""))
@@ -326,6 +349,8 @@ def refresh_overdue(book: Any = None) -> str:
     """``crm-xl refresh``: re-read the forms, write every customer's follow-up state."""
 
     def action(p: Panel) -> str:
+        from crm_xl.ops.refresh import refresh
+
         result = refresh(_ws(p), runner=_live(p))
         lines = [
             f"✔ وضعیت پیگیری {len(result.statuses)} مشتری به‌روز شد "

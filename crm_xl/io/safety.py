@@ -528,6 +528,115 @@ def _next_generation(lock_dir: Path) -> int:
     return generation
 
 
+def _holder_id(marker: Path) -> tuple[int, str] | None:
+    """Which acquisition holds the lock now (its marker file and content), or None."""
+    got = _read_marker(marker)
+    return None if got is None else (got[1].st_ino, got[0])
+
+
+def _busy(marker: Path, sidecar: Path, stale_after: float) -> WorkbookBusyError:
+    holder = _describe_holder(marker, sidecar)
+    return WorkbookBusyError(
+        f"پوشهٔ کاری در حال ویرایش توسط {holder} است؛ کمی بعد دوباره تلاش کنید."
+        f" اگر آن برنامه دیگر اجرا نمی‌شود، قفل پس از {stale_after / 60:.0f} دقیقه خودبه‌خود آزاد می‌شود.",
+        f"The workspace is being changed by {holder}; try again in a moment."
+        f" If that program is no longer running, the lock is released automatically"
+        f" after {stale_after / 60:.0f} minutes.",
+        code="workspace-locked",
+        file=marker,
+    )
+
+
+#: How often a waiter behind others looks at the queue (the first one polls the marker).
+_QUEUE_POLL = 0.05
+#: How often a waiter touches its ticket, so waiters on other machines see it is alive, and
+#: how long a ticket may stay untouched (as watched from here) before it counts as abandoned.
+_TICKET_TOUCH = 5.0
+_TICKET_DEAD = 4 * _TICKET_TOUCH
+
+
+@dataclass
+class _Ticket:
+    """A waiter's place in the queue ``.crm_xl/queue/<number>`` (content: pid, host).
+
+    Numbers are taken with ``O_CREAT|O_EXCL`` (one past the highest in the queue), which works
+    on SMB and NFS like the marker itself.  A ticket whose waiter is gone is reaped: on this
+    host when its pid is no longer running; from another host when its modification time has
+    not moved for ``_TICKET_DEAD`` seconds of this machine's clock (watched, not compared with
+    the other clock, so skew cannot keep a dead ticket or kill a live one).  The lease and
+    fencing of the marker are unchanged; the queue only decides who contends for it.
+    """
+
+    path: Path
+    number: int
+    touched: float
+    #: Tickets of other hosts: name -> (mtime seen, when this process first saw it).
+    watched: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    @classmethod
+    def take(cls, queue: Path) -> _Ticket | None:
+        content = f"{os.getpid()}\n{_this_host()}\n".encode()
+        try:
+            queue.mkdir(exist_ok=True)
+            number = max(cls._numbers(queue), default=0) + 1
+            for _ in range(1000):
+                path = queue / f"{number:012d}"
+                try:
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                except FileExistsError:
+                    number += 1
+                    continue
+                try:
+                    os.write(fd, content)
+                finally:
+                    os.close(fd)
+                return cls(path, number, time.monotonic())
+        except OSError:
+            pass  # a read-only or odd share: contend for the marker as before, unordered
+        return None
+
+    @staticmethod
+    def _numbers(queue: Path) -> list[int]:
+        return [int(n) for n in os.listdir(queue) if n.isascii() and n.isdigit()]
+
+    def first(self) -> bool:
+        """True when no live waiter holds a lower number; reaps dead waiters' tickets."""
+        now = time.monotonic()
+        if now - self.touched > _TICKET_TOUCH:
+            with contextlib.suppress(OSError):
+                os.utime(self.path)
+            self.touched = now
+        try:
+            ahead = sorted(n for n in self._numbers(self.path.parent) if n < self.number)
+        except OSError:
+            return True
+        return all(self._reap(self.path.with_name(f"{n:012d}"), now) for n in ahead)
+
+    def _reap(self, path: Path, now: float) -> bool:
+        """Remove ``path`` if its waiter is gone; True if it is gone (or was already)."""
+        try:
+            st = path.stat()
+            owner = _marker_owner(path.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            return True
+        if owner is not None and owner[1] == _this_host():
+            dead = owner[0] != os.getpid() and not _pid_alive(owner[0])
+        else:  # another machine's waiter (or a ticket being written): is it still touched?
+            seen = self.watched.get(path.name)
+            if seen is None or seen[0] != st.st_mtime_ns:
+                self.watched[path.name] = seen = (st.st_mtime_ns, now)
+            dead = now - seen[1] > _TICKET_DEAD
+        if dead:
+            log.info("removed the queue ticket %s of a waiter that is gone", path.name)
+            with contextlib.suppress(OSError):
+                path.unlink()
+        return dead
+
+    def leave(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
 @contextlib.contextmanager
 def workspace_lock(
     root: Path,
@@ -538,7 +647,9 @@ def workspace_lock(
 ) -> Iterator[Lease]:
     """Hold the workspace's write lock ``<root>/.crm_xl/lock`` for the ``with`` block.
 
-    Reentrant for the same thread.  Waits up to ``timeout`` seconds, then raises
+    Reentrant for the same thread.  Waiters are served first come, first served (a ticket
+    queue, ``.crm_xl/queue``).  Waits up to ``timeout`` seconds after the lock last changed
+    hands (so a queue that moves is waited out), then raises
     ``WorkbookBusyError`` (code ``workspace-locked``) naming the holder from the sidecar
     ``lock.holder.json`` (user, host, pid, start time, token, generation).  A lock is broken
     (and logged) when its holder ran on this host and is gone, or when neither the marker nor
@@ -576,24 +687,33 @@ def workspace_lock(
     lock_dir.mkdir(exist_ok=True)
     lock = SoftFileLock(marker, thread_local=True)
     deadline = time.monotonic() + max(timeout, 0.0)
-    while True:
-        _break_stale(marker, sidecar, stale_after)
-        remaining = deadline - time.monotonic()
-        try:
-            lock.acquire(timeout=max(0.0, min(0.5, remaining)), poll_interval=poll_interval)
-            break
-        except Timeout:
-            if time.monotonic() >= deadline:
-                holder = _describe_holder(marker, sidecar)
-                raise WorkbookBusyError(
-                    f"پوشهٔ کاری در حال ویرایش توسط {holder} است؛ کمی بعد دوباره تلاش کنید."
-                    f" اگر آن برنامه دیگر اجرا نمی‌شود، قفل پس از {stale_after / 60:.0f} دقیقه خودبه‌خود آزاد می‌شود.",
-                    f"The workspace is being changed by {holder}; try again in a moment."
-                    f" If that program is no longer running, the lock is released automatically"
-                    f" after {stale_after / 60:.0f} minutes.",
-                    code="workspace-locked",
-                    file=marker,
-                ) from None
+    # First come, first served: only the oldest live waiter contends for the marker, so a
+    # burst of writers is served in arrival order instead of by luck of the poll.
+    ticket = _Ticket.take(lock_dir / "queue")
+    holder = _holder_id(marker)
+    try:
+        while True:
+            _break_stale(marker, sidecar, stale_after)
+            if (now_holder := _holder_id(marker)) != holder:
+                # The lock changed hands: the queue moves, so the wait is not stuck. The
+                # timeout counts from the last hand-over (a burst of writers all get in).
+                holder = now_holder
+                deadline = max(deadline, time.monotonic() + max(timeout, 0.0))
+            remaining = deadline - time.monotonic()
+            if ticket is not None and not ticket.first():
+                if remaining <= 0:
+                    raise _busy(marker, sidecar, stale_after)
+                time.sleep(min(_QUEUE_POLL, remaining))
+                continue
+            try:
+                lock.acquire(timeout=max(0.0, min(0.5, remaining)), poll_interval=poll_interval)
+                break
+            except Timeout:
+                if time.monotonic() >= deadline:
+                    raise _busy(marker, sidecar, stale_after) from None
+    finally:
+        if ticket is not None:
+            ticket.leave()  # held or given up: the next waiter is first now
 
     token = secrets.token_hex(8)
     heartbeat: _Heartbeat | None = None

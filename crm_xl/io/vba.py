@@ -31,9 +31,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from xml.etree import ElementTree as ET
 
-import xlsxwriter
-from pyopenvba import ExcelFile, VBAModuleKind
-
 from crm_xl.domain.errors import CrmError
 from crm_xl.domain.schema import (
     CASES,
@@ -165,6 +162,9 @@ def build_vba_project(out_bin: Path, *, sheet_count: int = 1) -> Path:
     as XlsxWriter names the sheets' code names once a project is added; Excel adds any that
     are missing when it opens the book, so the default of one is also fine.
     """
+    import xlsxwriter  # loaded here, not by a button press that only needs the names below
+    from pyopenvba import ExcelFile, VBAModuleKind
+
     sources = xlwings_vba_sources()
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp) / "scratch.xlsm"
@@ -283,6 +283,8 @@ def _value_format(field: Field) -> dict[str, Any]:
 
 def _layout_panel(book: Any, ws: Any) -> None:
     """Everything on the panel sheet; also used alone to regenerate the buttons' VML."""
+    from xlsxwriter.utility import xl_col_to_name
+
     base = {"font_name": FONT_NAME, "font_size": FONT_SIZE, "valign": "vcenter", "reading_order": 2}
 
     def fmt(**kw: Any) -> Any:
@@ -346,7 +348,7 @@ def _layout_panel(book: Any, ws: Any) -> None:
                     col = _LIST_COL + len(lists)
                     labels = choices.labels()
                     ws.write_column(0, col, labels)
-                    letter = xlsxwriter.utility.xl_col_to_name(col)
+                    letter = xl_col_to_name(col)
                     lists[field.enum] = f"=${letter}$1:${letter}${len(labels)}"
                 ws.data_validation(
                     row,
@@ -392,8 +394,10 @@ def _layout_panel(book: Any, ws: Any) -> None:
 
 
 def _ref(sheet: str, row: int, col: int) -> str:
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
     quoted = "'" + sheet.replace("'", "''") + "'"
-    return f"{quoted}!{xlsxwriter.utility.xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)}"
+    return f"{quoted}!{xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)}"
 
 
 def conf_rows(interpreter: str | Path) -> list[tuple[str, object]]:
@@ -443,6 +447,8 @@ def panel_vml(data_id: int = 1) -> bytes:
 
     ``data_id`` is the drawing's ``o:idmap`` block: shape ids are ``1024 * data_id + n``.
     """
+    import xlsxwriter
+
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
     _layout_panel(book, book.add_worksheet(PANEL_SHEET))

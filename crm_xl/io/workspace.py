@@ -79,6 +79,9 @@ class Workspace:
                 code="not-a-workspace",
                 file=ws.root,
             )
+        from crm_xl.io import holiday_cache
+
+        holiday_cache.install(ws.root / ".crm_xl")  # its due dates need no holidays import
         return ws
 
     # -- paths

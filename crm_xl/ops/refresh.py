@@ -19,13 +19,15 @@ action fields belong to the operations that closed them.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import time as _time
 import zipfile
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +51,8 @@ from crm_xl.domain.followup import (
 from crm_xl.domain.schema import CASES, CUSTOMERS, F_31_08_01, F_31_08_02, FOLLOWUPS, LOG
 from crm_xl.domain.settings import Settings
 from crm_xl.domain.text import normalize
-from crm_xl.io import ooxml
+from crm_xl.io import journal, ooxml
+from crm_xl.io.durable import write_atomic
 from crm_xl.io.layout import STATE_FILLS
 from crm_xl.io.workbook import read_table_fast
 from crm_xl.io.workspace import Workspace
@@ -192,7 +195,115 @@ def _form_path(ws: Workspace, no: str, row: Mapping[str, Any]) -> Path | None:
     return store.find_customer_form(ws, no, _s(row.get("folder")))
 
 
-def _scan_one(ws: Workspace, no: str, row: Mapping[str, Any], now: datetime) -> _Scan | None:
+#: The follow-up logs as last read, by form, in ``.crm_xl/``: a form whose file is unchanged
+#: (same inode, size and modification time, as Excel and the toolkit both replace or rewrite
+#: the file on save) is not opened again, so the daily refresh costs a ``stat`` per customer.
+INDEX_NAME = "refresh-index.json"
+_INDEX_FORMAT = "1:" + ",".join(FOLLOWUPS.keys)
+
+
+def _enc(v: object) -> object:
+    if isinstance(v, datetime):
+        return {"dt": v.isoformat()}
+    if isinstance(v, date):
+        return {"d": v.isoformat()}
+    if isinstance(v, time):
+        return {"t": v.isoformat()}
+    if isinstance(v, timedelta):
+        return {"td": v.total_seconds()}
+    if v is None or isinstance(v, str | int | float):
+        return v
+    raise TypeError(type(v).__name__)
+
+
+def _dec(v: Any) -> object:
+    if not isinstance(v, dict):
+        return v
+    ((tag, x),) = v.items()
+    if tag == "dt":
+        return datetime.fromisoformat(x)
+    if tag == "d":
+        return date.fromisoformat(x)
+    if tag == "t":
+        return time.fromisoformat(x)
+    if tag == "td":
+        return timedelta(seconds=float(x))
+    raise ValueError(tag)
+
+
+class _Index:
+    """Follow-up rows of each form as read, keyed by the file's identity."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.path = ws.root / ".crm_xl" / INDEX_NAME
+        self.forms: dict[str, Any] = {}
+        self.seen: set[str] = set()
+        self.dirty = False
+        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if data.get("format") == _INDEX_FORMAT and isinstance(data.get("forms"), dict):
+                self.forms = data["forms"]
+
+    @staticmethod
+    def _stamp(path: Path) -> list[int]:
+        st = path.stat()
+        return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+    def rows(self, rel: str, path: Path) -> tuple[int, list[tuple[int, Row]]] | None:
+        """(mtime, rows) kept for the form at ``rel`` if its file is unchanged, else None."""
+        self.seen.add(rel)
+        entry = self.forms.get(rel)
+        if entry is None:
+            return None
+        try:
+            if entry["stamp"] != self._stamp(path):
+                return None
+            rows = [(int(r), {k: _dec(v) for k, v in row.items()}) for r, row in entry["rows"]]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return None
+        return int(entry["stamp"][2]), rows
+
+    def put(self, rel: str, stamp: list[int], rows: list[tuple[int, Row]]) -> None:
+        try:
+            kept = [[r, {k: _enc(v) for k, v in row.items()}] for r, row in rows]
+        except TypeError:
+            return  # a value the index cannot spell: read this form each time
+        self.seen.add(rel)
+        self.forms[rel] = {"stamp": stamp, "rows": kept}
+        self.dirty = True
+
+    def save(self) -> None:
+        """Write the index if a form was read anew or is gone (archived): never for a refresh
+        that found every form as it was."""
+        if set(self.forms) - self.seen:
+            self.forms = {k: v for k, v in self.forms.items() if k in self.seen}
+            self.dirty = True
+        if not self.dirty or not self.path.parent.is_dir():
+            return
+        data = json.dumps({"format": _INDEX_FORMAT, "forms": self.forms}, ensure_ascii=False)
+        with contextlib.suppress(OSError):  # only a cache: the next refresh reads the forms
+            write_atomic(self.path, data.encode("utf-8"), sync=False)
+        self.dirty = False
+
+
+def _read_followups(
+    path: Path, rel: str, index: _Index | None
+) -> tuple[int, list[tuple[int, Row]]]:
+    """The form's mtime and follow-up rows: from the index when unchanged, else read."""
+    if index is not None:
+        kept = index.rows(rel, path)
+        if kept is not None:
+            return kept
+    stamp = _Index._stamp(path)
+    rows = read_table_fast(path, F_31_08_01, FOLLOWUPS.name)
+    if index is not None and _Index._stamp(path) == stamp:  # not changed while read
+        index.put(rel, stamp, rows)
+    return stamp[2], rows
+
+
+def _scan_one(
+    ws: Workspace, no: str, row: Mapping[str, Any], now: datetime, index: _Index | None = None
+) -> _Scan | None:
     """Read one customer's follow-up log; None when the customer has no form to read."""
     folder = _s(row.get("folder"))
     if folder.startswith("archive/"):
@@ -215,8 +326,7 @@ def _scan_one(ws: Workspace, no: str, row: Mapping[str, Any], now: datetime) -> 
         )
     file = _rel(ws, path)
     try:
-        mtime = path.stat().st_mtime_ns
-        rows = read_table_fast(path, F_31_08_01, FOLLOWUPS.name)
+        mtime, rows = _read_followups(path, file, index)
     except (CrmError, OSError) as e:
         fa = getattr(e, "fa", str(e))
         en = getattr(e, "en", str(e))
@@ -257,11 +367,13 @@ def _read_register_rows(ws: Workspace) -> list[tuple[int, Row]]:
     return [(r, dict(v)) for r, v in read_table_fast(ws.register_path, F_31_08_02, CUSTOMERS.name)]
 
 
-def scan_forms(ws: Workspace, rows: Mapping[str, Row], now: datetime) -> dict[str, _Scan]:
+def scan_forms(
+    ws: Workspace, rows: Mapping[str, Row], now: datetime, index: _Index | None = None
+) -> dict[str, _Scan]:
     """Read every customer's F-31-08-01 (fast reader); what ``refresh_plan`` works from."""
     scans: dict[str, _Scan] = {}
     for no, row in rows.items():
-        scan = _scan_one(ws, no, row, now)
+        scan = _scan_one(ws, no, row, now, index)
         if scan is not None:
             scans[no] = scan
     return scans
@@ -411,7 +523,7 @@ def evaluate_workspace(
     now = now or now_tehran()
     settings = ws.settings
     rows, excel = _keyed(_read_register_rows(ws))
-    scans = scan_forms(ws, rows, now) if read_forms else {}
+    scans = scan_forms(ws, rows, now, _Index(ws)) if read_forms else {}  # index only read
     statuses, merged, _, problems = _apply(ws, rows, scans, settings, now, recheck=False)
     problems = _register_problems(ws, excel, rows) + problems
     forms = sum(1 for s in scans.values() if s.facts is not None)
@@ -486,12 +598,11 @@ def refresh(
     started = _time.perf_counter()
     when = now or now_tehran()
     pre_rows, excel = _keyed(_read_register_rows(ws))
-    scans = scan_forms(ws, pre_rows, when)
+    index = _Index(ws)
+    scans = scan_forms(ws, pre_rows, when, index)
     out: dict[str, Any] = {}
 
-    def plan_of(reg: decide.Register) -> Plan:
-        # The register read under the lock is the truth; forms changed since the scan are re-read.
-        d = refresh_plan(ws, reg.customers, scans, when, store.actor(), recheck=True)
+    def keep(d: RefreshDecision) -> None:
         out.update(
             statuses=d.statuses,
             updates=d.updates,
@@ -499,9 +610,21 @@ def refresh(
             counts=d.counts,
             rows=d.rows,
         )
+
+    def plan_of(reg: decide.Register) -> Plan:
+        # The register read under the lock is the truth; forms changed since the scan are re-read.
+        d = refresh_plan(ws, reg.customers, scans, when, store.actor(), recheck=True)
+        keep(d)
         return d.plan
 
-    runner(ws, plan_of, now=None)
+    # Decided first on the calamine read: when no state moved, nothing is locked or written
+    # (no log entry, no backup), so the daily refresh leaves every file as it was. A change
+    # made meanwhile is the next refresh's; the result is this read's truth. An operation
+    # left half-done (a journal) still goes through the lock, which completes it first.
+    keep(first := refresh_plan(ws, pre_rows, scans, when, store.actor(), recheck=False))
+    if first.updates or journal.journals(ws.root):
+        runner(ws, plan_of, now=None)
+    index.save()
     problems: list[Problem] = _register_problems(ws, excel, pre_rows) + out["problems"]
     missing = missing_state_formatting(ws.register_path)
     if missing:
