@@ -26,6 +26,8 @@ EXPERTS = ["علی رضایی", "مریم احمدی"]
 
 #: The workspace lock (marker and holder sidecar): taken and released by every write.
 LOCK_FILES = frozenset({".crm_xl/lock", ".crm_xl/lock.holder.json", ".crm_xl/lock.generation"})
+#: The fair lock's waiting queue (tickets come and go with every writer): bookkeeping too.
+LOCK_DIRS = (".crm_xl/queue/",)
 
 
 def copy_workspace(src: Path, dest: Path) -> Workspace:
@@ -137,10 +139,12 @@ def digests(root: Path, ignore: frozenset[str] = LOCK_FILES) -> dict[str, str]:
     for dirpath, dirnames, filenames in os.walk(root):
         base = Path(dirpath)
         for d in dirnames:
-            out[(base / d).relative_to(root).as_posix() + "/"] = "dir"
+            rel = (base / d).relative_to(root).as_posix() + "/"
+            if not rel.startswith(LOCK_DIRS):
+                out[rel] = "dir"
         for f in filenames:
             rel = (base / f).relative_to(root).as_posix()
-            if rel not in ignore:
+            if rel not in ignore and not rel.startswith(LOCK_DIRS):
                 out[rel] = hashlib.sha256((base / f).read_bytes()).hexdigest()
     return out
 
