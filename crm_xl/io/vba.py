@@ -34,6 +34,7 @@ from xml.etree import ElementTree as ET
 
 import xlsxwriter
 from pyopenvba import ExcelFile, VBAModuleKind
+from pyopenvba.cfb import CFB
 
 from crm_xl.domain.errors import CrmError
 from crm_xl.domain.schema import (
@@ -56,8 +57,24 @@ PYTHON_MODULE = "crm_xl.excel.buttons"
 XLWINGS_MODULES = ("xlwings", "Dictionary")
 
 PANEL_SHEET = "پنل فروش"
+TASKS_SHEET = "کارتابل من"
+MY_CUSTOMERS_SHEET = "مشتریان من"
 CONF_SHEET = "xlwings.conf"  # the name xlwings.bas looks for (GetConfigFromSheet)
+LINK_SHEET = "crm_xl"  # hidden: the workspace path and the expert the panel belongs to
 STATUS_NAME = "status_cell"
+#: Each sheet with buttons has its own message cell, so a press answers where it was made.
+STATUS_NAMES = {
+    PANEL_SHEET: STATUS_NAME,
+    TASKS_SHEET: "status_tasks",
+    MY_CUSTOMERS_SHEET: "status_customers",
+}
+WORKSPACE_NAME = "crm_workspace"
+EXPERT_NAME = "crm_expert"
+#: «در حال اجرا…» / running…: written by VBA before RunPython starts Python.
+RUNNING_TEXT = "در حال اجرا… / running…"
+#: First data row (1-based) of the list sheets; column A holds the customer number.
+LIST_FIRST_ROW = 6
+LIST_HEADER_ROW = 5
 
 
 class Button(NamedTuple):
@@ -65,21 +82,46 @@ class Button(NamedTuple):
     func: str  # function in crm_xl.excel.buttons
     fa: str
     en: str
+    sheet: str = PANEL_SHEET  # the sheet the button sits on (and whose message cell it uses)
 
 
 BUTTONS: tuple[Button, ...] = (
     Button("RegisterCustomer", "register_customer", "ثبت مشتری جدید", "Register customer"),
-    Button("LogFollowUp", "log_followup", "ثبت پیگیری", "Log follow-up"),
+    Button(
+        "RegisterAnyway",
+        "register_customer_anyway",
+        "ثبت با وجود مشتری مشابه",
+        "Register anyway (duplicate-looking)",
+    ),
+    Button("LogFollowUp", "log_followup", "ثبت پیگیری و اقدام بعدی", "Log follow-up"),
     Button("OpenCase", "open_case", "تشکیل پرونده فروش", "Open sales case"),
     Button("IssueContract", "issue_contract", "ثبت قرارداد", "Contract"),
     Button("IssueInvoice", "issue_invoice", "صدور فاکتور", "Invoice"),
     Button("MarkCrmDone", "mark_crm_done", "ثبت انجام CRM", "CRM done"),
     Button("CloseAndArchive", "close_and_archive", "بستن و بایگانی", "Close and archive"),
-    Button("RefreshOverdue", "refresh_overdue", "به‌روزرسانی سررسیدها", "Refresh overdue"),
-    Button("ValidateRegister", "validate", "اعتبارسنجی", "Validate"),
+    Button("VoidNumber", "void_number", "ابطال شماره", "Void a number"),
+    Button("CancelCase", "cancel_case", "لغو پرونده", "Cancel case"),
+    Button("ValidateWorkspace", "validate", "اعتبارسنجی", "Validate"),
     Button(
         "OpenCustomerFolder", "open_customer_folder", "باز کردن پوشه مشتری", "Open customer folder"
     ),
+    Button("RefreshPanel", "refresh_overdue", "به‌روزرسانی", "Refresh"),
+    # The list sheets: each acts on the selected row of its own sheet.
+    Button("TaskFollowUp", "log_followup", "ثبت پیگیری ردیف انتخابی", "Follow-up", TASKS_SHEET),
+    Button("TaskOpenFolder", "open_customer_folder", "باز کردن پوشه", "Open folder", TASKS_SHEET),
+    Button("TaskRefresh", "refresh_overdue", "به‌روزرسانی", "Refresh", TASKS_SHEET),
+    Button(
+        "CustFollowUp", "log_followup", "ثبت پیگیری ردیف انتخابی", "Follow-up", MY_CUSTOMERS_SHEET
+    ),
+    Button("CustOpenCase", "open_case", "تشکیل پرونده", "Open case", MY_CUSTOMERS_SHEET),
+    Button("CustCrmDone", "mark_crm_done", "ثبت انجام CRM", "CRM done", MY_CUSTOMERS_SHEET),
+    Button(
+        "CustClose", "close_and_archive", "بستن و بایگانی", "Close and archive", MY_CUSTOMERS_SHEET
+    ),
+    Button(
+        "CustOpenFolder", "open_customer_folder", "باز کردن پوشه", "Open folder", MY_CUSTOMERS_SHEET
+    ),
+    Button("CustRefresh", "refresh_overdue", "به‌روزرسانی", "Refresh", MY_CUSTOMERS_SHEET),
 )
 
 
@@ -93,18 +135,42 @@ def macro_ref(button: Button) -> str:
     return f"{BUTTON_MODULE}.{button.macro}"
 
 
+def _vba_string(text: str) -> str:
+    """A VBA expression for ``text``: the module is ANSI, so non-ASCII goes through ChrW."""
+    parts: list[str] = []
+    run = ""
+    for ch in text:
+        if ch.isascii() and ch != '"':
+            run += ch
+            continue
+        if run:
+            parts.append(f'"{run}"')
+            run = ""
+        parts.append(f"ChrW({ord(ch)})")
+    if run:
+        parts.append(f'"{run}"')
+    return " & ".join(parts) or '""'
+
+
 def button_module_source() -> str:
     """The generated standard module: one Sub per button, each calling xlwings' RunPython.
 
     ASCII only, because a VBA module is stored in the project's ANSI code page; CRLF, as
     the VBE writes. RunPython puts the command inside ``python -c "..."`` on Windows, so it
-    must not contain a double quote.
+    must not contain a double quote. Before Python starts (about a second), the Sub writes
+    «در حال اجرا…» into its sheet's message cell and lets Excel repaint it.
     """
     lines = [
         f'Attribute VB_Name = "{BUTTON_MODULE}"',
-        "' Generated by crm_xl.io.vba from BUTTONS: do not edit, rebuild the workbook.",
+        "' Generated by crm_xl.io.vba from BUTTONS: do not edit, rebuild the panel.",
         "' Each button runs one function of crm_xl.excel.buttons on this workbook (xlwings RunPython).",
         "Option Explicit",
+        "",
+        "Private Sub ShowRunning(ByVal cellName As String)",
+        "    On Error Resume Next",
+        f"    ThisWorkbook.Names(cellName).RefersToRange.Value = {_vba_string(RUNNING_TEXT)}",
+        "    DoEvents",
+        "End Sub",
         "",
     ]
     for button in BUTTONS:
@@ -114,6 +180,7 @@ def button_module_source() -> str:
         lines += [
             f"Public Sub {button.macro}()",
             f"    ' {button.en}",
+            f'    ShowRunning "{STATUS_NAMES[button.sheet]}"',
             f'    RunPython "{command}"',
             "End Sub",
             "",
@@ -188,8 +255,27 @@ def build_vba_project(out_bin: Path, *, sheet_count: int = 1) -> Path:
         raise RuntimeError(f"VBA project build failed: {problems or missing}")
     out_bin = Path(out_bin)
     out_bin.parent.mkdir(parents=True, exist_ok=True)
-    out_bin.write_bytes(data)
+    out_bin.write_bytes(with_vba_project_version(data))
     return out_bin
+
+
+#: MS-OVBA §2.3.4.1 on write: Reserved1 0x61CC, Version 0xFFFF, Reserved2 0x00, Reserved3
+#: 0x0003 and no performance cache; with any other version Office may trust a cached
+#: compiled state instead of compiling the source (xlwings' own template has these bytes).
+VBA_PROJECT_STREAM = b"\xcc\x61\xff\xff\x00\x03\x00"
+
+
+def vba_project_version(bin_data: bytes) -> int:
+    """The Version field of the ``VBA/_VBA_PROJECT`` stream of a ``vbaProject.bin``."""
+    stream = CFB.from_bytes(bin_data).get_stream_in_storage("VBA", "_VBA_PROJECT")
+    return int.from_bytes(stream[2:4], "little")
+
+
+def with_vba_project_version(bin_data: bytes) -> bytes:
+    """``bin_data`` with the ``_VBA_PROJECT`` stream as MS-OVBA requires on write."""
+    cfb = CFB.from_bytes(bin_data)
+    cfb.write_stream_in_storage("VBA", "_VBA_PROJECT", VBA_PROJECT_STREAM)
+    return cfb.to_bytes()
 
 
 # --- the panel sheet ----------------------------------------------------------------------
@@ -259,6 +345,24 @@ PANEL_SECTIONS: tuple[tuple[str, str, tuple[PanelField, ...]], ...] = (
             _pf("in_amount", CASES, "amount", "ریال"),
         ),
     ),
+    (
+        "ابطال شماره و لغو پرونده",
+        "Void a number, cancel a case",
+        (
+            PanelField(
+                "in_void_no",
+                CASES.name,
+                Field("number", "شماره برای ابطال", "Number to void"),
+                "شماره فاکتور، قرارداد یا پرونده؛ برای لغو پرونده، «شماره پرونده» بالا",
+            ),
+            PanelField(
+                "in_reason",
+                CASES.name,
+                Field("reason", "علت", "Reason", FieldType.LONGTEXT),
+                "برای ابطال و لغو الزامی است",
+            ),
+        ),
+    ),
 )
 
 PANEL_FIELDS: tuple[PanelField, ...] = tuple(f for _, _, fs in PANEL_SECTIONS for f in fs)
@@ -281,7 +385,7 @@ def _value_format(field: Field) -> dict[str, Any]:
     return {"num_format": "@", "text_wrap": field.type == FieldType.LONGTEXT}
 
 
-def _layout_panel(book: Any, ws: Any) -> None:
+def _layout_panel(book: Any, ws: Any, expert: str = "") -> None:
     """Everything on the panel sheet; also used alone to regenerate the buttons' VML."""
     base = {"font_name": FONT_NAME, "font_size": FONT_SIZE, "valign": "vcenter", "reading_order": 2}
 
@@ -334,7 +438,10 @@ def _layout_panel(book: Any, ws: Any) -> None:
             field = pf.field
             ws.write(row, _LABEL_COL, pf.label, label_fmt)
             value_fmt = fmt(bg_color="#FFF2CC", border=1, locked=False, **_value_format(field))
-            ws.write_blank(row, _VALUE_COL, None, value_fmt)
+            if pf.name == "in_expert" and expert:
+                ws.write_string(row, _VALUE_COL, expert, value_fmt)  # this panel's expert
+            else:
+                ws.write_blank(row, _VALUE_COL, None, value_fmt)
             hint = f"{field.en}" + (f" — {pf.hint}" if pf.hint else "")
             ws.write(row, _HINT_COL, hint, hint_fmt)
             if field.type == FieldType.LONGTEXT:
@@ -374,7 +481,7 @@ def _layout_panel(book: Any, ws: Any) -> None:
         ws.set_column(_LIST_COL, _LIST_COL + len(lists) - 1, None, None, {"hidden": True})
 
     ws.write(_FIRST_ROW, _BUTTON_COL, "عملیات / Actions", section_fmt)
-    for i, button in enumerate(BUTTONS):
+    for i, button in enumerate(b for b in BUTTONS if b.sheet == PANEL_SHEET):
         ws.insert_button(
             _FIRST_ROW + 1 + i * _BUTTON_ROWS,
             _BUTTON_COL,
@@ -389,6 +496,8 @@ def _layout_panel(book: Any, ws: Any) -> None:
     ws.set_landscape()
     ws.set_paper(9)  # A4
     ws.fit_to_pages(1, 0)
+    # The hidden drop-down lists beyond the buttons never print.
+    ws.print_area(0, 0, max(row, _FIRST_ROW + 1 + _BUTTON_ROWS * len(BUTTONS)), _BUTTON_COL)
 
 
 def _ref(sheet: str, row: int, col: int) -> str:
@@ -400,26 +509,118 @@ def conf_rows(interpreter: str | Path) -> list[tuple[str, object]]:
     """Rows of the ``xlwings.conf`` sheet: key in A, value in B, from A1, no gaps.
 
     xlwings.bas reads the keys upper-cased from A1 down to the first empty cell, and a key
-    that is present wins over the xlwings.conf files even when its value is empty, so only
-    keys with a value are written.
+    present here wins over the user's and the directory's ``xlwings.conf`` (review §D5): every
+    key such a file could set is pinned, an empty value meaning "none" (no conda, no extra
+    path), so nothing left from an earlier install leaks in.
     """
     python = str(interpreter)
     return [
         ("Interpreter_Win", python),
         ("Interpreter_Mac", python),
-        # crm_xl is imported from the interpreter's site-packages; the workspace folder holds
-        # data, and must not shadow modules.
-        ("ADD_WORKBOOK_TO_PYTHONPATH", "false"),
-        ("Show Console", False),
+        ("Interpreter", ""),
+        ("PYTHONPATH", ""),
+        ("Conda Path", ""),
+        ("Conda Env", ""),
+        ("UDF Modules", ""),
+        ("Use UDF Server", "False"),
+        ("Debug UDFs", "False"),
+        # crm_xl is imported from the interpreter's site-packages; the panel's folder holds
+        # no code and must not shadow modules.
+        ("ADD_WORKBOOK_TO_PYTHONPATH", "False"),
+        ("Show Console", "False"),
     ]
 
 
-def add_panel(book: Any, *, bin_path: Path, interpreter: str | Path) -> None:
-    """Make ``book`` (an ``xlsxwriter.Workbook`` saved as ``.xlsm``) a macro workbook.
+#: The keys the conf sheet must pin (as xlwings.bas upper-cases them).
+PINNED_KEYS = (
+    "INTERPRETER_WIN",
+    "INTERPRETER_MAC",
+    "PYTHONPATH",
+    "CONDA PATH",
+    "CONDA ENV",
+    "USE UDF SERVER",
+)
+
+
+#: Columns of the list sheets: (header fa, header en, width). Column A is the customer number.
+TASK_COLUMNS: tuple[tuple[str, str, float], ...] = (
+    ("شماره مشتری", "Customer no.", 16),
+    ("نام مشتری", "Customer", 30),
+    ("وضعیت پیگیری", "State", 18),
+    ("اقدام", "Action", 36),
+    ("موعد", "Due", 18),
+    ("تأخیر", "Late", 14),
+    ("تماس", "Contact", 16),
+    ("مرحله", "Stage", 16),
+)
+CUSTOMER_COLUMNS: tuple[tuple[str, str, float], ...] = (
+    ("شماره مشتری", "Customer no.", 16),
+    ("نام مشتری", "Customer", 30),
+    ("مرحله", "Stage", 16),
+    ("وضعیت پیگیری", "State", 18),
+    ("اقدام بعدی", "Next action", 30),
+    ("موعد", "Due", 18),
+    ("تلفن همراه", "Mobile", 16),
+)
+LIST_COLUMNS = {TASKS_SHEET: TASK_COLUMNS, MY_CUSTOMERS_SHEET: CUSTOMER_COLUMNS}
+
+
+def _layout_list(book: Any, ws: Any, columns: tuple[tuple[str, str, float], ...]) -> None:
+    """A list sheet: title, hint, message cell, header, buttons beside the rows."""
+    base = {"font_name": FONT_NAME, "font_size": FONT_SIZE, "valign": "vcenter", "reading_order": 2}
+
+    def fmt(**kw: Any) -> Any:
+        return book.add_format({**base, **kw})
+
+    last = len(columns) - 1
+    button_col = last + 2
+    ws.right_to_left()
+    for i, (_fa, _en, width) in enumerate(columns):
+        ws.set_column(i, i, width, fmt(num_format="@"))
+    ws.set_column(last + 1, last + 1, 3)
+    ws.set_column(button_col, button_col, 28)
+    ws.merge_range(0, 0, 0, last, ws.name, fmt(bold=True, font_size=14))
+    ws.merge_range(
+        1,
+        0,
+        1,
+        last,
+        "یک ردیف را انتخاب کنید و دکمه کنار فهرست را بزنید؛ پیگیری از خانه‌های زرد «پنل فروش» "
+        "خوانده می‌شود. / Select a row and press a button beside the list.",
+        fmt(font_color="#555555", text_wrap=True),
+    )
+    ws.set_row(1, 30)
+    ws.merge_range(2, 0, 2, last, "", fmt(text_wrap=True, border=1, bg_color="#EDEDED"))
+    ws.set_row(2, 48)
+    book.define_name(STATUS_NAMES[ws.name], f"={_ref(ws.name, 2, 0)}")
+    header = fmt(bold=True, border=1, bg_color="#D9E1F2", text_wrap=True)
+    for i, (fa, en, _w) in enumerate(columns):
+        ws.write(LIST_HEADER_ROW - 1, i, f"{fa}\n{en}", header)
+    ws.set_row(LIST_HEADER_ROW - 1, 32)
+    for i, button in enumerate(b for b in BUTTONS if b.sheet == ws.name):
+        ws.insert_button(
+            LIST_FIRST_ROW - 1 + i * _BUTTON_ROWS,
+            button_col,
+            {"macro": macro_ref(button), "caption": button.fa, "description": button.en}
+            | _BUTTON_SIZE
+            | {"width": 180},
+        )
+    ws.freeze_panes(LIST_HEADER_ROW, 0)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(LIST_HEADER_ROW - 1)
+    ws.print_area(0, 0, 1_048_575, last)  # the buttons' column does not print
+
+
+def add_panel(
+    book: Any, *, bin_path: Path, interpreter: str | Path, workspace: str = "", expert: str = ""
+) -> None:
+    """Make ``book`` (an ``xlsxwriter.Workbook`` saved as ``.xlsm``) an expert's panel.
 
     Embeds ``bin_path`` (from :func:`build_vba_project`; XlsxWriter reads it on close), adds
-    the panel sheet (made the active one) and the hidden ``xlwings.conf`` sheet. The panel
-    should be the first sheet added if it is to be the first tab.
+    the panel sheet (first tab, active), «کارتابل من», «مشتریان من», the hidden
+    ``xlwings.conf`` sheet and the hidden link sheet holding the workspace path and expert.
     """
     bin_path = Path(bin_path)
     if not bin_path.is_file():
@@ -427,15 +628,25 @@ def add_panel(book: Any, *, bin_path: Path, interpreter: str | Path) -> None:
     book.add_vba_project(str(bin_path))
     book.set_vba_name("ThisWorkbook")  # the document module the project holds
     panel = book.add_worksheet(PANEL_SHEET)
-    _layout_panel(book, panel)
+    _layout_panel(book, panel, expert)
     panel.activate()
+    for sheet, columns in LIST_COLUMNS.items():
+        _layout_list(book, book.add_worksheet(sheet), columns)
     conf = book.add_worksheet(CONF_SHEET)
     for row, (key, value) in enumerate(conf_rows(interpreter)):
-        conf.write(row, 0, key)
-        conf.write(row, 1, value)
+        conf.write_string(row, 0, key)
+        conf.write_string(row, 1, str(value))
     conf.set_column(0, 0, 28)
     conf.set_column(1, 1, 60)
     conf.hide()
+    link = book.add_worksheet(LINK_SHEET)
+    link.write_string(0, 0, "workspace")
+    link.write_string(0, 1, str(workspace))  # as given: a UNC path stays a UNC path
+    link.write_string(1, 0, "expert")
+    link.write_string(1, 1, expert)
+    book.define_name(WORKSPACE_NAME, f"={_ref(LINK_SHEET, 0, 1)}")
+    book.define_name(EXPERT_NAME, f"={_ref(LINK_SHEET, 1, 1)}")
+    link.hide()
 
 
 def panel_vml(data_id: int = 1) -> bytes:
@@ -549,15 +760,27 @@ def _problems(read: Callable[[str], bytes | None], panel_sheet: str) -> list[str
             problems.append("content-type: vbaProject.bin has no VBA content type")
         if not any(r.get("Type") == REL_VBA for r in _relationships(read, "xl/workbook.xml")):
             problems.append("vba: workbook has no relationship to vbaProject.bin")
-    sheet_part = _sheet_part(read, panel_sheet)
+    sheets = [panel_sheet, *(s for s in STATUS_NAMES if s != panel_sheet)]
+    for sheet in sheets:
+        problems += _sheet_problems(read, types, sheet, [b for b in BUTTONS if b.sheet == sheet])
+    return problems
+
+
+def _sheet_problems(
+    read: Callable[[str], bytes | None],
+    types: tuple[dict[str, str], dict[str, str]],
+    sheet: str,
+    buttons: list[Button],
+) -> list[str]:
+    """What the buttons of ``sheet`` lack in the saved package."""
+    problems: list[str] = []
+    sheet_part = _sheet_part(read, sheet)
     if sheet_part is None:
-        problems.append(f"panel: no sheet named {panel_sheet!r}")
-        return problems
+        return [f"panel: no sheet named {sheet!r}"]
     vml_part = _legacy_vml(read, sheet_part)
     vml = read(vml_part) if vml_part else None
     if vml is None:
-        problems.append("panel: the buttons' VML drawing is missing")
-        return problems
+        return [f"panel: the buttons' VML drawing of {sheet!r} is missing"]
     if _part_type(types, vml_part or "") != CT_VML:
         problems.append("content-type: VML drawing has no VML content type")
     text = vml.decode("utf-8", "replace")
@@ -565,7 +788,7 @@ def _problems(read: Callable[[str], bytes | None], panel_sheet: str) -> list[str
         # openpyxl re-serialises the drawing (ns0:/ns1:/ns2:) when it adds comment shapes;
         # Office's VML reader expects the o:/v:/x: prefixes it writes itself.
         problems.append("panel: VML rewritten with non-standard namespace prefixes")
-    for button in BUTTONS:
+    for button in buttons:
         macro = re.escape(f"[0]!{macro_ref(button)}")
         if not re.search(rf"<(\w+):FmlaMacro>{macro}</\1:FmlaMacro>", text):
             problems.append(f"panel: button {button.macro} is missing")
