@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from helpers_cli import Cli
 from helpers_office import pdf_text, to_pdf
-from helpers_workspace import copy_workspace, with_settings
+from helpers_workspace import COMPANY, copy_workspace, with_settings
 from rich.console import Console
 
 from crm_xl.domain import decide
@@ -150,7 +150,7 @@ def test_workbook_layout(ws: Workspace, tmp_path: Path) -> None:
     for sheet in wb.worksheets:
         assert sheet.sheet_view.rightToLeft
         header = [str(c.value) for row in sheet.iter_rows(max_row=3) for c in row if c.value]
-        assert "شرکت بازرگانی آزمون" in header and "کارتابل پیگیری‌ها" in header
+        assert COMPANY in header and "کارتابل پیگیری‌ها" in header
         assert any("1403/07/17" in h for h in header)  # the report's date, Jalali
         assert "صفحه &P از &N" in sheet.oddFooter.center.text
     ali = wb["علی رضایی"]

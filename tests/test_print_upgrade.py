@@ -37,7 +37,8 @@ def ws(tmp_path: Path) -> Workspace:
     run("init", str(w), "--expert", "سارا احمدی", "--no-macros")
     run(
         "-w", str(w), "customer", "add", "--name", "علی رضایی", "--type", "natural",
-        "--channel", "phone", "--expert", "سارا احمدی", "--at", "1404/07/16 10:30",
+        "--channel", "phone", "--expert", "سارا احمدی", "--need", "پمپ",
+        "--at", "1404/07/16 10:30",
     )  # fmt: skip
     return Workspace.open(w)
 
@@ -110,7 +111,7 @@ def test_experts_dropdown_follows_the_settings(ws: Workspace) -> None:
     ws = Workspace.open(ws.root)
     run(
         "-w", str(ws.root), "customer", "add", "--name", "زهرا نوری", "--type", "natural",
-        "--channel", "phone", "--expert", "نگار کریمی", "--at", "1404/07/18 10:00",
+        "--channel", "phone", "--expert", "نگار کریمی", "--need", "پمپ", "--at", "1404/07/18 10:00",
     )  # fmt: skip
     (form,) = ws.customers_dir.glob("C-00002 - */*.xlsx")
     wb = openpyxl.load_workbook(form)

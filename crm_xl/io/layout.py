@@ -106,6 +106,8 @@ VOID_STYLE = {"font_strikeout": True, "font_color": "#7F7F7F", "bg_color": "#EDE
 
 #: Columns the toolkit writes (issued numbers, computed follow-up columns, lifecycle dates):
 #: locked on the protected sheet.  Every other column of a table is an input column.
+#: Tables only the toolkit writes (Moadian invoice lines come from ``invoice issue --line``).
+MACHINE_TABLES: frozenset[str] = frozenset({"InvoiceLines"})
 TOOLKIT_FIELDS: dict[str, frozenset[str]] = {
     "Registration": frozenset({"customer_no"}),
     "Customers": frozenset(
@@ -222,7 +224,7 @@ def wraps(f: Field) -> bool:
 
 def is_input(part: Table | Block, f: Field) -> bool:
     """A cell a person fills in (unlocked on the protected sheet); machine sheets have none."""
-    if isinstance(part, Table) and part.hidden:
+    if isinstance(part, Table) and (part.hidden or part.name in MACHINE_TABLES):
         return False
     return f.key not in TOOLKIT_FIELDS.get(part.name, frozenset())
 
