@@ -25,7 +25,6 @@ from typing import Any
 from crm_xl.domain import decide
 from crm_xl.domain.changes import Plan
 from crm_xl.domain.errors import CrmError
-from crm_xl.domain.text import normalize
 from crm_xl.io import vba
 from crm_xl.io.workspace import Workspace
 from crm_xl.ops import store
@@ -270,53 +269,12 @@ def _press(book: Any, action: Callable[[Panel], str], *, refresh_after: bool = T
 # --- the expert's lists ---------------------------------------------------------------------
 
 
-def _task_rows(ws: Workspace, expert: str) -> tuple[list[list[str]], list[list[str]]]:
-    """«کارتابل من» and «مشتریان من» rows of ``expert``, as the CLI's ``tasks`` sees them."""
-    from crm_xl.domain.dates import now_tehran, to_jalali_str
-    from crm_xl.ops.complaints import open_complaint_actions
-    from crm_xl.ops.refresh import evaluate_workspace
-    from crm_xl.ops.tasks import build_tasks
-
-    ev = evaluate_workspace(ws, now_tehran())
-    me = normalize(expert)
-    tasks = build_tasks(ev, open_complaint_actions(ws, ev.now)).get(me, [])
-    task_rows = [
-        [
-            t.customer_no,
-            t.customer_name,
-            t.state.fa,
-            t.action,
-            t.due_jalali,
-            t.as_dict()["late_fa"] or "",
-            t.contact,
-            t.stage.fa,
-        ]
-        for t in tasks
-    ]
-    customers: list[list[str]] = []
-    for no, row in sorted(ev.rows.items()):
-        if normalize(row.get("expert")) != me:
-            continue
-        st = ev.statuses.get(no)
-        due = row.get("next_due")
-        customers.append(
-            [
-                no,
-                _text(row.get("name")),
-                _text(row.get("stage")),
-                st.state.fa if st is not None else "",
-                _text(row.get("next_action")),
-                to_jalali_str(due, with_time=True) if hasattr(due, "year") else _text(due),
-                _text(row.get("mobile")),
-            ]
-        )
-    return task_rows, customers
-
-
 def refresh_lists(book: Any, ws: Workspace | None = None) -> None:
     """Rewrite the panel's list sheets from the workspace (only this expert's rows)."""
     ws = ws or _workspace(book)
-    tasks, customers = _task_rows(ws, _expert(book))
+    from crm_xl.excel.panel import list_rows
+
+    tasks, customers = list_rows(ws, _expert(book))
     for sheet_name, rows in ((vba.TASKS_SHEET, tasks), (vba.MY_CUSTOMERS_SHEET, customers)):
         sheet = book.sheets[sheet_name]
         width = len(vba.LIST_COLUMNS[sheet_name])

@@ -13,19 +13,24 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from datetime import date
 from pathlib import Path
 
 import openpyxl
 import xlsxwriter
 
+from crm_xl.domain.dates import now_tehran, to_jalali_str
 from crm_xl.domain.errors import CrmError, InputError
 from crm_xl.domain.names import safe_name
 from crm_xl.domain.text import normalize
 from crm_xl.io import vba
 from crm_xl.io.safety import atomic_write, check_not_open
 from crm_xl.io.workspace import Workspace
+from crm_xl.ops.complaints import open_complaint_actions
+from crm_xl.ops.refresh import evaluate_workspace
+from crm_xl.ops.tasks import build_tasks
 
-__all__ = ["build_panel", "default_panel_path", "panel_entries"]
+__all__ = ["build_panel", "default_panel_path", "list_rows", "panel_entries"]
 
 #: Entry cells a rebuild carries over (the expert cell is the panel's own).
 _CARRIED = tuple(f.name for f in vba.PANEL_FIELDS if f.name != "in_expert")
@@ -79,8 +84,10 @@ def write_panel(
     expert: str,
     interpreter: str | Path,
     entries: dict[str, object] | None = None,
+    lists: dict[str, list[list[str]]] | None = None,
 ) -> Path:
-    """Write a panel to ``out`` (an ``.xlsm``); ``entries`` pre-fill entry cells by name."""
+    """Write a panel to ``out`` (an ``.xlsm``); ``entries`` pre-fill entry cells by name,
+    ``lists`` the list sheets (sheet name -> rows)."""
     with tempfile.TemporaryDirectory(prefix="crm_xl-vba-") as tmp:
         bin_path = Path(tmp) / "vbaProject.bin"
         sheets = 1 + len(vba.LIST_COLUMNS) + 2  # panel, lists, conf, link: one module each
@@ -90,8 +97,8 @@ def write_panel(
             book, bin_path=bin_path, interpreter=interpreter, workspace=workspace, expert=expert
         )
         book.close()
-    if entries:
-        _fill(out, entries)
+    if entries or lists:
+        _fill(out, entries or {}, lists or {})
     problems = vba.check_xlsm(out)
     if problems:
         raise CrmError(
@@ -103,9 +110,14 @@ def write_panel(
     return out
 
 
-def _fill(path: Path, entries: dict[str, object]) -> None:
-    """Put carried-over entry values back (openpyxl keeps the VBA project and buttons)."""
+def _fill(path: Path, entries: dict[str, object], lists: dict[str, list[list[str]]]) -> None:
+    """Put carried-over entry values and the lists in (openpyxl keeps the project and buttons)."""
     wb = openpyxl.load_workbook(path, keep_vba=True)
+    for sheet, rows in lists.items():
+        for r, values in enumerate(rows, vba.LIST_FIRST_ROW):
+            for c, text in enumerate(values, 1):
+                cell = wb[sheet].cell(r, c, text)
+                cell.number_format = "@"
     for name, value in entries.items():
         dn = wb.defined_names.get(name)
         if dn is None:
@@ -113,6 +125,52 @@ def _fill(path: Path, entries: dict[str, object]) -> None:
         for sheet, ref in dn.destinations:
             wb[sheet][ref.replace("$", "")].value = value
     wb.save(path)
+
+
+def list_rows(ws: Workspace, expert: str) -> tuple[list[list[str]], list[list[str]]]:
+    """«کارتابل من» and «مشتریان من» rows of ``expert``, as the CLI's ``tasks`` sees them."""
+    ev = evaluate_workspace(ws, now_tehran())
+    me = normalize(expert)
+    tasks = build_tasks(ev, open_complaint_actions(ws, ev.now)).get(me, [])
+    task_rows = [
+        [
+            t.customer_no,
+            t.customer_name,
+            t.state.fa,
+            t.action,
+            t.due_jalali,
+            t.as_dict()["late_fa"] or "",
+            t.contact,
+            t.stage.fa,
+        ]
+        for t in tasks
+    ]
+    customers: list[list[str]] = []
+    for no, row in sorted(ev.rows.items()):
+        if normalize(row.get("expert")) != me:
+            continue
+        st = ev.statuses.get(no)
+        due = row.get("next_due")
+        customers.append(
+            [
+                no,
+                _cell_text(row.get("name")),
+                _cell_text(row.get("stage")),
+                st.state.fa if st is not None else "",
+                _cell_text(row.get("next_action")),
+                to_jalali_str(due, with_time=True) if isinstance(due, date) else _cell_text(due),
+                _cell_text(row.get("mobile")),
+            ]
+        )
+    return task_rows, customers
+
+
+def _cell_text(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v).strip()
 
 
 def build_panel(
@@ -152,6 +210,7 @@ def build_panel(
             expert=name,
             interpreter=interpreter or sys.executable,
             entries=entries,
+            lists=dict(zip(vba.LIST_COLUMNS, list_rows(ws, name), strict=True)),
         ),
         backups=target.parent / ".crm_xl-panel-backups",
         keep=5,
