@@ -610,7 +610,7 @@ def _layout_list(book: Any, ws: Any, columns: tuple[tuple[str, str, float], ...]
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(LIST_HEADER_ROW - 1)
-    ws.print_area(0, 0, 1_048_575, last)  # the buttons' column does not print
+    ws.print_area(0, 0, 99_999, last)  # the buttons' column does not print
 
 
 def add_panel(
