@@ -1,4 +1,4 @@
-"""The macro-enabled register: a VBA project built without Excel, a panel sheet with buttons.
+"""An expert's panel workbook: a VBA project built without Excel, sheets with buttons.
 
 The route (measured, see ``docs/xlwings-route.md``):
 
@@ -6,22 +6,19 @@ The route (measured, see ``docs/xlwings-route.md``):
    Excel makes one (``ThisWorkbook`` plus one document module per sheet), adds the installed
    xlwings' own ``xlwings.bas`` and ``addin/Dictionary.cls`` and the generated ``CrmButtons``
    module, and keeps the project's ``xl/vbaProject.bin``.
+   The ``_VBA_PROJECT`` stream is then written as MS-OVBA requires (version 0xFFFF).
 2. :func:`add_panel` has XlsxWriter embed that bin, lay out the right-to-left panel sheet
-   (entry cells, each a defined name; a status cell; form-control buttons whose macro is
-   ``CrmButtons.<Sub>``) and the ``xlwings.conf`` sheet that points ``RunPython`` at the
-   user's Python.
-3. Every later write goes through openpyxl with ``keep_vba=True``, which keeps the bin, the
-   buttons' VML and the macro-enabled content type. :func:`check_xlsm` finds the two ways it
-   still loses them (a comment put on the panel sheet, a save without ``keep_vba``) and
-   :func:`repair_xlsm` puts them back.
+   (entry cells, each a defined name; a message cell; form-control buttons whose macro is
+   ``CrmButtons.<Sub>``), the list sheets with their own buttons, the ``xlwings.conf`` sheet
+   that pins the expert's Python and every other key, and the hidden link sheet.
+3. :func:`check_xlsm` finds what a saved panel lacks (VBA part, content types, a button); a
+   damaged panel is rebuilt with ``crm-xl excel panel`` (nothing the expert typed is lost).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import io
-import os
 import posixpath
 import re
 import tempfile
@@ -649,27 +646,7 @@ def add_panel(
     link.hide()
 
 
-def panel_vml(data_id: int = 1) -> bytes:
-    """The buttons' VML drawing exactly as :func:`add_panel` writes it, for :func:`repair_xlsm`.
-
-    ``data_id`` is the drawing's ``o:idmap`` block: shape ids are ``1024 * data_id + n``.
-    """
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
-    _layout_panel(book, book.add_worksheet(PANEL_SHEET))
-    book.close()
-    with zipfile.ZipFile(out) as z:
-        text = z.read("xl/drawings/vmlDrawing1.vml").decode("utf-8")
-    text = text.replace(
-        '<o:idmap v:ext="edit" data="1"/>', f'<o:idmap v:ext="edit" data="{data_id}"/>'
-    )
-    text = re.sub(
-        r"_x0000_s(\d+)", lambda m: f"_x0000_s{int(m.group(1)) + 1024 * (data_id - 1)}", text
-    )
-    return text.encode("utf-8")
-
-
-# --- checking and repairing a saved .xlsm --------------------------------------------------
+# --- checking a saved .xlsm --------------------------------------------------
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -807,178 +784,3 @@ def check_xlsm(path: Path, *, panel_sheet: str = PANEL_SHEET) -> list[str]:
             return z.read(part) if part in names else None
 
         return _problems(read, panel_sheet)
-
-
-def repair_xlsm(
-    path: Path, *, bin_path: Path | None = None, panel_sheet: str = PANEL_SHEET
-) -> list[str]:
-    """Put back what :func:`check_xlsm` finds missing, in place (atomically); return the fixes.
-
-    The buttons' VML is regenerated from :func:`panel_vml`; comments on the panel sheet are
-    dropped, because openpyxl merges their shapes into the buttons' drawing in a form Excel
-    cannot read. A missing ``vbaProject.bin`` needs ``bin_path``.
-    """
-    path = Path(path)
-    with zipfile.ZipFile(path) as z:
-        parts: dict[str, bytes] = {i.filename: z.read(i.filename) for i in z.infolist()}
-    problems = _problems(parts.get, panel_sheet)
-    if not problems:
-        return []
-    fixes: list[str] = []
-
-    def text(part: str) -> str:
-        return parts[part].decode("utf-8")
-
-    if VBA_PART not in parts:
-        if bin_path is None:
-            raise CrmError(
-                "پروژه VBA در فایل نیست و فایل vbaProject.bin داده نشده",
-                "the workbook lost its VBA project and no vbaProject.bin was given",
-                code="macro-workbook",
-                file=path,
-            )
-        parts[VBA_PART] = Path(bin_path).read_bytes()
-        fixes.append("vba: vbaProject.bin restored")
-    wb_rels = _rels_name("xl/workbook.xml")
-    if not any(r.get("Type") == REL_VBA for r in _relationships(parts.get, "xl/workbook.xml")):
-        parts[wb_rels] = _add_relationship(parts.get(wb_rels), REL_VBA, "vbaProject.bin")
-        fixes.append("vba: workbook relationship restored")
-    workbook = text("xl/workbook.xml")
-    if not re.search(r"<workbookPr\b[^>]*\bcodeName=", workbook):
-        if re.search(r"<workbookPr\b", workbook):
-            workbook = re.sub(
-                r"<workbookPr\b", '<workbookPr codeName="ThisWorkbook"', workbook, count=1
-            )
-        else:
-            workbook = re.sub(
-                r"(<workbook\b[^>]*>(?:\s*<fileVersion\b[^>]*/>)?)",
-                r'\1<workbookPr codeName="ThisWorkbook"/>',
-                workbook,
-                count=1,
-            )
-        parts["xl/workbook.xml"] = workbook.encode("utf-8")
-        fixes.append("vba: workbook code name restored")
-
-    sheet_part = _sheet_part(parts.get, panel_sheet)
-    if sheet_part is not None and any(p.startswith("panel:") for p in problems):
-        fixes += _restore_panel(parts, sheet_part)
-
-    types = text("[Content_Types].xml")
-    types = _ensure_override(types, "/xl/workbook.xml", CT_MACRO_MAIN)
-    types = _ensure_default(types, "bin", CT_VBA, "/" + VBA_PART)
-    types = _ensure_default(types, "vml", CT_VML, None)
-    if types != text("[Content_Types].xml"):
-        parts["[Content_Types].xml"] = types.encode("utf-8")
-        fixes.append("content-type: macro-enabled types restored")
-
-    _write_zip(path, parts)
-    return fixes
-
-
-def _restore_panel(parts: dict[str, bytes], sheet_part: str) -> list[str]:
-    fixes: list[str] = []
-    rels_name = _rels_name(sheet_part)
-    rels = _relationships(parts.get, sheet_part)
-    # Comments on the panel share its VML; drop them rather than lose the buttons.
-    for rel in [r for r in rels if r.get("Type") == REL_COMMENTS]:
-        part = _resolve(sheet_part, rel["Target"])
-        parts.pop(part, None)
-        parts["[Content_Types].xml"] = re.sub(
-            rf'<Override\b[^>]*PartName="/{re.escape(part)}"[^>]*/>',
-            "",
-            parts["[Content_Types].xml"].decode("utf-8"),
-        ).encode("utf-8")
-        parts[rels_name] = re.sub(
-            rf'<Relationship\b[^>]*Id="{re.escape(rel["Id"])}"[^>]*/>',
-            "",
-            parts[rels_name].decode("utf-8"),
-        ).encode("utf-8")
-        fixes.append("panel: comments on the panel sheet removed")
-    vml_part = _legacy_vml(parts.get, sheet_part)
-    used: set[int] = set()
-    for name, data in parts.items():
-        if name.endswith(".vml") and name != vml_part:
-            used.update(int(d) for d in re.findall(rb'<o:idmap\b[^>]*data="(\d+)"', data))
-    data_id = max(used, default=0) + 1
-    if vml_part is None:
-        # A name openpyxl's keep_vba copy rule matches (xl/drawings/.*vmlDrawing\d\.vml).
-        vml_part = next(
-            f"xl/drawings/vmlDrawing{n}.vml"
-            for n in range(1, 10)
-            if f"xl/drawings/vmlDrawing{n}.vml" not in parts
-        )
-        rid = "rIdCrmPanelVml"
-        if rels_name in parts:  # a VML relationship whose part is gone would dangle
-            parts[rels_name] = re.sub(
-                rf'<Relationship\b[^>]*Type="{re.escape(REL_VML)}"[^>]*/>',
-                "",
-                parts[rels_name].decode("utf-8"),
-            ).encode("utf-8")
-        parts[rels_name] = _add_relationship(parts.get(rels_name), REL_VML, "/" + vml_part, rid)
-        sheet = parts[sheet_part].decode("utf-8")
-        sheet = re.sub(r"<legacyDrawing\b[^>]*/>", "", sheet)
-        element = f'<legacyDrawing xmlns:r="{_R}" r:id="{rid}"/>'
-        anchor = re.search(
-            r"<(?:legacyDrawingHF|drawingHF|picture|oleObjects|controls|webPublishItems|tableParts|extLst)\b|</worksheet>",
-            sheet,
-        )
-        assert anchor is not None
-        parts[sheet_part] = (sheet[: anchor.start()] + element + sheet[anchor.start() :]).encode(
-            "utf-8"
-        )
-    parts[vml_part] = panel_vml(data_id)
-    fixes.append("panel: buttons restored")
-    return fixes
-
-
-def _add_relationship(data: bytes | None, type_: str, target: str, rid: str | None = None) -> bytes:
-    text = (
-        data.decode("utf-8")
-        if data
-        else f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG_REL}"></Relationships>'
-    )
-    if rid is None:
-        taken = set(re.findall(r'\bId="([^"]+)"', text))
-        rid = next(f"rId{n}" for n in range(1, len(taken) + 2) if f"rId{n}" not in taken)
-    element = f'<Relationship Id="{rid}" Type="{type_}" Target="{target}"/>'
-    text = re.sub(r"<Relationships\b([^>]*)/>", r"<Relationships\1></Relationships>", text)
-    return text.replace("</Relationships>", element + "</Relationships>", 1).encode("utf-8")
-
-
-def _ensure_override(types: str, part_name: str, content_type: str) -> str:
-    found = re.search(rf'<Override\b[^>]*PartName="{re.escape(part_name)}"[^>]*/>', types)
-    element = f'<Override PartName="{part_name}" ContentType="{content_type}"/>'
-    if found is None:
-        return types.replace("</Types>", element + "</Types>", 1)
-    if f'ContentType="{content_type}"' in found.group():
-        return types
-    return types[: found.start()] + element + types[found.end() :]
-
-
-def _ensure_default(types: str, extension: str, content_type: str, part_name: str | None) -> str:
-    defaults, overrides = _content_types(types.encode("utf-8"))
-    if part_name is not None and overrides.get(part_name) == content_type:
-        return types
-    current = defaults.get(extension)
-    if current == content_type:
-        return types
-    if current is None:
-        element = f'<Default Extension="{extension}" ContentType="{content_type}"/>'
-        return re.sub(r"(<Types\b[^>]*>)", lambda m: m.group(1) + element, types, count=1)
-    if part_name is not None:  # the extension means something else here: give the part its own
-        return _ensure_override(types, part_name, content_type)
-    return types
-
-
-def _write_zip(path: Path, parts: dict[str, bytes]) -> None:
-    """Write the package next to ``path`` and replace it, so a crash leaves the old file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as z:
-            # [Content_Types].xml first, as Office writes it.
-            for name in sorted(parts, key=lambda n: n != "[Content_Types].xml"):
-                z.writestr(name, parts[name])
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
