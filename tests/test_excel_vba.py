@@ -410,7 +410,7 @@ def test_each_sub_shows_running_in_its_sheets_message_cell_before_python(
     built: dict[str, Path],
 ) -> None:
     """Review §D6: Excel shows «در حال اجرا…» (written by VBA) while Python starts."""
-    code = _modules(built["xlsm"])[f"{vba.BUTTON_MODULE}.bas"]
+    code = _modules(built["xlsm"])[vba.BUTTON_MODULE]
     shown = re.search(r"RefersToRange\.Value = (.*)", code)
     assert shown is not None
     text = "".join(
