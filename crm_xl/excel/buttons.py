@@ -425,7 +425,8 @@ def void_number(book: Any = None) -> str:
                 code="missing-input",
                 field="number",
             )
-        plan = store.void_number(_workspace(p.book), number, reason=_reason(p))
+        # As ``crm-xl void``: the reason is optional.
+        plan = store.void_number(_workspace(p.book), number, reason=p.text("in_reason"))
         p.clear(["in_void_no", "in_reason"])
         return _message(plan, number)
 
