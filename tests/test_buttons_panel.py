@@ -358,3 +358,52 @@ def test_unknown_expert_is_refused(ws: Workspace, tmp_path: Path) -> None:
     )  # fmt: skip
     assert res.exit_code == 1 and "ناشناس" in res.output and SARA in res.output
     assert "Traceback" not in res.output
+
+
+# --- the macro register retires --------------------------------------------------------------
+
+
+def _as_macro_register(xlsx: Path, xlsm: Path) -> None:
+    """An old-style F-31-08-02.xlsm: the same sheets, macro-enabled, with a VBA project."""
+    import zipfile
+
+    bin_path = vba.build_vba_project(xlsm.with_suffix(".bin"))
+    with zipfile.ZipFile(xlsx) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    types = parts["[Content_Types].xml"].decode()
+    types = types.replace(vba.CT_XLSX_MAIN, vba.CT_MACRO_MAIN).replace(
+        "</Types>", f'<Override PartName="/xl/vbaProject.bin" ContentType="{vba.CT_VBA}"/></Types>'
+    )
+    parts["[Content_Types].xml"] = types.encode()
+    rels = parts["xl/_rels/workbook.xml.rels"].decode()
+    rels = rels.replace(
+        "</Relationships>",
+        f'<Relationship Id="rIdVba" Type="{vba.REL_VBA}" Target="vbaProject.bin"/></Relationships>',
+    )
+    parts["xl/_rels/workbook.xml.rels"] = rels.encode()
+    parts["xl/vbaProject.bin"] = bin_path.read_bytes()
+    bin_path.unlink()
+    with zipfile.ZipFile(xlsm, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
+def test_upgrade_converts_a_macro_register_to_xlsx_keeping_its_rows(
+    ws: Workspace, panels: dict[str, Path]
+) -> None:
+    sara = panels[SARA]
+    numbers = [register(sara, f"مشتری {i}", f"0912000000{i}") for i in range(2)]
+    before = rows(ws, CUSTOMERS.name)
+    xlsx = ws.register_path
+    xlsm = xlsx.with_suffix(".xlsm")
+    _as_macro_register(xlsx, xlsm)
+    xlsx.unlink()
+    res = CliRunner().invoke(main, ["-w", str(ws.root), "upgrade", "--json"])
+    assert res.exit_code == 0, res.output
+    assert not xlsm.exists() and xlsx.is_file()
+    assert Workspace.open(ws.root).register_path == xlsx
+    assert rows(ws, CUSTOMERS.name) == before
+    (backup,) = ws.backups_dir.glob("F-31-08-02.macro-register*.xlsm")
+    assert openpyxl.load_workbook(backup, keep_vba=True).vba_archive is not None  # kept whole
+    third = register(sara, "مشتری سوم", "09120000009")  # the panel works on the .xlsx
+    assert [r["customer_no"] for r in rows(ws, CUSTOMERS.name)] == [*numbers, third]

@@ -269,6 +269,7 @@ def test_openpyxl_keep_vba_round_trip_keeps_project_and_buttons(
     assert vba.check_xlsm(out) == []
     with zipfile.ZipFile(out) as z:
         assert z.read("xl/vbaProject.bin") == built["bin"].read_bytes()
+
     def macros(path: Path) -> list[str]:
         return sorted(re.findall(r"FmlaMacro>([^<]*)<", _vml(path)))
 
