@@ -196,7 +196,7 @@ def _workspace(book: Any) -> Workspace:
         raise CrmError(
             "این کارپوشه پنل crm-xl نیست یا مسیر فضای کاری در آن ثبت نشده؛ پنل را با "
             "«crm-xl excel panel» دوباره بسازید",
-            "this workbook is not a crm-xl panel or records no workspace; rebuild it with "
+            "this workbook is not a crm_xl panel or records no workspace; rebuild it with "
             "'crm-xl excel panel'",
             code="not-a-panel",
             file=getattr(book, "name", None),
