@@ -19,14 +19,9 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from copy import copy
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
-
-import openpyxl
-from openpyxl.utils import column_index_from_string, get_column_letter
-from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
 
 from crm_xl.domain import schema
 from crm_xl.domain.dates import read_date_text, to_jalali_str
@@ -34,6 +29,12 @@ from crm_xl.domain.enums import ENUMS, LabeledEnum
 from crm_xl.domain.errors import CrmError
 from crm_xl.domain.schema import Block, Field, FieldType, Form, Table
 from crm_xl.io import guard
+from crm_xl.io.guard import col_index as column_index_from_string
+from crm_xl.io.guard import col_letters as get_column_letter
+
+if TYPE_CHECKING:  # openpyxl is imported where a workbook is loaded: the fast path skips it
+    from openpyxl.workbook.workbook import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
@@ -43,6 +44,7 @@ DEFAULT_WIDTH = 8.43  # Excel's column width when a sheet sets none
 __all__ = [
     "TEHRAN",
     "FormBook",
+    "block_rows_fast",
     "converter",
     "date_text",
     "detect_form",
@@ -51,6 +53,8 @@ __all__ = [
     "number_format_for",
     "read_block_fast",
     "read_table_fast",
+    "read_tables_fast",
+    "table_rows",
     "to_cell_value",
     "write_cell",
 ]
@@ -302,6 +306,8 @@ def load_workbook(
     if keep_vba is None:
         keep_vba = path.suffix.lower() in (".xlsm", ".xltm")
     try:
+        import openpyxl
+
         wb = openpyxl.load_workbook(path, keep_vba=keep_vba, keep_links=False)
     except CrmError:
         raise
@@ -357,6 +363,8 @@ class FormBook:
         write_form(book, form, company=company or DEFAULT_COMPANY)
         book.close()
         buf.seek(0)
+        import openpyxl
+
         return cls(openpyxl.load_workbook(buf), form, None)
 
     def save(self, path: str | Path | None = None) -> Path:
@@ -688,17 +696,23 @@ def _calamine_rows(path: str | Path, form: Form, part: str) -> tuple[list[list[A
             "not-xlsx", "فایل اکسل خراب است و باز نشد", f"cannot open workbook: {e}", path
         ) from e
     if p.sheet not in book.sheet_names:
-        try:  # say which form it is when it is another one (a customer form as the register)
-            found = detect_form(path)
-        except CrmError as e:
-            if e.code != "unknown-form":  # refused, another form by name, a sheet missing
-                raise
-            found = form
-        if found is not form:
-            raise _wrong_form(Path(path), form.code, found)
-        raise _missing_sheet(path, p.sheet)
+        raise _sheet_not_found(path, form, p.sheet)
     rows = book.get_sheet_by_name(p.sheet).to_python(skip_empty_area=False)
     return rows, p.sheet
+
+
+def _sheet_not_found(path: str | Path, form: Form, sheet: str) -> CrmError:
+    """The error for a form's sheet missing: which form the file is when it is another one
+    (a customer form as the register), else the missing sheet."""
+    try:
+        found = detect_form(path)
+    except CrmError as e:
+        if e.code != "unknown-form":  # refused, another form by name, a sheet missing
+            return e
+        found = form
+    if found is not form:
+        return _wrong_form(Path(path), form.code, found)
+    return _missing_sheet(path, sheet)
 
 
 def read_table_fast(
@@ -709,6 +723,42 @@ def read_table_fast(
     if not isinstance(t, Table):
         raise KeyError(f"{table_name} is not a table")
     rows, sheet = _calamine_rows(path, form, table_name)
+    return table_rows(path, sheet, t, rows)[0]
+
+
+def read_tables_fast(path: str | Path, form: Form, names: Iterable[str]) -> FastTables:
+    """Several tables of one workbook through one calamine open (the snapshot an operation
+    decides on).  Each table: its rows as ``FormBook.read_table`` gives them, the 1-based
+    column of each key, and whether a date field still holds a real Excel date."""
+    from python_calamine import CalamineWorkbook
+
+    tables = [form.part(n) for n in names]
+    guard.inspect(path, sheets=[t.sheet for t in tables])
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except Exception as e:
+        raise _err(
+            "not-xlsx", "فایل اکسل خراب است و باز نشد", f"cannot open workbook: {e}", path
+        ) from e
+    out: FastTables = {}
+    for t in tables:
+        if not isinstance(t, Table):
+            raise KeyError(f"{t.name} is not a table")
+        if t.sheet not in book.sheet_names:
+            raise _sheet_not_found(path, form, t.sheet)
+        rows = book.get_sheet_by_name(t.sheet).to_python(skip_empty_area=False)
+        out[t.name] = table_rows(path, t.sheet, t, rows)
+    return out
+
+
+#: Table name → (rows, key → 1-based column, a date field holds a real date).
+FastTables = dict[str, tuple[list[tuple[int, dict[str, object]]], dict[str, int], bool]]
+
+
+def table_rows(
+    path: str | Path, sheet: str, t: Table, rows: list[list[Any]]
+) -> tuple[list[tuple[int, dict[str, object]]], dict[str, int], bool]:
+    """A table's records from calamine's rows of its sheet (see :func:`read_tables_fast`)."""
     keyrow = rows[schema.KEY_ROW - 1] if len(rows) >= schema.KEY_ROW else []
     cols: dict[str, int] = {}
     for i, v in enumerate(keyrow):
@@ -720,6 +770,8 @@ def read_table_fast(
     plain = [(f.key, cols[f.key]) for f in t.fields if not f.is_date]
     dated = [(f.key, cols[f.key], f) for f in t.fields if f.is_date]
     width = max(cols.values()) + 1
+    real_dates = False
+    seen: dict[tuple[str, FieldType], object] = {}
     out: list[tuple[int, dict[str, object]]] = []
     # Hot loop: one dict per row; conversions only where a value is not already final.
     for r, raw in enumerate(rows[schema.FIRST_DATA_ROW - 1 :], schema.FIRST_DATA_ROW):
@@ -746,33 +798,56 @@ def read_table_fast(
             if v == "":
                 rec[k] = None
                 continue
-            v = _read_date(f, v)
+            if v.__class__ is str:
+                # a register repeats its dates (the same day in many rows): parse each text once
+                key = (v, f.type)
+                if key in seen:
+                    v = seen[key]
+                else:
+                    v = seen[key] = _read_date(f, v)
+            else:
+                real_dates = real_dates or isinstance(v, dt.date)
+                v = _read_date(f, v)
             if v is not None:
                 empty = False
             rec[k] = v
         if not empty:
             out.append((r, rec))
-    return out
+    return out, {k: i + 1 for k, i in cols.items()}, real_dates
 
 
 _PLAIN = Field("_", "_", "_")
 
 
-def read_block_fast(path: str | Path, form: Form, block_name: str) -> dict[str, object]:
-    """Same result as ``FormBook.read_block`` through calamine."""
+def _block_lines(
+    path: str | Path, form: Form, block_name: str
+) -> tuple[Block, dict[str, tuple[int, object]]]:
+    """Each field of a block: (row, raw value) from its hidden key column, through calamine."""
     b = form.part(block_name)
     if not isinstance(b, Block):
         raise KeyError(f"{block_name} is not a block")
     rows, sheet = _calamine_rows(path, form, block_name)
     kc, vc = schema.BLOCK_KEY_COL - 1, schema.BLOCK_VALUE_COL - 1
-    found: dict[str, object] = {}
-    for raw in rows:
+    found: dict[str, tuple[int, object]] = {}
+    for r, raw in enumerate(rows, 1):
         k = raw[kc] if len(raw) > kc else ""
         if isinstance(k, str) and k.strip() in b.keys and k.strip() not in found:
-            found[k.strip()] = raw[vc] if len(raw) > vc else ""
-    out: dict[str, object] = {}
+            found[k.strip()] = (r, raw[vc] if len(raw) > vc else "")
     for f in b.fields:
         if f.key not in found:
             raise _missing_column(path, sheet, f.key)
-        out[f.key] = converter(f)(found[f.key])
-    return out
+    return b, found
+
+
+def read_block_fast(path: str | Path, form: Form, block_name: str) -> dict[str, object]:
+    """Same result as ``FormBook.read_block`` through calamine."""
+    b, found = _block_lines(path, form, block_name)
+    return {f.key: converter(f)(found[f.key][1]) for f in b.fields}
+
+
+def block_rows_fast(path: str | Path, form: Form, block_name: str) -> tuple[dict[str, int], bool]:
+    """Field key → row of a block (``FormBook.block_rows`` through calamine), and whether a
+    date field of the block still holds a real Excel date."""
+    b, found = _block_lines(path, form, block_name)
+    real = any(f.is_date and isinstance(found[f.key][1], dt.date) for f in b.fields)
+    return {k: r for k, (r, _) in found.items()}, real

@@ -3,9 +3,14 @@
 One read-modify-write per operation, all under the workspace lock:
 
 1. refuse if Excel/LibreOffice holds the register or a customer form it will touch;
-2. read the register (openpyxl) into a ``decide.Register`` and let the core decide;
+2. read the register (calamine, :class:`PatchTarget`) into a ``decide.Register`` and let
+   the core decide;
 3. prepare every customer-form change as a temporary file / folder beside its target;
-4. write the register atomically (temp file, verify, backup, replace);
+4. write the register atomically (temp file, verify, backup, replace); the temp file is the
+   old one with only the changed rows patched in (``io.sheetpatch``), every other zip member
+   copied as it is. A register that needs more (real Excel dates to turn into Jalali text,
+   a change log without its hash column, a layout the patcher does not know) is written
+   once through openpyxl, which upgrades it;
 5. only then put the prepared customer files in place and move archived folders.
 
 Every step is journalled (``io.journal``) before it happens: a crash before step 4 is undone
@@ -56,11 +61,10 @@ from crm_xl.domain.schema import (
     REGISTER_LOG,
     REGISTRATION,
 )
-from crm_xl.io import journal
+from crm_xl.io import guard, journal
 from crm_xl.io.authority import number_source
 from crm_xl.io.evidence import workspace_evidence
 from crm_xl.io.folders import find_customer_folder, resolve_inside, unique_folder
-from crm_xl.io.formstamp import FormStamper
 from crm_xl.io.safety import (
     Lease,
     atomic_write,
@@ -70,7 +74,9 @@ from crm_xl.io.safety import (
     verify_xlsx,
     workspace_lock,
 )
-from crm_xl.io.workbook import FormBook
+from crm_xl.io.sheetpatch import SheetPatch, column_widths
+from crm_xl.io.sheetpatch import Value as SheetValue
+from crm_xl.io.workbook import DEFAULT_WIDTH, FormBook, block_rows_fast, read_tables_fast
 from crm_xl.io.workspace import Workspace
 from crm_xl.ops.products import product_index
 
@@ -226,6 +232,165 @@ class BufferedTarget:
         self.pending.clear()
 
 
+class PatchTarget:
+    """A ``TableTarget`` over the register file that reads fast and writes what changed.
+
+    The snapshot is one calamine read of the tables an operation decides on (no re-scan:
+    row numbers and key columns come with it); appends and updates are collected and
+    :meth:`save` patches only those rows into the sheet parts (``io.sheetpatch``), every other
+    member of the package copied as it is.  What the patcher cannot do (a layout it does not
+    know) is written the general way, through openpyxl, with the same changes.
+    """
+
+    TABLES = (CUSTOMERS.name, CASES.name, INVOICES.name, COUNTERS.name, LOG.name)
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.form = schema.F_31_08_02
+        # the whole package first (a record to be written back carries no external link);
+        # the reader below and the patch reuse that inspection
+        guard.refuse_links(guard.inspect(path))
+        self.tables = read_tables_fast(path, self.form, self.TABLES)
+        self.ops: list[tuple[str, int, dict[str, object]]] = []  # (table, row, values)
+        self.next_row: dict[str, int] = {}
+
+    @classmethod
+    def open(cls, path: Path, *, reading: bool = False) -> PatchTarget | None:
+        """The fast target, or None when the register needs the general path first: real
+        Excel dates to turn into Jalali text (a write's concern, not ``reading``'s), or a
+        change log without its hash column."""
+        try:
+            target = cls(path)
+        except CrmError as e:
+            if e.code == "missing-column":
+                return None
+            raise
+        if not reading and any(real for _, _, real in target.tables.values()):
+            return None
+        return target
+
+    def _table(self, name: str) -> tuple[list[tuple[int, dict[str, object]]], dict[str, int]]:
+        if name not in self.tables:
+            self.tables.update(read_tables_fast(self.path, self.form, [name]))
+        rows, cols, _ = self.tables[name]
+        return rows, cols
+
+    def read_table(self, name: str) -> list[tuple[int, dict[str, object]]]:
+        rows, _ = self._table(name)
+        last = self._last(name)
+        # copies, as FormBook gives: a caller's edits never reach the snapshot
+        return [(r, dict(v)) for r, v in rows] + [
+            (r, dict(v)) for t, r, v in self.ops if t == name and r > last
+        ]
+
+    def _last(self, name: str) -> int:
+        rows, _ = self._table(name)
+        return rows[-1][0] if rows else schema.LABEL_ROW
+
+    def append_rows(self, name: str, rows: Iterable[Mapping[str, object]]) -> list[int]:
+        t = self.form.part(name)
+        assert isinstance(t, schema.Table)
+        out = []
+        for values in rows:
+            for key in values:
+                if key not in t.keys:
+                    raise KeyError(f"{name} has no field {key!r}")
+            r = self.next_row.get(name) or self._last(name) + 1
+            self.next_row[name] = r + 1
+            self.ops.append((name, r, dict(values)))
+            out.append(r)
+        return out
+
+    def update_row(self, name: str, row: int, values: Mapping[str, object]) -> None:
+        if row < schema.FIRST_DATA_ROW:
+            raise ValueError(f"row {row} is above the data rows of {name}")
+        self.ops.append((name, row, dict(values)))
+
+    def save(self, dest: Path) -> None:
+        try:
+            self._patch().save(dest)
+        except LookupError as e:  # a layout the patcher does not know: the general way
+            log.info("register written through openpyxl: %s", e)
+            dest.unlink(missing_ok=True)
+            self._replay(dest)
+
+    def _patch(self) -> SheetPatch:
+        from crm_xl.io.workbook import layout, to_cell_value
+
+        patch = SheetPatch(self.path)
+        lay = layout()
+        current: dict[tuple[str, int], dict[str, object]] = {}
+        appended: set[tuple[str, int]] = set()
+        for name, r, values in self.ops:
+            rows, _ = self._table(name)
+            key = (name, r)
+            if key not in current:
+                if r > self._last(name):
+                    current[key] = {}
+                    appended.add(key)
+                else:
+                    current[key] = dict(next((v for n, v in rows if n == r), {}))
+            current[key].update(values)
+        touched: dict[tuple[str, int], set[str]] = {}
+        for name, r, values in self.ops:
+            touched.setdefault((name, r), set()).update(values)
+        for (name, r), keys in touched.items():
+            t = self.form.part(name)
+            assert isinstance(t, schema.Table)
+            _, cols = self._table(name)
+            full = current[(name, r)]
+            for k in keys:
+                v = full.get(k)
+                patch.set(
+                    t.sheet,
+                    r,
+                    cols[k],
+                    _cell_value(to_cell_value(t.field(k), v)) if v is not None else None,
+                    template_row=schema.FIRST_DATA_ROW,
+                )
+            wrapped = [f for f in t.fields if lay.wraps(f)]
+            if (name, r) in appended or any(f.key in keys for f in wrapped):
+                # as FormBook.fit_row: tall enough for its wrapped text at the column widths
+                widths = self._widths(patch, t.sheet)
+                cells = [
+                    (to_cell_value(f, full[f.key]), widths.get(cols[f.key], DEFAULT_WIDTH))
+                    for f in wrapped
+                    if full.get(f.key) is not None
+                ]
+                patch.fit(t.sheet, r, lay.row_height(cells))
+        return patch
+
+    _width_cache: dict[str, dict[int, float]]
+
+    def _widths(self, patch: SheetPatch, sheet: str) -> dict[int, float]:
+        cache = self.__dict__.setdefault("_width_cache", {})
+        if sheet not in cache:
+            cache[sheet] = column_widths(patch.sheet_xml(sheet))
+        return cache[sheet]
+
+    def _replay(self, dest: Path) -> None:
+        book = FormBook.open(self.path)
+        _upgrade_register(book)
+        for name, r, values in self.ops:
+            if r > book.last_row(name):
+                if book.append_rows(name, [values]) != [r]:
+                    raise CrmError(
+                        f"ردیف‌های جدول {name} جابه‌جا شدند",
+                        f"rows of table {name} moved while writing",
+                        code="write-failed",
+                    )
+            else:
+                book.update_row(name, r, values)
+        book.save(dest)
+
+
+def _cell_value(v: object) -> SheetValue:
+    """A converted cell value as the patcher takes it (anything else as its text)."""
+    if v is None or isinstance(v, str | int | float | bool):
+        return v
+    return str(v)
+
+
 # --- customer folders -------------------------------------------------------------------------
 
 
@@ -239,7 +404,7 @@ def customer_form_path(ws: Workspace, folder: str, customer_no: str) -> Path:
     return base / customer_form_name(customer_no)
 
 
-_STAMPERS: dict[tuple[Path, float], FormStamper] = {}
+_STAMPERS: dict[tuple[Path, float], Any] = {}  # formstamp.FormStamper by template version
 
 
 def new_customer_form(ws: Workspace, target: Path, registration: Mapping[str, Any]) -> None:
@@ -248,6 +413,8 @@ def new_customer_form(ws: Workspace, target: Path, registration: Mapping[str, An
     Stamped from the template's bytes when it can be (one per template version, kept for the
     process), else through openpyxl; both give the same form.
     """
+    from crm_xl.io.formstamp import FormStamper  # only an add needs it (and openpyxl)
+
     template = ws.form_template(F_31_08_01)
     key = (template, template.stat().st_mtime)
     try:
@@ -334,6 +501,12 @@ def _plan_step(ws: Workspace, ch: FolderChange, plan: Plan) -> _Staged:
     st = path.stat()
 
     def update() -> None:
+        try:
+            _patch_customer_form(path, ch).save(tmp)
+            return
+        except LookupError as e:  # a form the patcher does not know: the general way
+            log.info("customer form written through openpyxl: %s", e)
+            tmp.unlink(missing_ok=True)
         book = FormBook.open(path)
         if isinstance(ch, AppendFollowUp):
             rows = book.read_table(FOLLOWUPS.name)
@@ -348,6 +521,49 @@ def _plan_step(ws: Workspace, ch: FolderChange, plan: Plan) -> _Staged:
 
     step = journal.Step("replace", _rel(ws, tmp), _rel(ws, path), [st.st_size, st.st_mtime_ns])
     return _Staged(step, update)
+
+
+def _patch_customer_form(path: Path, ch: AppendFollowUp | UpdateCustomerForm) -> SheetPatch:
+    """The customer form's change as an in-place patch: the follow-up row appended (numbered
+    after the last), the registration lines written, each as tall as its text, as
+    ``FormBook.append_rows``/``write_block`` make them.  LookupError: use openpyxl (a form
+    with real Excel dates, which that path turns into Jalali text)."""
+    from crm_xl.io.workbook import layout, to_cell_value
+
+    lay = layout()
+    form = F_31_08_01
+    patch = SheetPatch(path)
+    if isinstance(ch, AppendFollowUp):
+        rows, cols, real = read_tables_fast(path, form, [FOLLOWUPS.name])[FOLLOWUPS.name]
+        if real:
+            raise LookupError("real Excel dates in the follow-up log")
+        last_no = max(
+            (int(str(v.get("row_no"))) for _, v in rows if _is_int(v.get("row_no"))), default=0
+        )
+        r = (rows[-1][0] if rows else schema.LABEL_ROW) + 1
+        values = {"row_no": last_no + 1, **ch.values}
+        widths = column_widths(patch.sheet_xml(FOLLOWUPS.sheet))
+        cells = []
+        for k, v in values.items():
+            f = FOLLOWUPS.field(k)
+            if v is None:
+                continue
+            value = _cell_value(to_cell_value(f, v))
+            patch.set(FOLLOWUPS.sheet, r, cols[k], value, template_row=schema.FIRST_DATA_ROW)
+            if lay.wraps(f):
+                cells.append((value, widths.get(cols[k], DEFAULT_WIDTH)))
+        patch.fit(FOLLOWUPS.sheet, r, lay.row_height(cells))
+    if ch.registration:
+        at, real = block_rows_fast(path, form, REGISTRATION.name)
+        if real:
+            raise LookupError("real Excel dates in the registration block")
+        for k, v in ch.registration.items():
+            f = REGISTRATION.field(k)
+            value = None if v is None else _cell_value(to_cell_value(f, v))
+            patch.set(REGISTRATION.sheet, at[k], schema.BLOCK_VALUE_COL, value)
+            if lay.wraps(f):  # the line grows with its text, and shrinks back when emptied
+                patch.fit(REGISTRATION.sheet, at[k], lay.block_row_height(f, value))
+    return patch
 
 
 def _retarget(plan: Plan, customer_no: str, old: str, new: str) -> None:
@@ -514,16 +730,25 @@ def run(
         register = ws.register_path
         check_not_open(register)
         stamp = _stamp(register)
-        book = FormBook.open(register)
-        _upgrade_register(book)
-        target = BufferedTarget(book)
+        fast = PatchTarget.open(register)
+        target: PatchTarget | BufferedTarget
+        if fast is not None:
+            target = fast
+            save: Callable[[Path], object] = fast.save
+        else:  # an older register: upgraded by one general write
+            book = FormBook.open(register)
+            _upgrade_register(book)
+            target = buffered = BufferedTarget(book)
+
+            def save(tmp: Path) -> None:
+                buffered.flush()
+                book.save(tmp)
+
         temp = register.with_name(
             f".{register.stem}.tmp{os.getpid()}-{secrets.token_hex(3)}{register.suffix}"
         )
 
         def write(before_replace: Callable[[], None]) -> None:
-            target.flush()
-
             def fence(_tmp: Path) -> None:
                 lease = held_lease(ws.root)
                 if lease is not None:
@@ -541,7 +766,7 @@ def run(
 
             atomic_write(
                 register,
-                lambda tmp: book.save(tmp),
+                save,
                 backups=ws.backups_dir,
                 keep=settings.backups_keep,
                 verify=_verify_register,
@@ -844,7 +1069,13 @@ def void_number(
 
 
 def load_register(ws: Workspace) -> decide.Register:
-    """A read-only snapshot of the register (no lock needed: writes replace the file whole)."""
+    """A read-only snapshot of the register (no lock needed: writes replace the file whole).
+
+    Read with calamine; a register whose change log lacks its hash column is read through
+    openpyxl with that column added in memory."""
+    fast = PatchTarget.open(ws.register_path, reading=True)
+    if fast is not None:
+        return read_register(fast, ws.settings)
     book = FormBook.open(ws.register_path)
     _upgrade_register(book)  # in memory only
     return read_register(book, ws.settings)
