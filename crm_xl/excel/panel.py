@@ -37,10 +37,10 @@ _CARRIED = tuple(f.name for f in vba.PANEL_FIELDS if f.name != "in_expert")
 
 
 def default_panel_path(expert: str) -> Path:
-    """On the expert's own computer: Documents (or home) / ``crm-xl panel - <expert>.xlsm``."""
+    """On the expert's own computer: Documents (or home) / ``CRM panel - <expert>.xlsm``."""
     home = Path.home()
     folder = home / "Documents" if (home / "Documents").is_dir() else home
-    return folder / f"crm-xl panel - {safe_name(expert)}.xlsm"
+    return folder / f"CRM panel - {safe_name(expert)}.xlsm"
 
 
 def _expert(ws: Workspace, expert: str) -> str:
