@@ -1,8 +1,8 @@
 """Fixtures shared by the whole suite (after sqlite-utils' conftest: one place, small fixtures).
 
-* ``pristine`` / ``pristine_macro``: a workspace made once per session with ``init_workspace``
-  (``helpers_workspace.COMPANY`` and ``EXPERTS``), the second with the macro register too.
-  Tests never write to them: ``ws`` and ``macro_ws`` hand each test its own copy.
+* ``pristine``: a workspace made once per session with ``init_workspace``
+  (``helpers_workspace.COMPANY`` and ``EXPERTS``). Tests never write to it: ``ws`` hands each
+  test its own copy.
 * ``cli``: runs ``crm-xl`` in-process (``crm_xl.cli.main.main``) on a workspace and returns the
   exit code, the output and, when asked, the parsed JSON (``helpers_cli.Cli``).
 * ``remote_engine``: xlwings' remote engine, with the non-commercial test licence set for the
@@ -57,26 +57,10 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return init_workspace(root, company=COMPANY, experts=list(EXPERTS)).root
 
 
-@pytest.fixture(scope="session")
-def pristine_macro(pristine: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``pristine`` with its macro register (F-31-08-02.xlsm: panel, buttons, VBA)."""
-    from crm_xl.excel.build import build_macro_register
-
-    ws = copy_workspace(pristine, tmp_path_factory.mktemp("pristine-macro") / "ws")
-    build_macro_register(ws)
-    return ws.root
-
-
 @pytest.fixture
 def ws(pristine: Path, tmp_path: Path) -> Workspace:
     """This test's own copy of the pristine workspace, at ``tmp_path / "ws"``."""
     return copy_workspace(pristine, tmp_path / "ws")
-
-
-@pytest.fixture
-def macro_ws(pristine_macro: Path, tmp_path: Path) -> Workspace:
-    """This test's own copy of the pristine workspace with the macro register."""
-    return copy_workspace(pristine_macro, tmp_path / "ws")
 
 
 # --- the command line -----------------------------------------------------------------------

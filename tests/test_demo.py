@@ -99,6 +99,6 @@ def test_demo_cli_json(tmp_path: Path, cli: Cli) -> None:
     assert res.data["customers"] == 6 and res.data["register"].endswith("F-31-08-02.xlsx")
     res = cli(None, "demo", str(tmp_path / "m"), "--customers", "3", json=True)
     assert res.exit_code == 0, res.output
-    assert res.data["register"].endswith("F-31-08-02.xlsm")
+    assert res.data["register"].endswith("F-31-08-02.xlsx")  # buttons: each expert's panel
     res = cli(None, "demo", str(tmp_path / "d"))
     assert res.exit_code == 2 and "already holds a workspace" in res.output

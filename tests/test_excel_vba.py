@@ -15,7 +15,6 @@ import pytest
 import xlsxwriter
 import xlwings_remote as remote
 from oletools.olevba import VBA_Parser
-from openpyxl.comments import Comment
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from pyopenvba import ExcelFile
 
@@ -27,12 +26,18 @@ REGISTER_SHEET = "مشتریان"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A vbaProject.bin and a demo register .xlsm: panel, conf sheet, one data sheet."""
+    """A vbaProject.bin and a panel .xlsm: panel, lists, conf and link sheets, one data sheet."""
     folder = tmp_path_factory.mktemp("macro")
-    bin_path = vba.build_vba_project(folder / "vbaProject.bin", sheet_count=3)
-    xlsm = folder / "F-31-08-02.xlsm"
+    bin_path = vba.build_vba_project(folder / "vbaProject.bin", sheet_count=6)
+    xlsm = folder / "panel.xlsm"
     book = xlsxwriter.Workbook(str(xlsm))
-    vba.add_panel(book, bin_path=bin_path, interpreter=sys.executable)
+    vba.add_panel(
+        book,
+        bin_path=bin_path,
+        interpreter=sys.executable,
+        workspace=r"\\server\crm\ws",
+        expert="سارا احمدی",
+    )
     sheet = book.add_worksheet(REGISTER_SHEET)
     sheet.right_to_left()
     sheet.write_row(0, 0, ["شماره مشتری", "نام مشتری"])
@@ -124,7 +129,6 @@ def test_every_run_python_imports_a_module_and_calls_a_function(built: dict[str,
         assert func.value.id == alias and not call.value.args
         funcs.append(func.attr)
     assert funcs == [b.func for b in vba.BUTTONS]
-    assert len(set(funcs)) == len(funcs)
 
 
 def test_button_functions_exist_in_the_buttons_module() -> None:
@@ -219,8 +223,33 @@ def test_conf_sheet_points_run_python_at_this_interpreter(built: dict[str, Path]
     assert len(config) == len(rows)
     assert config["INTERPRETER_WIN"] == sys.executable
     assert config["INTERPRETER_MAC"] == sys.executable
-    assert config["ADD_WORKBOOK_TO_PYTHONPATH"] == "false"
-    assert all(v not in (None, "") for v in config.values())
+    assert config["ADD_WORKBOOK_TO_PYTHONPATH"] == "False"
+    # Review §D5: every key a user-level xlwings.conf could set is pinned here.
+    assert set(vba.PINNED_KEYS) <= set(config)
+    assert config["USE UDF SERVER"] == "False"
+    assert config["CONDA PATH"] in (None, "") and config["CONDA ENV"] in (None, "")
+    assert config["PYTHONPATH"] in (None, "")
+
+
+def test_panel_records_the_workspace_as_given_and_its_expert(built: dict[str, Path]) -> None:
+    wb = openpyxl.load_workbook(built["xlsm"], keep_vba=True)
+    link = wb[vba.LINK_SHEET]
+    assert link.sheet_state == "hidden"
+    for name, value in ((vba.WORKSPACE_NAME, r"\\server\crm\ws"), (vba.EXPERT_NAME, "سارا احمدی")):
+        ((sheet, ref),) = wb.defined_names[name].destinations
+        assert wb[sheet][ref.replace("$", "")].value == value
+
+
+def test_vba_project_stream_version_is_ffff(built: dict[str, Path]) -> None:
+    """Review §D3: MS-OVBA §2.3.4.1 requires version 0xFFFF on write (pyOpenVBA wrote 0x00B5)."""
+    with zipfile.ZipFile(built["xlsm"]) as z:
+        data = z.read("xl/vbaProject.bin")
+    assert vba.vba_project_version(data) == 0xFFFF
+    parser = VBA_Parser(str(built["xlsm"]))
+    try:
+        assert parser.detect_vba_macros()
+    finally:
+        parser.close()
 
 
 # --- openpyxl round trips ----------------------------------------------------------------
@@ -240,51 +269,20 @@ def test_openpyxl_keep_vba_round_trip_keeps_project_and_buttons(
     assert vba.check_xlsm(out) == []
     with zipfile.ZipFile(out) as z:
         assert z.read("xl/vbaProject.bin") == built["bin"].read_bytes()
-    assert _vml(out) == _vml(built["xlsm"])
+
+    def macros(path: Path) -> list[str]:
+        return sorted(re.findall(r"FmlaMacro>([^<]*)<", _vml(path)))
+
+    assert macros(out) == macros(built["xlsm"])
     assert openpyxl.load_workbook(out)[REGISTER_SHEET]["B4"].value == "مشتری سوم"
 
 
-def test_comment_on_panel_breaks_the_vml_and_repair_fixes_it(
-    built: dict[str, Path], tmp_path: Path
-) -> None:
-    out = tmp_path / "comment.xlsm"
-    wb = openpyxl.load_workbook(built["xlsm"], keep_vba=True)
-    wb[vba.PANEL_SHEET]["B40"].comment = Comment("یادداشت", "test")
-    wb.save(out)
-    problems = vba.check_xlsm(out)
-    assert "panel: duplicate shape ids in the VML drawing" in problems
-    fixes = vba.repair_xlsm(out)
-    assert "panel: buttons restored" in fixes
-    assert vba.check_xlsm(out) == []
-    wb = openpyxl.load_workbook(out, keep_vba=True)  # still a workbook openpyxl reads
-    assert wb[REGISTER_SHEET]["A2"].value == "C-0001"
-
-
-def test_save_without_keep_vba_loses_everything_and_repair_restores_it(
-    built: dict[str, Path], tmp_path: Path
-) -> None:
+def test_save_without_keep_vba_is_reported(built: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "plain.xlsm"
     openpyxl.load_workbook(built["xlsm"]).save(out)
     problems = vba.check_xlsm(out)
     assert "vba: xl/vbaProject.bin is missing" in problems
     assert "content-type: workbook is not macro-enabled" in problems
-    with pytest.raises(CrmError, match=r"vbaProject\.bin"):
-        vba.repair_xlsm(out)
-    vba.repair_xlsm(out, bin_path=built["bin"])
-    assert vba.check_xlsm(out) == []
-    assert vba.repair_xlsm(out) == []  # idempotent
-    wb = openpyxl.load_workbook(out, keep_vba=True)
-    wb[REGISTER_SHEET]["B3"] = "x"
-    wb.save(out)
-    assert vba.check_xlsm(out) == []
-    assert {"xlwings", "Dictionary", vba.BUTTON_MODULE} <= set(_modules(out))
-
-
-def test_panel_vml_renumbers_its_shape_block() -> None:
-    text = vba.panel_vml(3).decode()
-    assert 'data="3"' in text
-    ids = re.findall(r'id="_x0000_s(\d+)"', text)
-    assert ids and all(3 * 1024 < int(i) < 4 * 1024 for i in ids)
 
 
 # --- xlwings' remote engine as a live-workbook double -------------------------------------
@@ -405,5 +403,25 @@ def test_libreoffice_reads_the_buttons_and_the_project(
     )
     resaved = out / built["xlsm"].name
     macros = [m for m in re.findall(r"FmlaMacro>([^<]*)<", _vml(resaved)) if m]
-    assert macros == [f"{vba.BUTTON_MODULE}.{b.macro}" for b in vba.BUTTONS]
+    assert sorted(macros) == sorted(f"{vba.BUTTON_MODULE}.{b.macro}" for b in vba.BUTTONS)
     assert {"xlwings", "Dictionary", vba.BUTTON_MODULE} <= set(_modules(resaved))
+
+
+def test_each_sub_shows_running_in_its_sheets_message_cell_before_python(
+    built: dict[str, Path],
+) -> None:
+    """Review §D6: Excel shows «در حال اجرا…» (written by VBA) while Python starts."""
+    code = _modules(built["xlsm"])[vba.BUTTON_MODULE]
+    shown = re.search(r"RefersToRange\.Value = (.*)", code)
+    assert shown is not None
+    text = "".join(
+        chr(int(part[5:-1])) if part.startswith("ChrW(") else part.strip('"')
+        for part in shown.group(1).strip().split(" & ")
+    )
+    assert text == vba.RUNNING_TEXT and text.startswith("در حال اجرا…")
+    for button in vba.BUTTONS:
+        body = re.search(rf"Public Sub {button.macro}\(\)\r\n(.*?)End Sub", code, re.S)
+        assert body is not None, button.macro
+        lines = [x.strip() for x in body.group(1).splitlines() if not x.strip().startswith("'")]
+        assert lines[0] == f'ShowRunning "{vba.STATUS_NAMES[button.sheet]}"'
+        assert lines[1].startswith("RunPython ")

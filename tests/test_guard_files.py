@@ -98,7 +98,7 @@ def _refused(path: Path, code: str, limits: Limits = guard.LIMITS) -> CrmError:
 
 
 def test_the_toolkits_own_workbooks_pass(good: Path, tmp_path: Path) -> None:
-    from crm_xl.excel.build import build_macro_register
+    from crm_xl.excel.panel import build_panel
 
     pkg = guard.inspect(good)
     assert pkg.links == []
@@ -106,9 +106,8 @@ def test_the_toolkits_own_workbooks_pass(good: Path, tmp_path: Path) -> None:
     for form in schema.FORMS.values():
         guard.inspect(build_form(tmp_path / form.filename, form))
     ws = init_workspace(tmp_path / "ws", company="شرکت", experts=[EXPERT])
-    build_macro_register(ws)
-    assert ws.register_path.suffix == ".xlsm"
     assert guard.inspect(ws.register_path).used[CUSTOMERS.sheet][1] == len(CUSTOMERS.fields)
+    guard.inspect(build_panel(ws, EXPERT, out=tmp_path / "panel.xlsm"))
 
 
 def test_cells_without_references_are_counted_where_readers_put_them(

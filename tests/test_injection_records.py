@@ -341,50 +341,40 @@ def test_formula_like(text: object, expected: bool) -> None:
     assert formula_like(text) is expected
 
 
-def test_live_workbook_store_writes_text_format_first(
+def test_panel_list_writes_text_format_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The xlwings store formats a text cell as Text (@) before it writes the value, so Excel
-    keeps ``=…`` literal; the recorded actions are played back as Excel applies them."""
+    """The panel's «مشتریان من» formats its cells as Text (@) before it writes the names, so
+    Excel keeps ``=…`` literal; the recorded actions are played back as Excel applies them."""
     import xlwings as xw
     import xlwings_remote as remote
 
-    from crm_xl.excel.build import build_macro_register
-    from crm_xl.excel.store import run_live
+    from crm_xl.excel import buttons
+    from crm_xl.excel.panel import build_panel
+    from crm_xl.io import vba
 
     monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")  # tests only
     remote.ensure_remote_engine()
     ws = init_workspace(tmp_path / "ws", company="شرکت آزمون", experts=[EXPERT])
-    build_macro_register(ws)
-    book = xw.Book(json=remote.book_json_from_file(ws.register_path))
+    panel = build_panel(ws, EXPERT, out=tmp_path / "panel.xlsm")
     inp = decide.NewCustomer(
         name=HOSTILE[-2], person_type="natural", channel="phone", expert=EXPERT, need="پمپ"
     )
-    who = store.actor(NOW)
-    run_live(book, ws, lambda reg: decide.register_customer(reg, inp, who), now=NOW)
+    store.add_customer(ws, inp, now=NOW)
+    book = xw.Book(json=remote.book_json_from_file(panel))
+    buttons.refresh_lists(book)
     actions = book.json()["actions"]
-    sheet_pos = openpyxl.load_workbook(ws.register_path, keep_vba=True).sheetnames.index(
-        CUSTOMERS.sheet
-    )
-    col = FormBook.open(ws.register_path).header_columns(CUSTOMERS.name)["name"] - 1
-
-    def covers(a: dict[str, Any]) -> bool:
-        return (
-            a["sheet_position"] == sheet_pos
-            and a["start_row"] == 5
-            and a["start_column"] <= col < a["start_column"] + a["column_count"]
-        )
-
+    sheet_pos = openpyxl.load_workbook(panel).sheetnames.index(vba.MY_CUSTOMERS_SHEET)
     order = [
-        a["func"] for a in actions if covers(a) and a["func"] in ("setNumberFormat", "setValues")
+        a["func"]
+        for a in actions
+        if a["sheet_position"] == sheet_pos and a["func"] in ("setNumberFormat", "setValues")
     ]
     assert order[:2] == ["setNumberFormat", "setValues"], order
-    fmt = next(a for a in actions if covers(a) and a["func"] == "setNumberFormat")
+    fmt = next(a for a in actions if a["func"] == "setNumberFormat")
     assert fmt["args"][0] == "@"
-    remote.apply_actions(ws.register_path, actions)
-    reg = FormBook.open(ws.register_path)
-    (r, _), *_ = reg.read_table(CUSTOMERS.name)
-    cell = reg.sheet(CUSTOMERS.name).cell(r, col + 1)
+    remote.apply_actions(panel, actions)
+    cell = openpyxl.load_workbook(panel)[vba.MY_CUSTOMERS_SHEET].cell(vba.LIST_FIRST_ROW, 2)
     assert (cell.value, cell.data_type) == (HOSTILE[-2], "s")
 
 

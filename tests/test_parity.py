@@ -1,9 +1,9 @@
 """Acceptance 3 of issue 12: an Excel button and its CLI command do the same thing.
 
 For each entry point of ``crm_xl.excel.buttons`` and the matching ``crm-xl`` command, one
-workspace (macro register, built by ``build_macro_register``) is copied twice: the button runs
-on copy A through xlwings' remote engine (``xlwings_remote``: the panel's entry cells typed into
-the file, the recorded actions played back onto it), the command runs on copy B. Then the
+workspace is copied twice: the button runs from an expert's panel (``crm-xl excel panel``, issue
+15) on copy A through xlwings' remote engine (``xlwings_remote``: the panel's entry cells typed
+into the file, the recorded actions played back onto it), the command runs on copy B. Then the
 copies must agree on
 
 * the outcome: both succeed, or both refuse with the same error (code, Persian and English);
@@ -45,6 +45,7 @@ from crm_xl.domain.errors import CrmError
 from crm_xl.domain.ids import make_legal_id, make_national_code
 from crm_xl.domain.schema import CASES, CUSTOMERS
 from crm_xl.excel import buttons
+from crm_xl.excel.panel import build_panel
 from crm_xl.io import vba
 from crm_xl.io.workspace import Workspace
 from crm_xl.ops import products, store
@@ -125,14 +126,14 @@ SETUPS: dict[str, Callable[[Workspace], None]] = {
 
 
 @pytest.fixture(scope="module")
-def before(pristine_macro: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+def before(pristine: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
     """The workspace of a named set-up, built once per module on first use."""
     built: dict[str, Path] = {}
 
     def get(name: str) -> Path:
         if name not in built:
             root = tmp_path_factory.mktemp("before") / "ws"
-            SETUPS[name](copy_workspace(pristine_macro, root))
+            SETUPS[name](copy_workspace(pristine, root))
             built[name] = root
         return built[name]
 
@@ -145,7 +146,8 @@ def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib
 
     import crm_xl.cli.main
-    import crm_xl.ops.refresh  # imported so that its clock is frozen too
+    import crm_xl.excel.panel
+    import crm_xl.ops.refresh
 
     lazy = {**crm_xl.cli.main.LAZY_COMMANDS, **crm_xl.cli.main.LAZY_INVOICE_COMMANDS}
     for target, _ in lazy.values():  # command modules load on first use: load them now
@@ -212,7 +214,7 @@ class Entrances:
             return shown(e)
 
         monkeypatch.setattr(buttons, "_error_text", spy)
-        monkeypatch.setattr(buttons, "WORKSPACE", self.a)
+        self.panel = build_panel(self.a, EXPERT, out=tmp / "panel" / "panel.xlsm")
 
     def press(
         self,
@@ -225,14 +227,14 @@ class Entrances:
         """Type ``entries`` into A's panel, press the button, let Excel apply what it wrote."""
         import xlwings as xw
 
-        path = self.a.register_path
+        path = self.panel
         if entries:
             _type_into_panel(path, entries)
         book = xw.Book(json=remote.book_json_from_file(path, sheet, selection))
         self.raised.clear()
         text = str(getattr(buttons, func)(book))
         remote.apply_actions(path, book.json()["actions"])
-        assert vba.check_xlsm(path) == [], "the button broke the macro register"
+        assert vba.check_xlsm(path) == [], "the button broke the panel"
         if text.startswith("✔"):
             return Outcome(True, text=text)
         if func == "validate" and not self.raised:
@@ -424,15 +426,52 @@ def test_log_followup(entrances: Callable[[str], Entrances], cli: Cli) -> None:
     assert button.ok
 
 
-def test_log_followup_for_the_selected_row(entrances: Callable[[str], Entrances], cli: Cli) -> None:
-    """No number typed: the button takes the customer of the selected register row."""
-    from helpers_workspace import cell_ref, row_of
-
+@pytest.mark.parametrize("sheet", [vba.MY_CUSTOMERS_SHEET, vba.TASKS_SHEET])
+def test_log_followup_for_the_selected_row(
+    entrances: Callable[[str], Entrances], cli: Cli, sheet: str
+) -> None:
+    """No number typed: the button on a list sheet takes the customer of its selected row."""
     e = entrances("customer")
-    row = row_of(e.a, CUSTOMERS, "C-00001")
-    selected = cell_ref(e.a.register_path, CUSTOMERS, row, "name")
-    button = e.press("log_followup", _FOLLOWUP, sheet=CUSTOMERS.sheet, selection=selected)
+    listed = openpyxl.load_workbook(e.panel)[sheet]
+    (row,) = [
+        r
+        for r in range(vba.LIST_FIRST_ROW, listed.max_row + 1)
+        if listed.cell(r, 1).value == "C-00001"
+    ]
+    button = e.press("log_followup", _FOLLOWUP, sheet=sheet, selection=f"B{row}")
     assert_same(e, button, e.run(cli, "followup", "add", "C-00001", *_FOLLOWUP_ARGS))
+    assert button.ok
+
+
+def test_register_anyway(entrances: Callable[[str], Entrances], cli: Cli) -> None:
+    """A duplicate-looking customer: the explicit button and ``--allow-duplicate`` agree."""
+    e = entrances("customer")  # C-00001 has mobile 09121234567
+    panel = {
+        "in_name": "رضا کریمی", "in_person_type": "حقیقی", "in_mobile": "09121234567",
+        "in_channel": "تلفن", "in_expert": EXPERT, "in_need": "پمپ",
+    }  # fmt: skip
+    args = [
+        *("--name", "رضا کریمی", "--type", "حقیقی", "--mobile", "09121234567"),
+        *("--channel", "تلفن", "--expert", EXPERT, "--need", "پمپ", "--allow-duplicate"),
+    ]
+    button = e.press("register_customer_anyway", panel)
+    assert_same(e, button, e.run(cli, "customer", "add", *args))
+    assert button.ok
+
+
+@pytest.mark.parametrize("setup", ["case", "invoiced"])
+def test_cancel_case(entrances: Callable[[str], Entrances], cli: Cli, setup: str) -> None:
+    e = entrances(setup)
+    button = e.press("cancel_case", {"in_case": "P-00001", "in_reason": "مشتری منصرف شد"})
+    command = e.run(cli, "case", "cancel", "P-00001", "--reason", "مشتری منصرف شد")
+    assert_same(e, button, command)
+
+
+@pytest.mark.parametrize("number", ["P-00001", "C-00077"], ids=["case", "unknown"])
+def test_void_number(entrances: Callable[[str], Entrances], cli: Cli, number: str) -> None:
+    e = entrances("case")
+    button = e.press("void_number", {"in_void_no": number, "in_reason": "اشتباه"})
+    assert_same(e, button, e.run(cli, "void", number, "--reason", "اشتباه"))
 
 
 @pytest.mark.parametrize(
@@ -565,8 +604,8 @@ def test_open_folder_is_the_one_the_register_names(
 
 def test_every_button_is_compared() -> None:
     tested = {
-        "register_customer", "log_followup", "open_case", "issue_contract", "issue_invoice",
-        "mark_crm_done", "close_and_archive", "refresh_overdue", "validate",
-        "open_customer_folder",
+        "register_customer", "register_customer_anyway", "log_followup", "open_case",
+        "issue_contract", "issue_invoice", "mark_crm_done", "close_and_archive",
+        "refresh_overdue", "validate", "open_customer_folder", "cancel_case", "void_number",
     }  # fmt: skip
-    assert {b.func for b in vba.BUTTONS} == tested == set(buttons.__all__)
+    assert {b.func for b in vba.BUTTONS} == tested == set(buttons.__all__) - {"refresh_lists"}

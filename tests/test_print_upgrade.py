@@ -120,17 +120,6 @@ def test_experts_dropdown_follows_the_settings(ws: Workspace) -> None:
     assert names == ["سارا احمدی", "نگار کریمی"]
 
 
-def test_macro_register_stays_unprotected(tmp_path: Path) -> None:
-    """Excel refuses macro writes into locked cells: the buttons' register is not protected,
-    the plain register is."""
-    import sys
-
-    from crm_xl.excel.build import write_macro_register
-
-    xlsm = write_macro_register(tmp_path / "r.xlsm", company="x", interpreter=sys.executable)
-    assert not openpyxl.load_workbook(xlsm, keep_vba=True)[CUSTOMERS.sheet].protection.sheet
-
-
 def test_plain_register_is_protected(ws: Workspace) -> None:
     sheet = openpyxl.load_workbook(ws.register_path)[CUSTOMERS.sheet]
     assert sheet.protection.sheet and not sheet.protection.password

@@ -194,6 +194,17 @@ def open_remote_book(
     return xw.Book(json=book_json_from_file(path, active_sheet, selection))
 
 
+def open_with_entries(path: Path | str, entries: dict[str, object], **kw: Any) -> Any:
+    """Type ``entries`` (defined name -> value) into the file, then open it as a remote book."""
+    path = Path(path)
+    wb = openpyxl.load_workbook(path, keep_vba=path.suffix.lower() in (".xlsm", ".xltm"))
+    for name, value in entries.items():
+        for sheet, ref in wb.defined_names[name].destinations:
+            wb[sheet][ref.replace("$", "")].value = value
+    wb.save(path)
+    return open_remote_book(path, **kw)
+
+
 def _cell_value(value: object) -> object:
     # The client turns ISO date strings back into dates (Remote.bas setValues, ParseIso).
     if isinstance(value, str) and _ISO_DATE.match(value):

@@ -181,7 +181,8 @@ def main(ctx: click.Context, workspace: Path, as_json: bool, debug: bool) -> Non
     "--expert", "experts", multiple=True, help="A sales expert (repeatable) / کارشناس فروش"
 )
 @click.option("--memory-id", help="Fiscal memory id for tax ids / شناسه حافظه مالیاتی")
-@click.option("--no-macros", is_flag=True, help="Do not build the macro-enabled register")
+# The register is a plain .xlsx now; the buttons live in each expert's panel (excel panel).
+@click.option("--no-macros", is_flag=True, hidden=True, help="No effect (kept for old scripts)")
 @json_option
 @pass_ctx
 @handle_errors
@@ -199,24 +200,18 @@ def init_cmd(
     ws = init_workspace(
         directory, company=company, experts=list(experts), fiscal_memory_id=memory_id
     )
+    del no_macros
     result: dict[str, Any] = {"workspace": str(ws.root), "register": str(ws.register_path)}
-    if not no_macros:
-        result.update(_build_macros(ws))
     emit(
         ctx,
         result,
         f"پوشه کاری ساخته شد: {ws.root}",
         f"workspace created: {ws.root}",
-        [f"register: {ws.register_path}"],
+        [
+            f"register: {ws.register_path}",
+            f'buttons: crm-xl -w "{ws.root}" excel panel --expert "…" (on each expert\'s computer)',
+        ],
     )
-
-
-def _build_macros(ws: Any) -> dict[str, Any]:
-    """Build the macro-enabled register (the Excel layer: panel, buttons, VBA)."""
-    from crm_xl.excel.build import build_macro_register
-
-    path = build_macro_register(ws)
-    return {"register": str(path), "macros": True}
 
 
 @main.group("templates")
@@ -571,7 +566,7 @@ def void_cmd(ctx: Context, number: str, reason: str) -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--customers", default=36, show_default=True, help="How many sample customers")
 @click.option("--seed", default=1405, show_default=True, help="Random seed")
-@click.option("--no-macros", is_flag=True, help="Do not build the macro-enabled register")
+@click.option("--no-macros", is_flag=True, hidden=True, help="No effect (kept for old scripts)")
 @json_option
 @pass_ctx
 @handle_errors
@@ -579,9 +574,8 @@ def demo_cmd(ctx: Context, directory: Path, customers: int, seed: int, no_macros
     """A workspace with realistic sample data, then the manager's first view / نمونه."""
     from crm_xl.ops.demo import build_demo, print_overview
 
+    del no_macros
     ws, summary = build_demo(directory, customers=customers, seed=seed)
-    if not no_macros:
-        summary.update(_build_macros(ws))
     if ctx.json:
         emit(ctx, summary)
     else:

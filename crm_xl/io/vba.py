@@ -1,4 +1,4 @@
-"""The macro-enabled register: a VBA project built without Excel, a panel sheet with buttons.
+"""An expert's panel workbook: a VBA project built without Excel, sheets with buttons.
 
 The route (measured, see ``docs/xlwings-route.md``):
 
@@ -6,22 +6,20 @@ The route (measured, see ``docs/xlwings-route.md``):
    Excel makes one (``ThisWorkbook`` plus one document module per sheet), adds the installed
    xlwings' own ``xlwings.bas`` and ``addin/Dictionary.cls`` and the generated ``CrmButtons``
    module, and keeps the project's ``xl/vbaProject.bin``.
+   The ``_VBA_PROJECT`` stream is then written as MS-OVBA requires (version 0xFFFF).
 2. :func:`add_panel` has XlsxWriter embed that bin, lay out the right-to-left panel sheet
-   (entry cells, each a defined name; a status cell; form-control buttons whose macro is
-   ``CrmButtons.<Sub>``) and the ``xlwings.conf`` sheet that points ``RunPython`` at the
-   user's Python.
-3. Every later write goes through openpyxl with ``keep_vba=True``, which keeps the bin, the
-   buttons' VML and the macro-enabled content type. :func:`check_xlsm` finds the two ways it
-   still loses them (a comment put on the panel sheet, a save without ``keep_vba``) and
-   :func:`repair_xlsm` puts them back.
+   (entry cells, each a defined name; a message cell; form-control buttons whose macro is
+   ``CrmButtons.<Sub>``), the list sheets with their own buttons, the ``xlwings.conf`` sheet
+   that pins the expert's Python and every other key, and the hidden link sheet.
+3. :func:`check_xlsm` finds what a saved panel lacks (VBA part, content types, a button); a
+   damaged panel is rebuilt with ``crm-xl excel panel`` (nothing the expert typed is lost).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import io
-import os
+import posixpath
 import re
 import tempfile
 import zipfile
@@ -44,7 +42,6 @@ from crm_xl.domain.schema import (
     FieldType,
     Table,
 )
-from crm_xl.io import ooxml
 
 #: The VBA module holding one Sub per button, and the Python module the Subs call.
 BUTTON_MODULE = "CrmButtons"
@@ -53,8 +50,24 @@ PYTHON_MODULE = "crm_xl.excel.buttons"
 XLWINGS_MODULES = ("xlwings", "Dictionary")
 
 PANEL_SHEET = "پنل فروش"
+TASKS_SHEET = "کارتابل من"
+MY_CUSTOMERS_SHEET = "مشتریان من"
 CONF_SHEET = "xlwings.conf"  # the name xlwings.bas looks for (GetConfigFromSheet)
+LINK_SHEET = "crm_xl"  # hidden: the workspace path and the expert the panel belongs to
 STATUS_NAME = "status_cell"
+#: Each sheet with buttons has its own message cell, so a press answers where it was made.
+STATUS_NAMES = {
+    PANEL_SHEET: STATUS_NAME,
+    TASKS_SHEET: "status_tasks",
+    MY_CUSTOMERS_SHEET: "status_customers",
+}
+WORKSPACE_NAME = "crm_workspace"
+EXPERT_NAME = "crm_expert"
+#: «در حال اجرا…» / running…: written by VBA before RunPython starts Python.
+RUNNING_TEXT = "در حال اجرا… / running…"
+#: First data row (1-based) of the list sheets; column A holds the customer number.
+LIST_FIRST_ROW = 6
+LIST_HEADER_ROW = 5
 
 
 class Button(NamedTuple):
@@ -62,21 +75,46 @@ class Button(NamedTuple):
     func: str  # function in crm_xl.excel.buttons
     fa: str
     en: str
+    sheet: str = PANEL_SHEET  # the sheet the button sits on (and whose message cell it uses)
 
 
 BUTTONS: tuple[Button, ...] = (
     Button("RegisterCustomer", "register_customer", "ثبت مشتری جدید", "Register customer"),
-    Button("LogFollowUp", "log_followup", "ثبت پیگیری", "Log follow-up"),
+    Button(
+        "RegisterAnyway",
+        "register_customer_anyway",
+        "ثبت با وجود مشتری مشابه",
+        "Register anyway (duplicate-looking)",
+    ),
+    Button("LogFollowUp", "log_followup", "ثبت پیگیری و اقدام بعدی", "Log follow-up"),
     Button("OpenCase", "open_case", "تشکیل پرونده فروش", "Open sales case"),
     Button("IssueContract", "issue_contract", "ثبت قرارداد", "Contract"),
     Button("IssueInvoice", "issue_invoice", "صدور فاکتور", "Invoice"),
     Button("MarkCrmDone", "mark_crm_done", "ثبت انجام CRM", "CRM done"),
     Button("CloseAndArchive", "close_and_archive", "بستن و بایگانی", "Close and archive"),
-    Button("RefreshOverdue", "refresh_overdue", "به‌روزرسانی سررسیدها", "Refresh overdue"),
-    Button("ValidateRegister", "validate", "اعتبارسنجی", "Validate"),
+    Button("VoidNumber", "void_number", "ابطال شماره", "Void a number"),
+    Button("CancelCase", "cancel_case", "لغو پرونده", "Cancel case"),
+    Button("ValidateWorkspace", "validate", "اعتبارسنجی", "Validate"),
     Button(
         "OpenCustomerFolder", "open_customer_folder", "باز کردن پوشه مشتری", "Open customer folder"
     ),
+    Button("RefreshPanel", "refresh_overdue", "به‌روزرسانی", "Refresh"),
+    # The list sheets: each acts on the selected row of its own sheet.
+    Button("TaskFollowUp", "log_followup", "ثبت پیگیری ردیف انتخابی", "Follow-up", TASKS_SHEET),
+    Button("TaskOpenFolder", "open_customer_folder", "باز کردن پوشه", "Open folder", TASKS_SHEET),
+    Button("TaskRefresh", "refresh_overdue", "به‌روزرسانی", "Refresh", TASKS_SHEET),
+    Button(
+        "CustFollowUp", "log_followup", "ثبت پیگیری ردیف انتخابی", "Follow-up", MY_CUSTOMERS_SHEET
+    ),
+    Button("CustOpenCase", "open_case", "تشکیل پرونده", "Open case", MY_CUSTOMERS_SHEET),
+    Button("CustCrmDone", "mark_crm_done", "ثبت انجام CRM", "CRM done", MY_CUSTOMERS_SHEET),
+    Button(
+        "CustClose", "close_and_archive", "بستن و بایگانی", "Close and archive", MY_CUSTOMERS_SHEET
+    ),
+    Button(
+        "CustOpenFolder", "open_customer_folder", "باز کردن پوشه", "Open folder", MY_CUSTOMERS_SHEET
+    ),
+    Button("CustRefresh", "refresh_overdue", "به‌روزرسانی", "Refresh", MY_CUSTOMERS_SHEET),
 )
 
 
@@ -90,18 +128,42 @@ def macro_ref(button: Button) -> str:
     return f"{BUTTON_MODULE}.{button.macro}"
 
 
+def _vba_string(text: str) -> str:
+    """A VBA expression for ``text``: the module is ANSI, so non-ASCII goes through ChrW."""
+    parts: list[str] = []
+    run = ""
+    for ch in text:
+        if ch.isascii() and ch != '"':
+            run += ch
+            continue
+        if run:
+            parts.append(f'"{run}"')
+            run = ""
+        parts.append(f"ChrW({ord(ch)})")
+    if run:
+        parts.append(f'"{run}"')
+    return " & ".join(parts) or '""'
+
+
 def button_module_source() -> str:
     """The generated standard module: one Sub per button, each calling xlwings' RunPython.
 
     ASCII only, because a VBA module is stored in the project's ANSI code page; CRLF, as
     the VBE writes. RunPython puts the command inside ``python -c "..."`` on Windows, so it
-    must not contain a double quote.
+    must not contain a double quote. Before Python starts (about a second), the Sub writes
+    «در حال اجرا…» into its sheet's message cell and lets Excel repaint it.
     """
     lines = [
         f'Attribute VB_Name = "{BUTTON_MODULE}"',
-        "' Generated by crm_xl.io.vba from BUTTONS: do not edit, rebuild the workbook.",
+        "' Generated by crm_xl.io.vba from BUTTONS: do not edit, rebuild the panel.",
         "' Each button runs one function of crm_xl.excel.buttons on this workbook (xlwings RunPython).",
         "Option Explicit",
+        "",
+        "Private Sub ShowRunning(ByVal cellName As String)",
+        "    On Error Resume Next",
+        f"    ThisWorkbook.Names(cellName).RefersToRange.Value = {_vba_string(RUNNING_TEXT)}",
+        "    DoEvents",
+        "End Sub",
         "",
     ]
     for button in BUTTONS:
@@ -111,6 +173,7 @@ def button_module_source() -> str:
         lines += [
             f"Public Sub {button.macro}()",
             f"    ' {button.en}",
+            f'    ShowRunning "{STATUS_NAMES[button.sheet]}"',
             f'    RunPython "{command}"',
             "End Sub",
             "",
@@ -162,7 +225,7 @@ def build_vba_project(out_bin: Path, *, sheet_count: int = 1) -> Path:
     as XlsxWriter names the sheets' code names once a project is added; Excel adds any that
     are missing when it opens the book, so the default of one is also fine.
     """
-    import xlsxwriter  # loaded here, not by a button press that only needs the names below
+    import xlsxwriter
     from pyopenvba import ExcelFile, VBAModuleKind
 
     sources = xlwings_vba_sources()
@@ -188,8 +251,31 @@ def build_vba_project(out_bin: Path, *, sheet_count: int = 1) -> Path:
         raise RuntimeError(f"VBA project build failed: {problems or missing}")
     out_bin = Path(out_bin)
     out_bin.parent.mkdir(parents=True, exist_ok=True)
-    out_bin.write_bytes(data)
+    out_bin.write_bytes(with_vba_project_version(data))
     return out_bin
+
+
+#: MS-OVBA §2.3.4.1 on write: Reserved1 0x61CC, Version 0xFFFF, Reserved2 0x00, Reserved3
+#: 0x0003 and no performance cache; with any other version Office may trust a cached
+#: compiled state instead of compiling the source (xlwings' own template has these bytes).
+VBA_PROJECT_STREAM = b"\xcc\x61\xff\xff\x00\x03\x00"
+
+
+def vba_project_version(bin_data: bytes) -> int:
+    """The Version field of the ``VBA/_VBA_PROJECT`` stream of a ``vbaProject.bin``."""
+    from pyopenvba.cfb import CFB
+
+    stream = CFB.from_bytes(bin_data).get_stream_in_storage("VBA", "_VBA_PROJECT")
+    return int.from_bytes(stream[2:4], "little")
+
+
+def with_vba_project_version(bin_data: bytes) -> bytes:
+    """``bin_data`` with the ``_VBA_PROJECT`` stream as MS-OVBA requires on write."""
+    from pyopenvba.cfb import CFB
+
+    cfb = CFB.from_bytes(bin_data)
+    cfb.write_stream_in_storage("VBA", "_VBA_PROJECT", VBA_PROJECT_STREAM)
+    return cfb.to_bytes()
 
 
 # --- the panel sheet ----------------------------------------------------------------------
@@ -259,6 +345,24 @@ PANEL_SECTIONS: tuple[tuple[str, str, tuple[PanelField, ...]], ...] = (
             _pf("in_amount", CASES, "amount", "ریال"),
         ),
     ),
+    (
+        "ابطال شماره و لغو پرونده",
+        "Void a number, cancel a case",
+        (
+            PanelField(
+                "in_void_no",
+                CASES.name,
+                Field("number", "شماره برای ابطال", "Number to void"),
+                "شماره فاکتور، قرارداد یا پرونده؛ برای لغو پرونده، «شماره پرونده» بالا",
+            ),
+            PanelField(
+                "in_reason",
+                CASES.name,
+                Field("reason", "علت", "Reason", FieldType.LONGTEXT),
+                "برای ابطال و لغو الزامی است",
+            ),
+        ),
+    ),
 )
 
 PANEL_FIELDS: tuple[PanelField, ...] = tuple(f for _, _, fs in PANEL_SECTIONS for f in fs)
@@ -281,9 +385,9 @@ def _value_format(field: Field) -> dict[str, Any]:
     return {"num_format": "@", "text_wrap": field.type == FieldType.LONGTEXT}
 
 
-def _layout_panel(book: Any, ws: Any) -> None:
+def _layout_panel(book: Any, ws: Any, expert: str = "") -> None:
     """Everything on the panel sheet; also used alone to regenerate the buttons' VML."""
-    from xlsxwriter.utility import xl_col_to_name
+    import xlsxwriter.utility
 
     base = {"font_name": FONT_NAME, "font_size": FONT_SIZE, "valign": "vcenter", "reading_order": 2}
 
@@ -336,7 +440,10 @@ def _layout_panel(book: Any, ws: Any) -> None:
             field = pf.field
             ws.write(row, _LABEL_COL, pf.label, label_fmt)
             value_fmt = fmt(bg_color="#FFF2CC", border=1, locked=False, **_value_format(field))
-            ws.write_blank(row, _VALUE_COL, None, value_fmt)
+            if pf.name == "in_expert" and expert:
+                ws.write_string(row, _VALUE_COL, expert, value_fmt)  # this panel's expert
+            else:
+                ws.write_blank(row, _VALUE_COL, None, value_fmt)
             hint = f"{field.en}" + (f" — {pf.hint}" if pf.hint else "")
             ws.write(row, _HINT_COL, hint, hint_fmt)
             if field.type == FieldType.LONGTEXT:
@@ -348,7 +455,7 @@ def _layout_panel(book: Any, ws: Any) -> None:
                     col = _LIST_COL + len(lists)
                     labels = choices.labels()
                     ws.write_column(0, col, labels)
-                    letter = xl_col_to_name(col)
+                    letter = xlsxwriter.utility.xl_col_to_name(col)
                     lists[field.enum] = f"=${letter}$1:${letter}${len(labels)}"
                 ws.data_validation(
                     row,
@@ -376,7 +483,7 @@ def _layout_panel(book: Any, ws: Any) -> None:
         ws.set_column(_LIST_COL, _LIST_COL + len(lists) - 1, None, None, {"hidden": True})
 
     ws.write(_FIRST_ROW, _BUTTON_COL, "عملیات / Actions", section_fmt)
-    for i, button in enumerate(BUTTONS):
+    for i, button in enumerate(b for b in BUTTONS if b.sheet == PANEL_SHEET):
         ws.insert_button(
             _FIRST_ROW + 1 + i * _BUTTON_ROWS,
             _BUTTON_COL,
@@ -391,39 +498,133 @@ def _layout_panel(book: Any, ws: Any) -> None:
     ws.set_landscape()
     ws.set_paper(9)  # A4
     ws.fit_to_pages(1, 0)
+    # The hidden drop-down lists beyond the buttons never print.
+    ws.print_area(0, 0, max(row, _FIRST_ROW + 1 + _BUTTON_ROWS * len(BUTTONS)), _BUTTON_COL)
 
 
 def _ref(sheet: str, row: int, col: int) -> str:
-    from xlsxwriter.utility import xl_rowcol_to_cell
+    import xlsxwriter.utility
 
     quoted = "'" + sheet.replace("'", "''") + "'"
-    return f"{quoted}!{xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)}"
+    return f"{quoted}!{xlsxwriter.utility.xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)}"
 
 
 def conf_rows(interpreter: str | Path) -> list[tuple[str, object]]:
     """Rows of the ``xlwings.conf`` sheet: key in A, value in B, from A1, no gaps.
 
     xlwings.bas reads the keys upper-cased from A1 down to the first empty cell, and a key
-    that is present wins over the xlwings.conf files even when its value is empty, so only
-    keys with a value are written.
+    present here wins over the user's and the directory's ``xlwings.conf`` (review §D5): every
+    key such a file could set is pinned, an empty value meaning "none" (no conda, no extra
+    path), so nothing left from an earlier install leaks in.
     """
     python = str(interpreter)
     return [
         ("Interpreter_Win", python),
         ("Interpreter_Mac", python),
-        # crm_xl is imported from the interpreter's site-packages; the workspace folder holds
-        # data, and must not shadow modules.
-        ("ADD_WORKBOOK_TO_PYTHONPATH", "false"),
-        ("Show Console", False),
+        ("Interpreter", ""),
+        ("PYTHONPATH", ""),
+        ("Conda Path", ""),
+        ("Conda Env", ""),
+        ("UDF Modules", ""),
+        ("Use UDF Server", "False"),
+        ("Debug UDFs", "False"),
+        # crm_xl is imported from the interpreter's site-packages; the panel's folder holds
+        # no code and must not shadow modules.
+        ("ADD_WORKBOOK_TO_PYTHONPATH", "False"),
+        ("Show Console", "False"),
     ]
 
 
-def add_panel(book: Any, *, bin_path: Path, interpreter: str | Path) -> None:
-    """Make ``book`` (an ``xlsxwriter.Workbook`` saved as ``.xlsm``) a macro workbook.
+#: The keys the conf sheet must pin (as xlwings.bas upper-cases them).
+PINNED_KEYS = (
+    "INTERPRETER_WIN",
+    "INTERPRETER_MAC",
+    "PYTHONPATH",
+    "CONDA PATH",
+    "CONDA ENV",
+    "USE UDF SERVER",
+)
+
+
+#: Columns of the list sheets: (header fa, header en, width). Column A is the customer number.
+TASK_COLUMNS: tuple[tuple[str, str, float], ...] = (
+    ("شماره مشتری", "Customer no.", 16),
+    ("نام مشتری", "Customer", 30),
+    ("وضعیت پیگیری", "State", 18),
+    ("اقدام", "Action", 36),
+    ("موعد", "Due", 18),
+    ("تأخیر", "Late", 14),
+    ("تماس", "Contact", 16),
+    ("مرحله", "Stage", 16),
+)
+CUSTOMER_COLUMNS: tuple[tuple[str, str, float], ...] = (
+    ("شماره مشتری", "Customer no.", 16),
+    ("نام مشتری", "Customer", 30),
+    ("مرحله", "Stage", 16),
+    ("وضعیت پیگیری", "State", 18),
+    ("اقدام بعدی", "Next action", 30),
+    ("موعد", "Due", 18),
+    ("تلفن همراه", "Mobile", 16),
+)
+LIST_COLUMNS = {TASKS_SHEET: TASK_COLUMNS, MY_CUSTOMERS_SHEET: CUSTOMER_COLUMNS}
+
+
+def _layout_list(book: Any, ws: Any, columns: tuple[tuple[str, str, float], ...]) -> None:
+    """A list sheet: title, hint, message cell, header, buttons beside the rows."""
+    base = {"font_name": FONT_NAME, "font_size": FONT_SIZE, "valign": "vcenter", "reading_order": 2}
+
+    def fmt(**kw: Any) -> Any:
+        return book.add_format({**base, **kw})
+
+    last = len(columns) - 1
+    button_col = last + 2
+    ws.right_to_left()
+    for i, (_fa, _en, width) in enumerate(columns):
+        ws.set_column(i, i, width, fmt(num_format="@"))
+    ws.set_column(last + 1, last + 1, 3)
+    ws.set_column(button_col, button_col, 28)
+    ws.merge_range(0, 0, 0, last, ws.name, fmt(bold=True, font_size=14))
+    ws.merge_range(
+        1,
+        0,
+        1,
+        last,
+        "یک ردیف را انتخاب کنید و دکمه کنار فهرست را بزنید؛ پیگیری از خانه‌های زرد «پنل فروش» "
+        "خوانده می‌شود. / Select a row and press a button beside the list.",
+        fmt(font_color="#555555", text_wrap=True),
+    )
+    ws.set_row(1, 30)
+    ws.merge_range(2, 0, 2, last, "", fmt(text_wrap=True, border=1, bg_color="#EDEDED"))
+    ws.set_row(2, 48)
+    book.define_name(STATUS_NAMES[ws.name], f"={_ref(ws.name, 2, 0)}")
+    header = fmt(bold=True, border=1, bg_color="#D9E1F2", text_wrap=True)
+    for i, (fa, en, _w) in enumerate(columns):
+        ws.write(LIST_HEADER_ROW - 1, i, f"{fa}\n{en}", header)
+    ws.set_row(LIST_HEADER_ROW - 1, 32)
+    for i, button in enumerate(b for b in BUTTONS if b.sheet == ws.name):
+        ws.insert_button(
+            LIST_FIRST_ROW - 1 + i * _BUTTON_ROWS,
+            button_col,
+            {"macro": macro_ref(button), "caption": button.fa, "description": button.en}
+            | _BUTTON_SIZE
+            | {"width": 180},
+        )
+    ws.freeze_panes(LIST_HEADER_ROW, 0)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(LIST_HEADER_ROW - 1)
+    ws.print_area(0, 0, 99_999, last)  # the buttons' column does not print
+
+
+def add_panel(
+    book: Any, *, bin_path: Path, interpreter: str | Path, workspace: str = "", expert: str = ""
+) -> None:
+    """Make ``book`` (an ``xlsxwriter.Workbook`` saved as ``.xlsm``) an expert's panel.
 
     Embeds ``bin_path`` (from :func:`build_vba_project`; XlsxWriter reads it on close), adds
-    the panel sheet (made the active one) and the hidden ``xlwings.conf`` sheet. The panel
-    should be the first sheet added if it is to be the first tab.
+    the panel sheet (first tab, active), «کارتابل من», «مشتریان من», the hidden
+    ``xlwings.conf`` sheet and the hidden link sheet holding the workspace path and expert.
     """
     bin_path = Path(bin_path)
     if not bin_path.is_file():
@@ -431,44 +632,32 @@ def add_panel(book: Any, *, bin_path: Path, interpreter: str | Path) -> None:
     book.add_vba_project(str(bin_path))
     book.set_vba_name("ThisWorkbook")  # the document module the project holds
     panel = book.add_worksheet(PANEL_SHEET)
-    _layout_panel(book, panel)
+    _layout_panel(book, panel, expert)
     panel.activate()
+    for sheet, columns in LIST_COLUMNS.items():
+        _layout_list(book, book.add_worksheet(sheet), columns)
     conf = book.add_worksheet(CONF_SHEET)
     for row, (key, value) in enumerate(conf_rows(interpreter)):
-        conf.write(row, 0, key)
-        conf.write(row, 1, value)
+        conf.write_string(row, 0, key)
+        conf.write_string(row, 1, str(value))
     conf.set_column(0, 0, 28)
     conf.set_column(1, 1, 60)
     conf.hide()
+    link = book.add_worksheet(LINK_SHEET)
+    link.write_string(0, 0, "workspace")
+    link.write_string(0, 1, str(workspace))  # as given: a UNC path stays a UNC path
+    link.write_string(1, 0, "expert")
+    link.write_string(1, 1, expert)
+    book.define_name(WORKSPACE_NAME, f"={_ref(LINK_SHEET, 0, 1)}")
+    book.define_name(EXPERT_NAME, f"={_ref(LINK_SHEET, 1, 1)}")
+    link.hide()
 
 
-def panel_vml(data_id: int = 1) -> bytes:
-    """The buttons' VML drawing exactly as :func:`add_panel` writes it, for :func:`repair_xlsm`.
+# --- checking a saved .xlsm --------------------------------------------------
 
-    ``data_id`` is the drawing's ``o:idmap`` block: shape ids are ``1024 * data_id + n``.
-    """
-    import xlsxwriter
-
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
-    _layout_panel(book, book.add_worksheet(PANEL_SHEET))
-    book.close()
-    with zipfile.ZipFile(out) as z:
-        text = z.read("xl/drawings/vmlDrawing1.vml").decode("utf-8")
-    text = text.replace(
-        '<o:idmap v:ext="edit" data="1"/>', f'<o:idmap v:ext="edit" data="{data_id}"/>'
-    )
-    text = re.sub(
-        r"_x0000_s(\d+)", lambda m: f"_x0000_s{int(m.group(1)) + 1024 * (data_id - 1)}", text
-    )
-    return text.encode("utf-8")
-
-
-# --- checking and repairing a saved .xlsm --------------------------------------------------
-
-_MAIN = ooxml.MAIN_NS
-_R = ooxml.REL_NS
-_PKG_REL = ooxml.PKG_REL_NS
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 REL_VBA = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
 REL_VML = f"{_R}/vmlDrawing"
@@ -481,6 +670,37 @@ VBA_PART = "xl/vbaProject.bin"
 _VML_NS = 'xmlns:x="urn:schemas-microsoft-com:office:excel"'
 
 
+def _rels_name(part: str) -> str:
+    folder, _, name = part.rpartition("/")
+    return f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels"
+
+
+def _resolve(part: str, target: str) -> str:
+    if target.startswith("/"):
+        return target[1:]
+    return posixpath.normpath(posixpath.join(posixpath.dirname(part), target))
+
+
+def _relationships(read: Callable[[str], bytes | None], part: str) -> list[dict[str, str]]:
+    data = read(_rels_name(part))
+    if data is None:
+        return []
+    return [dict(e.attrib) for e in ET.fromstring(data).iter(f"{{{_PKG_REL}}}Relationship")]
+
+
+def _sheet_part(read: Callable[[str], bytes | None], sheet: str) -> str | None:
+    workbook = read("xl/workbook.xml")
+    if workbook is None:
+        return None
+    for element in ET.fromstring(workbook).iter(f"{{{_MAIN}}}sheet"):
+        if element.get("name") == sheet:
+            rid = element.get(f"{{{_R}}}id")
+            for rel in _relationships(read, "xl/workbook.xml"):
+                if rel.get("Id") == rid:
+                    return _resolve("xl/workbook.xml", rel["Target"])
+    return None
+
+
 def _legacy_vml(read: Callable[[str], bytes | None], sheet_part: str) -> str | None:
     data = read(sheet_part)
     if data is None:
@@ -489,9 +709,9 @@ def _legacy_vml(read: Callable[[str], bytes | None], sheet_part: str) -> str | N
     if legacy is None:
         return None
     rid = legacy.get(f"{{{_R}}}id")
-    for rel in ooxml.relationships(read, sheet_part):
+    for rel in _relationships(read, sheet_part):
         if rel.get("Id") == rid and rel.get("Type") == REL_VML:
-            return ooxml.resolve(sheet_part, rel["Target"])
+            return _resolve(sheet_part, rel["Target"])
     return None
 
 
@@ -522,17 +742,29 @@ def _problems(read: Callable[[str], bytes | None], panel_sheet: str) -> list[str
     else:
         if _part_type(types, VBA_PART) != CT_VBA:
             problems.append("content-type: vbaProject.bin has no VBA content type")
-        if not any(r.get("Type") == REL_VBA for r in ooxml.relationships(read, "xl/workbook.xml")):
+        if not any(r.get("Type") == REL_VBA for r in _relationships(read, "xl/workbook.xml")):
             problems.append("vba: workbook has no relationship to vbaProject.bin")
-    sheet_part = ooxml.sheet_part(read, panel_sheet)
+    sheets = [panel_sheet, *(s for s in STATUS_NAMES if s != panel_sheet)]
+    for sheet in sheets:
+        problems += _sheet_problems(read, types, sheet, [b for b in BUTTONS if b.sheet == sheet])
+    return problems
+
+
+def _sheet_problems(
+    read: Callable[[str], bytes | None],
+    types: tuple[dict[str, str], dict[str, str]],
+    sheet: str,
+    buttons: list[Button],
+) -> list[str]:
+    """What the buttons of ``sheet`` lack in the saved package."""
+    problems: list[str] = []
+    sheet_part = _sheet_part(read, sheet)
     if sheet_part is None:
-        problems.append(f"panel: no sheet named {panel_sheet!r}")
-        return problems
+        return [f"panel: no sheet named {sheet!r}"]
     vml_part = _legacy_vml(read, sheet_part)
     vml = read(vml_part) if vml_part else None
     if vml is None:
-        problems.append("panel: the buttons' VML drawing is missing")
-        return problems
+        return [f"panel: the buttons' VML drawing of {sheet!r} is missing"]
     if _part_type(types, vml_part or "") != CT_VML:
         problems.append("content-type: VML drawing has no VML content type")
     text = vml.decode("utf-8", "replace")
@@ -540,7 +772,7 @@ def _problems(read: Callable[[str], bytes | None], panel_sheet: str) -> list[str
         # openpyxl re-serialises the drawing (ns0:/ns1:/ns2:) when it adds comment shapes;
         # Office's VML reader expects the o:/v:/x: prefixes it writes itself.
         problems.append("panel: VML rewritten with non-standard namespace prefixes")
-    for button in BUTTONS:
+    for button in buttons:
         macro = re.escape(f"[0]!{macro_ref(button)}")
         if not re.search(rf"<(\w+):FmlaMacro>{macro}</\1:FmlaMacro>", text):
             problems.append(f"panel: button {button.macro} is missing")
@@ -559,178 +791,3 @@ def check_xlsm(path: Path, *, panel_sheet: str = PANEL_SHEET) -> list[str]:
             return z.read(part) if part in names else None
 
         return _problems(read, panel_sheet)
-
-
-def repair_xlsm(
-    path: Path, *, bin_path: Path | None = None, panel_sheet: str = PANEL_SHEET
-) -> list[str]:
-    """Put back what :func:`check_xlsm` finds missing, in place (atomically); return the fixes.
-
-    The buttons' VML is regenerated from :func:`panel_vml`; comments on the panel sheet are
-    dropped, because openpyxl merges their shapes into the buttons' drawing in a form Excel
-    cannot read. A missing ``vbaProject.bin`` needs ``bin_path``.
-    """
-    path = Path(path)
-    with zipfile.ZipFile(path) as z:
-        parts: dict[str, bytes] = {i.filename: z.read(i.filename) for i in z.infolist()}
-    problems = _problems(parts.get, panel_sheet)
-    if not problems:
-        return []
-    fixes: list[str] = []
-
-    def text(part: str) -> str:
-        return parts[part].decode("utf-8")
-
-    if VBA_PART not in parts:
-        if bin_path is None:
-            raise CrmError(
-                "پروژه VBA در فایل نیست و فایل vbaProject.bin داده نشده",
-                "the workbook lost its VBA project and no vbaProject.bin was given",
-                code="macro-workbook",
-                file=path,
-            )
-        parts[VBA_PART] = Path(bin_path).read_bytes()
-        fixes.append("vba: vbaProject.bin restored")
-    wb_rels = ooxml.rels_name("xl/workbook.xml")
-    if not any(r.get("Type") == REL_VBA for r in ooxml.relationships(parts.get, "xl/workbook.xml")):
-        parts[wb_rels] = _add_relationship(parts.get(wb_rels), REL_VBA, "vbaProject.bin")
-        fixes.append("vba: workbook relationship restored")
-    workbook = text("xl/workbook.xml")
-    if not re.search(r"<workbookPr\b[^>]*\bcodeName=", workbook):
-        if re.search(r"<workbookPr\b", workbook):
-            workbook = re.sub(
-                r"<workbookPr\b", '<workbookPr codeName="ThisWorkbook"', workbook, count=1
-            )
-        else:
-            workbook = re.sub(
-                r"(<workbook\b[^>]*>(?:\s*<fileVersion\b[^>]*/>)?)",
-                r'\1<workbookPr codeName="ThisWorkbook"/>',
-                workbook,
-                count=1,
-            )
-        parts["xl/workbook.xml"] = workbook.encode("utf-8")
-        fixes.append("vba: workbook code name restored")
-
-    sheet_part = ooxml.sheet_part(parts.get, panel_sheet)
-    if sheet_part is not None and any(p.startswith("panel:") for p in problems):
-        fixes += _restore_panel(parts, sheet_part)
-
-    types = text("[Content_Types].xml")
-    types = _ensure_override(types, "/xl/workbook.xml", CT_MACRO_MAIN)
-    types = _ensure_default(types, "bin", CT_VBA, "/" + VBA_PART)
-    types = _ensure_default(types, "vml", CT_VML, None)
-    if types != text("[Content_Types].xml"):
-        parts["[Content_Types].xml"] = types.encode("utf-8")
-        fixes.append("content-type: macro-enabled types restored")
-
-    _write_zip(path, parts)
-    return fixes
-
-
-def _restore_panel(parts: dict[str, bytes], sheet_part: str) -> list[str]:
-    fixes: list[str] = []
-    rels_name = ooxml.rels_name(sheet_part)
-    rels = ooxml.relationships(parts.get, sheet_part)
-    # Comments on the panel share its VML; drop them rather than lose the buttons.
-    for rel in [r for r in rels if r.get("Type") == REL_COMMENTS]:
-        part = ooxml.resolve(sheet_part, rel["Target"])
-        parts.pop(part, None)
-        parts["[Content_Types].xml"] = re.sub(
-            rf'<Override\b[^>]*PartName="/{re.escape(part)}"[^>]*/>',
-            "",
-            parts["[Content_Types].xml"].decode("utf-8"),
-        ).encode("utf-8")
-        parts[rels_name] = re.sub(
-            rf'<Relationship\b[^>]*Id="{re.escape(rel["Id"])}"[^>]*/>',
-            "",
-            parts[rels_name].decode("utf-8"),
-        ).encode("utf-8")
-        fixes.append("panel: comments on the panel sheet removed")
-    vml_part = _legacy_vml(parts.get, sheet_part)
-    used: set[int] = set()
-    for name, data in parts.items():
-        if name.endswith(".vml") and name != vml_part:
-            used.update(int(d) for d in re.findall(rb'<o:idmap\b[^>]*data="(\d+)"', data))
-    data_id = max(used, default=0) + 1
-    if vml_part is None:
-        # A name openpyxl's keep_vba copy rule matches (xl/drawings/.*vmlDrawing\d\.vml).
-        vml_part = next(
-            f"xl/drawings/vmlDrawing{n}.vml"
-            for n in range(1, 10)
-            if f"xl/drawings/vmlDrawing{n}.vml" not in parts
-        )
-        rid = "rIdCrmPanelVml"
-        if rels_name in parts:  # a VML relationship whose part is gone would dangle
-            parts[rels_name] = re.sub(
-                rf'<Relationship\b[^>]*Type="{re.escape(REL_VML)}"[^>]*/>',
-                "",
-                parts[rels_name].decode("utf-8"),
-            ).encode("utf-8")
-        parts[rels_name] = _add_relationship(parts.get(rels_name), REL_VML, "/" + vml_part, rid)
-        sheet = parts[sheet_part].decode("utf-8")
-        sheet = re.sub(r"<legacyDrawing\b[^>]*/>", "", sheet)
-        element = f'<legacyDrawing xmlns:r="{_R}" r:id="{rid}"/>'
-        anchor = re.search(
-            r"<(?:legacyDrawingHF|drawingHF|picture|oleObjects|controls|webPublishItems|tableParts|extLst)\b|</worksheet>",
-            sheet,
-        )
-        assert anchor is not None
-        parts[sheet_part] = (sheet[: anchor.start()] + element + sheet[anchor.start() :]).encode(
-            "utf-8"
-        )
-    parts[vml_part] = panel_vml(data_id)
-    fixes.append("panel: buttons restored")
-    return fixes
-
-
-def _add_relationship(data: bytes | None, type_: str, target: str, rid: str | None = None) -> bytes:
-    text = (
-        data.decode("utf-8")
-        if data
-        else f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG_REL}"></Relationships>'
-    )
-    if rid is None:
-        taken = set(re.findall(r'\bId="([^"]+)"', text))
-        rid = next(f"rId{n}" for n in range(1, len(taken) + 2) if f"rId{n}" not in taken)
-    element = f'<Relationship Id="{rid}" Type="{type_}" Target="{target}"/>'
-    text = re.sub(r"<Relationships\b([^>]*)/>", r"<Relationships\1></Relationships>", text)
-    return text.replace("</Relationships>", element + "</Relationships>", 1).encode("utf-8")
-
-
-def _ensure_override(types: str, part_name: str, content_type: str) -> str:
-    found = re.search(rf'<Override\b[^>]*PartName="{re.escape(part_name)}"[^>]*/>', types)
-    element = f'<Override PartName="{part_name}" ContentType="{content_type}"/>'
-    if found is None:
-        return types.replace("</Types>", element + "</Types>", 1)
-    if f'ContentType="{content_type}"' in found.group():
-        return types
-    return types[: found.start()] + element + types[found.end() :]
-
-
-def _ensure_default(types: str, extension: str, content_type: str, part_name: str | None) -> str:
-    defaults, overrides = _content_types(types.encode("utf-8"))
-    if part_name is not None and overrides.get(part_name) == content_type:
-        return types
-    current = defaults.get(extension)
-    if current == content_type:
-        return types
-    if current is None:
-        element = f'<Default Extension="{extension}" ContentType="{content_type}"/>'
-        return re.sub(r"(<Types\b[^>]*>)", lambda m: m.group(1) + element, types, count=1)
-    if part_name is not None:  # the extension means something else here: give the part its own
-        return _ensure_override(types, part_name, content_type)
-    return types
-
-
-def _write_zip(path: Path, parts: dict[str, bytes]) -> None:
-    """Write the package next to ``path`` and replace it, so a crash leaves the old file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as z:
-            # [Content_Types].xml first, as Office writes it.
-            for name in sorted(parts, key=lambda n: n != "[Content_Types].xml"):
-                z.writestr(name, parts[name])
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -26,6 +26,7 @@ import logging
 import os
 import secrets
 import socket
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ from crm_xl.domain.changes import (
     log_hash,
 )
 from crm_xl.domain.dates import now_tehran
-from crm_xl.domain.errors import CrmError, InputError
+from crm_xl.domain.errors import CrmError, InputError, WorkbookBusyError
 from crm_xl.domain.schema import (
     CASES,
     COUNTERS,
@@ -692,18 +693,29 @@ def _existing_form(ws: Workspace, folder: str, customer_no: str) -> Path:
 
 
 def check_folder_forms_closed(folder: Path) -> None:
-    for f in folder.glob("*.xls*"):
+    """Refuse before anything is written when any file the move would carry is held open:
+    an owner/lock file of Excel, Word or LibreOffice beside it (any type: a PDF opened in
+    LibreOffice too), or, on Windows, a file another program holds without sharing."""
+    for f in sorted(folder.rglob("*")):
+        if not f.is_file() or f.name.startswith(("~$", ".~lock.")):
+            continue
         check_not_open(f)
+        if sys.platform == "win32":
+            try:
+                with f.open("r+b"):
+                    pass
+            except PermissionError as e:
+                raise WorkbookBusyError(
+                    f"فایل «{f.name}» در پوشهٔ مشتری در دست برنامهٔ دیگری است؛ آن را ببندید",
+                    f"{f.name} in the customer's folder is held by another program; close it",
+                    code="file-in-use",
+                    file=f,
+                ) from e
 
 
 def _verify_register(path: Path) -> None:
-    """The written register is a sound workbook and, for the .xlsm, still has its buttons."""
+    """The written register is a sound workbook."""
     verify_xlsx(path)
-    if path.suffix.lower() == ".xlsm":
-        from crm_xl.io import vba
-
-        if vba.check_xlsm(path):
-            vba.repair_xlsm(path)  # raises CrmError if vbaProject.bin itself is gone
 
 
 # --- running an operation ------------------------------------------------------------------
@@ -910,7 +922,7 @@ def _commit_folders(ws: Workspace, jr: journal.Journal, lease: Lease | None) -> 
 
 class Runner(Protocol):
     """How a decision reaches the register: :func:`run` (the file) or the live workbook of an
-    Excel button (``excel.store.live_runner``). The operations below are the same for both."""
+    Excel button before the panels (kept as a seam). The operations are the same for every runner."""
 
     def __call__(
         self, ws: Workspace, decide: Callable[[decide.Register], Plan], *, now: datetime | None

@@ -20,6 +20,7 @@ Void is now a flag (the case's ``contract_status``, read by ``enums.is_void`` al
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -183,10 +184,8 @@ def upgrade_book(ws: Workspace, path: Path, form: Form) -> BookUpgrade | None:
         return None
     if path.suffix.lower() != ".xlsx":
         raise CrmError(
-            "فقط فایل‌های ‎.xlsx‎ به‌روز می‌شوند؛ دفتر ماکرودار را با «crm-xl excel build --force» "
-            "دوباره بسازید",
-            "only .xlsx workbooks are upgraded; rebuild a macro register with "
-            "'crm-xl excel build --force'",
+            "فقط فایل‌های ‎.xlsx‎ به‌روز می‌شوند",
+            "only .xlsx workbooks are upgraded",
             code="upgrade-unsupported",
             file=path,
         )
@@ -205,6 +204,45 @@ def upgrade_book(ws: Workspace, path: Path, form: Form) -> BookUpgrade | None:
         verify=verify_xlsx,
     )
     return BookUpgrade(path, missing, rows, extra)
+
+
+def retire_macro_register(ws: Workspace) -> dict[str, Any] | None:
+    """Issue 15: the register becomes a plain ``F-31-08-02.xlsx``; the buttons live in each
+    expert's panel. An old ``F-31-08-02.xlsm`` is carried into the ``.xlsx`` by key (every
+    row kept) and then moved, whole, into the backups. None when there is none.
+
+    The caller holds the workspace lock.
+    """
+    xlsm = ws.root / f"{F_31_08_02.code}.xlsm"
+    xlsx = ws.root / F_31_08_02.filename
+    if not xlsm.is_file():
+        return None
+    check_not_open(xlsm)
+    if xlsx.exists():  # two registers: a person must say which one holds the records
+        raise CrmError(
+            f"هم {xlsm.name} و هم {xlsx.name} در فضای کاری هست؛ یکی را کنار بگذارید",
+            f"both {xlsm.name} and {xlsx.name} are in the workspace; move one of them away",
+            code="two-registers",
+            file=xlsm,
+        )
+    try:
+        old = openpyxl.load_workbook(xlsm)
+    except Exception as e:  # a damaged package: say so, change nothing
+        raise CrmError(
+            "فایل اکسل خراب است و باز نشد", f"cannot open workbook: {e}", code="not-xlsx", file=xlsm
+        ) from e
+    first = old[old.sheetnames[0]]
+    company = str(normalize_value(first.cell(1, 1).value) or "") or ws.settings.company
+    new, rows = _carry(old, F_31_08_02, xlsx, company)
+    atomic_write(xlsx, new.save, backups=None, verify=verify_xlsx)
+    backup = ws.backups_dir / f"{xlsm.stem}.macro-register{xlsm.suffix}"
+    n = 1
+    while backup.exists():
+        backup = ws.backups_dir / f"{xlsm.stem}.macro-register-{n}{xlsm.suffix}"
+        n += 1
+    backup.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(xlsm, backup)
+    return {"from": xlsm.name, "to": xlsx.name, "rows": rows, "backup": str(backup)}
 
 
 def _blank(tmp: Path, *, form: Form, company: str) -> None:
@@ -283,6 +321,7 @@ def upgrade_workspace(ws: Workspace) -> dict[str, Any]:
     checked = 0
     settings = ws.settings
     with workspace_lock(ws.root, timeout=settings.lock_timeout):
+        retired = retire_macro_register(ws)
         for path, form in records(ws):
             checked += 1
             rel = str(path.relative_to(ws.root))
@@ -307,10 +346,13 @@ def upgrade_workspace(ws: Workspace) -> dict[str, Any]:
                 atomic_write(
                     blank, partial(_blank, form=form, company=settings.company), backups=None
                 )
-    return {
+    out = {
         "checked": checked,
         "upgraded": upgraded,
         "converted": converted,
         "voided": voided,
         "problems": problems,
     }
+    if retired is not None:
+        out["macro_register"] = retired
+    return out
