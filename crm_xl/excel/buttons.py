@@ -20,14 +20,17 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from crm_xl.domain import decide
-from crm_xl.domain.changes import Plan
 from crm_xl.domain.errors import CrmError
 from crm_xl.io import vba
-from crm_xl.io.workspace import Workspace
-from crm_xl.ops import store
+
+if TYPE_CHECKING:
+    from crm_xl.domain.changes import Plan
+    from crm_xl.io.workspace import Workspace
+
+# The operations (pydantic models, openpyxl) are imported by the press that runs them, so
+# that loading this module for a click stays cheap (issue 14: start-up).
 
 __all__ = [
     "cancel_case",
@@ -191,6 +194,8 @@ def _link(book: Any, name: str) -> str:
 
 def _workspace(book: Any) -> Workspace:
     """The workspace the panel records (a UNC path on a share too)."""
+    from crm_xl.io.workspace import Workspace
+
     path = _link(book, vba.WORKSPACE_NAME)
     if not path:
         raise CrmError(
@@ -292,6 +297,9 @@ def refresh_lists(book: Any, ws: Workspace | None = None) -> None:
 
 
 def _new_customer(p: Panel, *, allow_duplicate: bool) -> str:
+    from crm_xl.domain import decide
+    from crm_xl.ops import store
+
     inp = decide.NewCustomer(
         name=p.text("in_name"),
         person_type=p.text("in_person_type"),
@@ -324,6 +332,8 @@ def register_customer_anyway(book: Any = None) -> str:
 
 def log_followup(book: Any = None) -> str:
     """Log a follow-up and the next action (``crm-xl followup add``)."""
+    from crm_xl.domain import decide
+    from crm_xl.ops import store
 
     def action(p: Panel) -> str:
         inp = decide.NewFollowUp(
@@ -350,6 +360,7 @@ def open_case(book: Any = None) -> str:
     The products cell holds the codes as typed (comma-separated); the panel's national id cell,
     if filled, gives the buyer's identity as ``case open --national-id`` does.
     """
+    from crm_xl.ops import store
 
     def action(p: Panel) -> str:
         no = _customer(p)
@@ -369,6 +380,7 @@ def open_case(book: Any = None) -> str:
 
 def issue_contract(book: Any = None) -> str:
     """Record the contract of the case in «شماره پرونده» (date and amount cells)."""
+    from crm_xl.ops import store
 
     def action(p: Panel) -> str:
         case_no = _case(p)
@@ -382,6 +394,7 @@ def issue_contract(book: Any = None) -> str:
 
 def issue_invoice(book: Any = None) -> str:
     """Issue an invoice on the case in «شماره پرونده» (amount cell)."""
+    from crm_xl.ops import store
 
     def action(p: Panel) -> str:
         case_no = _case(p)
@@ -398,11 +411,14 @@ def issue_invoice(book: Any = None) -> str:
 
 def mark_crm_done(book: Any = None) -> str:
     """``crm-xl customer crm-done``: refused while a product sold has no complete F-31-07-01."""
+    from crm_xl.ops import store
+
     return _press(book, lambda p: _message(store.crm_done(_workspace(p.book), _customer(p))))
 
 
 def close_and_archive(book: Any = None) -> str:
     """Close the customer's file and move its folder to the archive (after CRM is done)."""
+    from crm_xl.ops import store
 
     def action(p: Panel) -> str:
         plan = store.close_customer(_workspace(p.book), _customer(p))
@@ -415,6 +431,7 @@ def close_and_archive(book: Any = None) -> str:
 
 def void_number(book: Any = None) -> str:
     """``crm-xl void NUMBER --reason …``: the number in «شماره برای ابطال»."""
+    from crm_xl.ops import store
 
     def action(p: Panel) -> str:
         number = p.text("in_void_no")
@@ -435,6 +452,7 @@ def void_number(book: Any = None) -> str:
 
 def cancel_case(book: Any = None) -> str:
     """``crm-xl case cancel CASE --reason …``: the case in «شماره پرونده»."""
+    from crm_xl.ops import store
 
     def action(p: Panel) -> str:
         case_no = _case(p)
