@@ -284,19 +284,6 @@ def test_a_register_saved_by_openpyxl_is_patched_the_same(ws: Workspace, tmp_pat
     assert _forms(ws) == _forms(slow)
 
 
-def test_the_macro_register_keeps_its_vba_byte_for_byte(macro_ws: Workspace) -> None:
-    reg = macro_ws.register_path
-    before = _members(reg)
-    assert _op(0, 1, NAMES[0], macro_ws, START) is not None
-    after = _members(reg)
-    assert after["xl/vbaProject.bin"] == before["xl/vbaProject.bin"]
-    assert set(after) == set(before)
-    untouched = {
-        n for n in before if n.startswith(("xl/vba", "customUI", "xl/drawings", "xl/ctrl"))
-    }
-    assert all(after[n] == before[n] for n in untouched)
-
-
 def test_a_row_past_the_formatted_area_gets_drop_downs_formats_and_the_table(
     ws: Workspace, tmp_path: Path
 ) -> None:

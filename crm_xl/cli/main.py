@@ -47,7 +47,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "excel": (
         "crm_xl.cli.excel:excel_group",
-        "The macro-enabled register with buttons (Excel + xlwings) / دفتر ثبت ماکرودار.",
+        "Each expert's panel with buttons (Excel + xlwings) / پنل هر کارشناس.",
     ),
     "complaint": (
         "crm_xl.cli.records:complaint_group",
